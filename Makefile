@@ -1,0 +1,7 @@
+.PHONY: run test bench
+run:
+	bash scripts/run.sh
+test:
+	bash scripts/test.sh
+bench:
+	bash bench/run.sh

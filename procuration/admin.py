@@ -1,0 +1,96 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from procuration.models import (
+    AuditLog,
+    BureauDeVote,
+    Commune,
+    Electeur,
+    OutboxEmail,
+    Procuration,
+    ProcurationEvent,
+    Scrutin,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "last_name", "first_name", "role", "commune", "is_commune_admin", "is_active")
+    list_filter = ("role", "is_active", "is_commune_admin", "qualite")
+    search_fields = ("username", "last_name", "first_name", "email", "matricule")
+    autocomplete_fields = ("commune",)
+    fieldsets = BaseUserAdmin.fieldsets + (
+        ("Rôle", {"fields": ("role", "commune", "is_commune_admin")}),
+        ("Police et gendarmerie", {"fields": ("qualite", "unite", "matricule", "is_unit_admin")}),
+        ("Identité (FranceConnect)", {"fields": ("birthdate", "gender", "birthplace", "birthcountry",
+                                                 "identity_provider", "identity_certified")}),
+    )
+    add_fieldsets = BaseUserAdmin.add_fieldsets + (
+        ("Rôle", {"fields": ("role", "first_name", "last_name", "email", "commune", "is_commune_admin",
+                            "qualite", "unite", "matricule")}),
+    )
+
+
+@admin.register(Commune)
+class CommuneAdmin(admin.ModelAdmin):
+    list_display = ("nom", "code_insee", "departement", "population", "auto_validation")
+    search_fields = ("nom", "code_insee")
+
+
+@admin.register(BureauDeVote)
+class BureauDeVoteAdmin(admin.ModelAdmin):
+    list_display = ("commune", "numero", "nom")
+    list_select_related = ("commune",)
+    search_fields = ("nom", "commune__nom")
+
+
+@admin.register(Electeur)
+class ElecteurAdmin(admin.ModelAdmin):
+    list_display = ("nne", "nom", "prenoms", "date_naissance", "commune", "liste", "inscrit")
+    list_select_related = ("commune",)
+    search_fields = ("nne", "nom")
+    raw_id_fields = ("commune", "bureau", "tuteur")
+
+
+@admin.register(Scrutin)
+class ScrutinAdmin(admin.ModelAdmin):
+    list_display = ("libelle", "type", "date_tour1", "date_tour2")
+
+
+class EventInline(admin.TabularInline):
+    model = ProcurationEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("from_status", "to_status", "actor", "at", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Procuration)
+class ProcurationAdmin(admin.ModelAdmin):
+    list_display = ("reference", "status", "origine", "commune", "created_at")
+    list_filter = ("status", "origine")
+    search_fields = ("reference",)
+    list_select_related = ("commune",)
+    raw_id_fields = ("mandant", "mandataire", "mandant_user", "autorite_by", "mairie_by", "commune", "scrutin")
+    inlines = [EventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status moves only through the model's transition methods.
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    list_display = ("kind", "to", "state", "attempts", "created_at", "sent_at")
+    list_filter = ("state", "kind")
+    readonly_fields = [f.name for f in OutboxEmail._meta.fields]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor", "action", "object_type", "object_id", "ip")
+    list_filter = ("action",)
+    readonly_fields = [f.name for f in AuditLog._meta.fields]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProcurationConfig(AppConfig):
+    name = "procuration"
+    verbose_name = "Procurations (domaine partagé)"

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from procuration import demo
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--electeurs", type=int, default=100, help="électeurs par commune")
+
+    def handle(self, *args, electeurs, **options):
+        result = demo.load(electeurs)
+        self.stdout.write(self.style.SUCCESS(f"{result['electeurs']} électeurs dans le registre de démonstration."))
+        self.stdout.write("Comptes de démonstration (mot de passe commun : %s) :" % result["password"])
+        for username, role in result["users"]:
+            self.stdout.write(f"  {username:<18} {role}")
+        self.stdout.write("Électeurs FranceConnect (fournisseur local, choisir l'identité sur sa page) :")
+        for nne, nom, prenoms, *_ in demo.DEMO_ELECTORS:
+            self.stdout.write(f"  {prenoms} {nom} (NNE {nne})")

@@ -1,0 +1,40 @@
+from django.db import models
+from django.utils import timezone
+
+
+class OutboxEmail(models.Model):
+    """An e-mail written in the same transaction as the change it reports, sent after commit."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "À envoyer"
+        SENT = "sent", "Envoyé"
+        FAILED = "failed", "Échec définitif"
+
+    kind = models.CharField("modèle", max_length=60)
+    to = models.EmailField("destinataire")
+    subject = models.CharField("objet", max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    procuration = models.ForeignKey(
+        "procuration.Procuration", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    object_ref = models.CharField("objet lié (app.Model:pk)", max_length=80, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "courriel (boîte d'envoi)"
+        verbose_name_plural = "courriels (boîte d'envoi)"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_pending_idx")]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to} ({self.get_state_display()})"
+
+    @property
+    def message_id(self) -> str:
+        # Stable per row: a re-delivery after a crash can be recognised downstream.
+        return f"<outbox-{self.pk}@demarches-electorales>"

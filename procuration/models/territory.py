@@ -1,0 +1,119 @@
+from django.db import models
+
+
+class Commune(models.Model):
+    code_insee = models.CharField("code INSEE", max_length=5, unique=True)
+    nom = models.CharField("nom", max_length=150)
+    departement = models.CharField("département", max_length=3, blank=True)
+    population = models.PositiveIntegerField("population", default=0)
+    auto_validation = models.BooleanField(
+        "validation automatique des procurations",
+        default=False,
+        help_text="Valider sans intervention d'un agent quand tous les contrôles automatiques sont satisfaits.",
+    )
+    email_service = models.EmailField("adresse du service instructeur", blank=True)
+
+    class Meta:
+        ordering = ["nom"]
+
+    def __str__(self):
+        return f"{self.nom} ({self.code_insee})"
+
+
+class BureauDeVote(models.Model):
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="bureaux")
+    numero = models.PositiveIntegerField("numéro")
+    nom = models.CharField("nom", max_length=200)
+    adresse = models.CharField("adresse", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "bureau de vote"
+        verbose_name_plural = "bureaux de vote"
+        ordering = ["commune", "numero"]
+        constraints = [models.UniqueConstraint(fields=["commune", "numero"], name="unique_bureau_per_commune")]
+
+    def __str__(self):
+        return f"Bureau n° {self.numero} — {self.nom}"
+
+
+class Sexe(models.TextChoices):
+    F = "F", "Féminin"
+    M = "M", "Masculin"
+
+
+class Liste(models.TextChoices):
+    PRINCIPALE = "principale", "Liste principale"
+    COMPLEMENTAIRE = "complementaire", "Liste complémentaire (citoyen de l'Union européenne)"
+    CONSULAIRE = "consulaire", "Liste électorale consulaire"
+
+
+class Electeur(models.Model):
+    """The local copy of the electoral register (REU extract)."""
+
+    nne = models.CharField("numéro national d'électeur", max_length=9, unique=True)
+    nom = models.CharField("nom de naissance", max_length=150)
+    nom_usage = models.CharField("nom d'usage", max_length=150, blank=True)
+    prenoms = models.CharField("prénoms", max_length=200)
+    sexe = models.CharField("sexe", max_length=1, choices=Sexe.choices)
+    date_naissance = models.DateField("date de naissance")
+    lieu_naissance = models.CharField("lieu de naissance", max_length=150, blank=True)
+    commune = models.ForeignKey(Commune, on_delete=models.PROTECT, related_name="electeurs")
+    bureau = models.ForeignKey(BureauDeVote, on_delete=models.PROTECT, related_name="electeurs", null=True, blank=True)
+    liste = models.CharField("liste", max_length=20, choices=Liste.choices, default=Liste.PRINCIPALE)
+    adresse = models.CharField("adresse", max_length=300, blank=True)
+    inscrit = models.BooleanField("inscrit", default=True, help_text="Faux après une radiation.")
+    sous_tutelle = models.BooleanField("majeur sous tutelle", default=False)
+    tuteur = models.ForeignKey(
+        "self", verbose_name="tuteur ou curateur", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    droits_civiques = models.BooleanField("jouit de ses droits civiques", default=True)
+    deces = models.BooleanField("décédé", default=False)
+
+    class Meta:
+        verbose_name = "électeur"
+        ordering = ["nom", "prenoms"]
+        indexes = [models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx")]
+
+    def __str__(self):
+        return f"{self.nom.upper()} {self.prenoms} (NNE {self.nne})"
+
+    @property
+    def premier_prenom(self) -> str:
+        return self.prenoms.split()[0] if self.prenoms else ""
+
+    @property
+    def peut_voter(self) -> bool:
+        return self.inscrit and self.droits_civiques and not self.deces
+
+
+class ScrutinType(models.TextChoices):
+    PRESIDENTIELLE = "presidentielle", "Élection présidentielle"
+    LEGISLATIVES = "legislatives", "Élections législatives"
+    EUROPEENNES = "europeennes", "Élections européennes"
+    MUNICIPALES = "municipales", "Élections municipales"
+    DEPARTEMENTALES = "departementales", "Élections départementales"
+    REGIONALES = "regionales", "Élections régionales"
+    REFERENDUM = "referendum", "Référendum"
+    PARTIELLE = "partielle", "Élection partielle"
+
+
+class Scrutin(models.Model):
+    type = models.CharField("type", max_length=20, choices=ScrutinType.choices)
+    libelle = models.CharField("libellé", max_length=200)
+    date_tour1 = models.DateField("date du 1er tour")
+    date_tour2 = models.DateField("date du 2nd tour", null=True, blank=True)
+
+    class Meta:
+        ordering = ["date_tour1"]
+
+    def __str__(self):
+        return self.libelle
+
+    @property
+    def derniere_date(self):
+        return self.date_tour2 or self.date_tour1
+
+    @property
+    def interdit_liste_complementaire(self) -> bool:
+        """EU citizens on a liste complémentaire may not be mandataire for these (domain.md)."""
+        return self.type in (ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES)

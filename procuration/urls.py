@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from procuration import views
+
+admin.site.site_header = "Démarches électorales — administration nationale"
+admin.site.site_title = "Administration nationale"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accessibilite/", views.accessibilite, name="accessibilite"),
+    path("apres-connexion/", views.after_login, name="after_login"),
+    path("comptes/", include("allauth.urls")),
+    path("mandant/", include("mandant.urls")),
+    path("police/", include("police.urls")),
+    path("mairie/", include("mairie.urls")),
+    path("listes/", include("listes.urls")),
+    path("admin/", admin.site.urls),
+    path("dev/courriels/", views.dev_mailbox, name="dev_mailbox"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

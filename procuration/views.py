@@ -1,0 +1,92 @@
+import email
+from email import policy
+from pathlib import Path
+
+from allauth.account.views import LoginView
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from procuration.context_processors import PORTAL_NAMES
+from procuration.models import Role
+
+ROLE_HOME = {
+    Role.MANDANT: "mandant:home",
+    Role.POLICIER: "police:home",
+    Role.AGENT_MAIRIE: "mairie:home",
+    Role.AGENT_LISTES: "listes:home",
+    Role.ADMIN_NATIONAL: "admin:index",
+}
+
+
+def home(request):
+    tiles = [
+        {"url": reverse("mandant:home"), "title": "Donner procuration",
+         "desc": "Électeur : faire une demande de procuration avec FranceConnect, suivre et résilier vos procurations."},
+        {"url": reverse("listes:usager_home"), "title": "Listes électorales et recensement",
+         "desc": "S'inscrire sur les listes électorales, se faire recenser, suivre vos démarches."},
+        {"url": reverse("police:home"), "title": "Police et gendarmerie",
+         "desc": "Officiers et agents habilités : valider les procurations au guichet."},
+        {"url": reverse("mairie:home"), "title": "Mairie — procurations",
+         "desc": "Agents de mairie : contrôler et enregistrer les procurations, registre des bureaux de vote."},
+        {"url": reverse("listes:home"), "title": "Mairie — guichet de suivi",
+         "desc": "Agents de mairie : instruire les télédossiers d'inscription et de recensement."},
+    ]
+    return render(request, "home.html", {"tiles": tiles})
+
+
+def accessibilite(request):
+    return render(request, "accessibilite.html")
+
+
+@login_required
+def after_login(request):
+    return redirect(ROLE_HOME.get(request.user.role, "home"))
+
+
+class PortalLoginView(LoginView):
+    """allauth's login, dressed for one staff portal."""
+
+    portal = ""
+    template_name = "portal_login.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["portal_title"] = PORTAL_NAMES[self.portal]
+        return ctx
+
+
+# ----------------------------------------------------------------- dev-only mailbox
+def _mail_files():
+    folder = Path(settings.EMAIL_FILE_PATH)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.log"), key=lambda f: f.stat().st_mtime, reverse=True)
+
+
+def _parse(path: Path):
+    raw = path.read_bytes()
+    # The file backend writes one or more messages separated by a line of dashes.
+    for chunk in raw.split(b"\n" + b"-" * 79 + b"\n"):
+        if chunk.strip():
+            msg = email.message_from_bytes(chunk, policy=policy.default)
+            text = msg.get_body(preferencelist=("plain",))
+            yield {
+                "subject": msg["subject"],
+                "to": msg["to"],
+                "date": msg["date"],
+                "text": text.get_content() if text else "",
+            }
+
+
+def dev_mailbox(request):
+    if not settings.DEV_MAILBOX:
+        raise Http404
+    messages_ = []
+    for path in _mail_files()[:100]:
+        for item in _parse(path):
+            item["id"] = path.stem
+            messages_.append(item)
+    return render(request, "dev_mailbox.html", {"mails": messages_})
