@@ -2,6 +2,8 @@
 
 from functools import wraps
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,10 +16,20 @@ PORTAL_ROLES = {
     "mairie": (Role.AGENT_MAIRIE,),
     "listes": (Role.AGENT_LISTES,),
 }
+# Staff of these roles must have a TOTP authenticator (allauth MFA) before they may act.
+MFA_ROLES = frozenset({Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES})
+
+
+def has_totp(user) -> bool:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(user, types=[Authenticator.Type.TOTP])
 
 
 def portal_required(portal: str, roles=None):
-    """Anonymous visitors go to the portal's login page; other roles get 403."""
+    """Anonymous visitors go to the portal's login page; other roles get 403; staff without
+    TOTP are sent to set it up first."""
     allowed = tuple(roles or PORTAL_ROLES[portal])
 
     def decorator(view):
@@ -28,6 +40,12 @@ def portal_required(portal: str, roles=None):
                 return redirect(f"{reverse(portal + ':login')}?next={request.get_full_path()}")
             if not user.is_active or user.role not in allowed:
                 raise PermissionDenied("Cet espace est réservé à un autre profil d'utilisateur.")
+            if user.role in MFA_ROLES and settings.MFA_REQUIRED_FOR_STAFF and not has_totp(user):
+                messages.warning(
+                    request,
+                    "La double authentification est obligatoire : configurez votre application d'authentification.",
+                )
+                return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
             return view(request, *args, **kwargs)
 
         return wrapper

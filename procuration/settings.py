@@ -126,6 +126,7 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Démarches électorales"
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 
 # FranceConnect and France Identité are OpenID Connect providers. In dev and tests a local
 # oidc-provider-mock on loopback plays both; production sets the real endpoints.

@@ -93,6 +93,17 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save()
 
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        """Staff get a TOTP authenticator (MFA is mandatory for them); obj.totp_secret keeps
+        the secret so a test can compute a code. Pass totp=False to build one without."""
+        if not create or obj.role not in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES) or extracted is False:
+            return
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+        obj.totp_secret = generate_totp_secret()
+        TOTP.activate(obj, obj.totp_secret)
+
     class Params:
         policier = factory.Trait(role=Role.POLICIER, qualite="OPJ", unite="Commissariat central", matricule="1234567")
         agent_mairie = factory.Trait(role=Role.AGENT_MAIRIE, commune=factory.SubFactory(CommuneFactory))
@@ -136,3 +147,10 @@ class ProcurationFactory(factory.django.DjangoModelFactory):
             validee_autorite=True, status=Status.VALIDEE_MAIRIE, mairie_at=factory.LazyFunction(timezone.now)
         )
         cerfa = factory.Trait(origine=Origine.CERFA_PAPIER)
+
+
+def totp_code(secret: str) -> str:
+    """The current TOTP code for a secret, as the officer's authenticator app would show it."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    return format_hotp_value(hotp_value(secret, next(iter(yield_hotp_counters_from_time()))))
