@@ -10,6 +10,9 @@ from django.utils import timezone
 from procuration.models import BureauDeVote, Commune, Electeur, Liste, Role, Scrutin, ScrutinType, User
 
 DEMO_PASSWORD = "demo-Procuration-2026"
+# TOTP secret shared by the demo staff accounts (MFA is mandatory for staff); the current code
+# is shown at /dev/totp/ in development, or any authenticator app can use this secret.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 
 COMMUNES = [
     ("81005", "Almayrac", "81", 380, 2),
@@ -117,5 +120,9 @@ def load(electors_per_commune: int = 100) -> dict:
             user.set_password(DEMO_PASSWORD)
             user.email = f"{username}@demo.example"
             user.save()
+            if user.role in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES):
+                from allauth.mfa.totp.internal.auth import TOTP
+
+                TOTP.activate(user, DEMO_TOTP_SECRET)
         created.append((username, user.get_role_display()))
     return {"users": created, "password": DEMO_PASSWORD, "electeurs": Electeur.objects.count()}

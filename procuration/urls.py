@@ -18,6 +18,7 @@ urlpatterns = [
     path("listes/", include("listes.urls")),
     path("admin/", admin.site.urls),
     path("dev/courriels/", views.dev_mailbox, name="dev_mailbox"),
+    path("dev/totp/", views.dev_totp, name="dev_totp"),
 ]
 
 if settings.DEBUG:

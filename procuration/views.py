@@ -90,3 +90,15 @@ def dev_mailbox(request):
             item["id"] = path.stem
             messages_.append(item)
     return render(request, "dev_mailbox.html", {"mails": messages_})
+
+
+def dev_totp(request):
+    """Development only: the current TOTP code of the demo staff accounts."""
+    if not settings.DEBUG:
+        raise Http404
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    from procuration.demo import DEMO_TOTP_SECRET
+
+    code = format_hotp_value(hotp_value(DEMO_TOTP_SECRET, next(iter(yield_hotp_counters_from_time()))))
+    return render(request, "dev_totp.html", {"code": code, "secret": DEMO_TOTP_SECRET})

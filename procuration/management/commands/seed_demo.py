@@ -15,6 +15,10 @@ class Command(BaseCommand):
         self.stdout.write("Comptes de démonstration (mot de passe commun : %s) :" % result["password"])
         for username, role in result["users"]:
             self.stdout.write(f"  {username:<18} {role}")
+        self.stdout.write(
+            f"Double authentification des comptes police/mairie : code courant sur http://127.0.0.1:8000/dev/totp/ "
+            f"(ou secret TOTP {demo.DEMO_TOTP_SECRET} dans une application d'authentification)."
+        )
         self.stdout.write("Électeurs FranceConnect (fournisseur local, choisir l'identité sur sa page) :")
         for nne, nom, prenoms, *_ in demo.DEMO_ELECTORS:
             self.stdout.write(f"  {prenoms} {nom} (NNE {nne})")
