@@ -1,13 +1,433 @@
-from django.shortcuts import render
+"""The mairie portal. Every view checks the role at the door and scopes to the agent's commune:
+another commune's object answers 404."""
 
+import datetime
+import secrets
+from functools import partial, wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from mairie import alerts, prechecks
+from mairie.forms import (
+    AgentForm,
+    AlertPreferenceForm,
+    CommuneSettingsForm,
+    InvalidationForm,
+    QueueFilterForm,
+    RegistreForm,
+    ValidationForm,
+    mairie_cerfa_form_class,
+)
+from mairie.models import ExportJob, RegistrePrint
+from procuration import checks
 from procuration.access import portal_required
+from procuration.exceptions import DomainError
+from procuration.models import AuditLog, Procuration, Role, Status, User
 from procuration.views import PortalLoginView
+
+QUEUE_PAGE_SIZE = 50
+BATCH_MAX = 200
 
 
 class LoginView(PortalLoginView):
     portal = "mairie"
 
 
+def commune_admin_required(view):
+    """The commune's administrateur only (after portal_required)."""
+
+    @portal_required("mairie")
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_commune_admin:
+            raise PermissionDenied("Réservé à l'administrateur de la commune.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _procuration(request, pk: int) -> Procuration:
+    qs = Procuration.objects.visible_to(request.user).select_related(
+        "mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by"
+    )
+    return get_object_or_404(qs, pk=pk)
+
+
+def _post_only(request):
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+# ----------------------------------------------------------------- dashboard
 @portal_required("mairie")
 def home(request):
-    return render(request, "mairie/home.html")
+    user = request.user
+    qs = Procuration.objects.visible_to(user)
+    status_labels = dict(Status.choices)
+    by_status = {row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("pk")).order_by()}
+    statuses = [(s, status_labels[s], by_status[s]) for s in Status.values if s in by_status]
+    table: dict = {}
+    for row in qs.values("scrutin_id", "scrutin__libelle", "scrutin__date_tour1", "status").annotate(n=Count("pk")).order_by():
+        key = (row["scrutin__date_tour1"] or datetime.date.max, row["scrutin_id"] or 0)
+        entry = table.setdefault(key, {"libelle": row["scrutin__libelle"] or "Procurations pour une durée limitée",
+                                       "counts": {}, "total": 0})
+        entry["counts"][row["status"]] = row["n"]
+        entry["total"] += row["n"]
+    columns = [s for s in Status.values if s in by_status]
+    scrutins = [
+        {"libelle": e["libelle"], "total": e["total"], "cells": [e["counts"].get(s, 0) for s in columns]}
+        for _, e in sorted(table.items(), key=lambda kv: kv[0], reverse=True)
+    ]
+    oldest = (
+        qs.filter(status=Status.VALIDEE_AUTORITE).select_related("mandant").order_by("autorite_at", "pk").first()
+    )
+    return render(request, "mairie/home.html", {
+        "statuses": statuses, "columns": [status_labels[s] for s in columns], "scrutins": scrutins,
+        "waiting": by_status.get(Status.VALIDEE_AUTORITE, 0), "oldest": oldest, "total": sum(by_status.values()),
+    })
+
+
+# ----------------------------------------------------------------- queue
+@portal_required("mairie")
+def queue(request):
+    user = request.user
+    form = QueueFilterForm(request.GET or None, commune=user.commune)
+    qs = Procuration.objects.visible_to(user)
+    status = Status.VALIDEE_AUTORITE
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        status = data["status"] or Status.VALIDEE_AUTORITE
+        if data["scrutin"]:
+            qs = qs.filter(scrutin=data["scrutin"])
+        if data["bureau"]:
+            qs = qs.filter(mandant__bureau=data["bureau"])
+        if data["age"]:
+            qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
+    qs = qs.filter(status=status).select_related(*prechecks.QUEUE_RELATED).order_by("autorite_at", "pk")
+    page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    verdicts = prechecks.evaluate_page(rows)
+    for p in rows:
+        p.verdict = verdicts[p.pk]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "mairie/queue.html", {
+        "form": form, "page": page, "rows": rows, "waiting_view": status == Status.VALIDEE_AUTORITE,
+        "querystring": params.urlencode(), "batch_max": BATCH_MAX,
+    })
+
+
+@portal_required("mairie")
+def batch_validate(request):
+    if (resp := _post_only(request)) is not None:
+        return resp
+    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()][:BATCH_MAX]
+    back = request.POST.get("next") or reverse("mairie:queue")
+    if not back.startswith(reverse("mairie:queue")):
+        back = reverse("mairie:queue")
+    if not ids:
+        messages.error(request, "Cochez au moins une procuration à valider.")
+        return redirect(back)
+    done, skipped = 0, []
+    for p in Procuration.objects.visible_to(request.user).filter(pk__in=ids, status=Status.VALIDEE_AUTORITE).select_related(
+        *prechecks.QUEUE_RELATED
+    ):
+        # The domain's checks again, on the current data: a row that no longer passes is left alone.
+        if not checks.all_pass(p):
+            skipped.append(p.reference)
+            continue
+        try:
+            if p.valider_mairie(by=request.user):
+                done += 1
+        except DomainError as exc:
+            skipped.append(f"{p.reference} ({exc})")
+    if done:
+        messages.success(request, f"{done} procuration{'s' if done > 1 else ''} validée{'s' if done > 1 else ''}.")
+    if skipped:
+        messages.warning(
+            request, "Non validées (un contrôle n'est plus conforme ou le statut a changé) : " + ", ".join(skipped) + "."
+        )
+    if not done and not skipped:
+        messages.info(request, "Aucune des procurations cochées n'attendait plus la mairie.")
+    return redirect(back)
+
+
+# ----------------------------------------------------------------- detail and decisions
+@portal_required("mairie")
+def detail(request, procuration_pk):
+    p = _procuration(request, procuration_pk)
+    return _render_detail(request, p)
+
+
+def _render_detail(request, p, *, invalidation_form=None, validation_form=None, status=200):
+    results = checks.evaluate(p)
+    events = list(p.events.select_related("actor"))
+    return render(request, "mairie/detail.html", {
+        "p": p, "results": results, "all_ok": all(r.ok for r in results), "events": events,
+        "waiting": p.status == Status.VALIDEE_AUTORITE,
+        "invalidation_form": invalidation_form or InvalidationForm(),
+        "validation_form": validation_form or ValidationForm(),
+    }, status=status)
+
+
+@portal_required("mairie")
+def validate(request, procuration_pk):
+    p = _procuration(request, procuration_pk)
+    if (resp := _post_only(request)) is not None:
+        return resp
+    form = ValidationForm(request.POST)
+    form.is_valid()
+    if not checks.all_pass(p) and not form.cleaned_data.get("forcer"):
+        form.add_error("forcer", "Un contrôle n'est pas conforme : cochez cette case pour valider quand même, ou invalidez.")
+        messages.error(request, "La procuration n'a pas été validée : un contrôle automatique n'est pas conforme.")
+        return _render_detail(request, p, validation_form=form, status=400)
+    try:
+        changed = p.valider_mairie(by=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if changed:
+            messages.success(request, f"Procuration {p.reference} validée. Le mandant en est informé par courriel.")
+        else:
+            messages.info(request, f"La procuration {p.reference} était déjà validée.")
+    return redirect("mairie:detail", procuration_pk=p.pk)
+
+
+@portal_required("mairie")
+def invalidate(request, procuration_pk):
+    p = _procuration(request, procuration_pk)
+    if (resp := _post_only(request)) is not None:
+        return resp
+    form = InvalidationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "La procuration n'a pas été invalidée : corrigez le formulaire.")
+        return _render_detail(request, p, invalidation_form=form, status=400)
+    try:
+        changed = p.invalider_mairie(by=request.user, motif=form.cleaned_data["motif"],
+                                     detail=form.cleaned_data["detail"].strip())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        if changed:
+            messages.success(request, f"Procuration {p.reference} invalidée. Le mandant reçoit le motif par courriel.")
+        else:
+            messages.info(request, f"La procuration {p.reference} était déjà invalidée.")
+    return redirect("mairie:detail", procuration_pk=p.pk)
+
+
+# ----------------------------------------------------------------- registre
+@portal_required("mairie")
+def registre(request):
+    user = request.user
+    form = RegistreForm(request.POST if request.method == "POST" else None, commune=user.commune)
+    if request.method == "POST" and form.is_valid():
+        from mairie.tasks import build_registre
+
+        data = form.cleaned_data
+        with transaction.atomic():
+            job = ExportJob.objects.create(
+                commune=user.commune, requested_by=user, scrutin=data["scrutin"], tour=data["tour"],
+                bureau=data["bureau"], format=data["format"], nouveaux_seulement=data["nouveaux_seulement"],
+            )
+            AuditLog.record(request, "mairie.registre_export", job, format=job.format)
+            transaction.on_commit(partial(_enqueue_export, build_registre, job.pk))
+        return redirect("mairie:export", export_pk=job.pk)
+    jobs = ExportJob.objects.filter(commune=user.commune).select_related("scrutin", "bureau", "requested_by")[:20]
+    prints = RegistrePrint.objects.filter(commune=user.commune).select_related("scrutin", "bureau", "printed_by")[:20]
+    return render(request, "mairie/registre.html", {"form": form, "jobs": jobs, "prints": prints})
+
+
+def _enqueue_export(task, pk):
+    try:
+        task.delay(pk)
+    except Exception:  # broker down: the job stays "en file d'attente"; the page says so
+        ExportJob.objects.filter(pk=pk, state=ExportJob.State.PENDING).update(
+            error="Le service de traitement est indisponible ; relancez l'export dans quelques minutes."
+        )
+
+
+def _export(request, pk) -> ExportJob:
+    return get_object_or_404(
+        ExportJob.objects.select_related("scrutin", "bureau", "commune"), pk=pk, commune_id=request.user.commune_id
+    )
+
+
+@portal_required("mairie")
+def export(request, export_pk):
+    job = _export(request, export_pk)
+    return render(request, "mairie/export.html", {"job": job, "refresh": not job.is_finished})
+
+
+@portal_required("mairie")
+def export_download(request, export_pk):
+    job = _export(request, export_pk)
+    if job.state != ExportJob.State.DONE or not job.file:
+        raise Http404("Ce fichier n'est pas (encore) disponible.")
+    content_type = "application/pdf" if job.format == ExportJob.Format.PDF else "text/csv; charset=utf-8"
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=content_type)
+
+
+# ----------------------------------------------------------------- settings and alerts
+@commune_admin_required
+def parametres(request):
+    commune = request.user.commune
+    form = CommuneSettingsForm(request.POST if request.method == "POST" else None, initial={"auto_validation": commune.auto_validation})
+    if request.method == "POST" and form.is_valid():
+        value = form.cleaned_data["auto_validation"]
+        if value != commune.auto_validation:
+            commune.auto_validation = value
+            commune.save(update_fields=["auto_validation"])
+            AuditLog.record(request, "mairie.auto_validation", commune, value=value)
+        messages.success(
+            request,
+            "Validation automatique activée." if value else "Validation automatique désactivée : chaque procuration "
+            "sera contrôlée par un agent.",
+        )
+        return redirect("mairie:parametres")
+    return render(request, "mairie/parametres.html", {"form": form, "commune": commune})
+
+
+@portal_required("mairie")
+def alertes(request):
+    pref = alerts.preference_for(request.user)
+    form = AlertPreferenceForm(request.POST if request.method == "POST" else None, initial={
+        "nouvelles_arrivees": pref.nouvelles_arrivees, "rappels_scrutin": pref.rappels_scrutin,
+    })
+    if request.method == "POST" and form.is_valid():
+        pref.nouvelles_arrivees = form.cleaned_data["nouvelles_arrivees"]
+        pref.rappels_scrutin = form.cleaned_data["rappels_scrutin"]
+        pref.save(update_fields=["nouvelles_arrivees", "rappels_scrutin"])
+        messages.success(request, "Vos préférences d'alerte sont enregistrées.")
+        return redirect("mairie:alertes")
+    return render(request, "mairie/alertes.html", {"form": form, "has_email": bool(request.user.email)})
+
+
+# ----------------------------------------------------------------- agents (commune administrator)
+TEMP_PASSWORD_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password() -> str:
+    raw = "".join(secrets.choice(TEMP_PASSWORD_ALPHABET) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def _agent(request, pk) -> User:
+    """Another commune's agent answers 404 to anyone, admin or not; then only the admin may act."""
+    agent = get_object_or_404(User, pk=pk, role=Role.AGENT_MAIRIE, commune_id=request.user.commune_id)
+    if not request.user.is_commune_admin:
+        raise PermissionDenied("Réservé à l'administrateur de la commune.")
+    return agent
+
+
+@commune_admin_required
+def agents(request):
+    users = User.objects.filter(role=Role.AGENT_MAIRIE, commune_id=request.user.commune_id).order_by(
+        "-is_active", "last_name", "first_name"
+    )
+    return render(request, "mairie/agents.html", {"agents": users})
+
+
+@commune_admin_required
+def agent_create(request):
+    form = AgentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        password = temporary_password()
+        agent = User()
+        form.apply(agent)
+        agent.role = Role.AGENT_MAIRIE
+        agent.commune = request.user.commune
+        agent.is_commune_admin = False
+        agent.set_password(password)
+        agent.save()
+        AuditLog.record(request, "mairie.agent_create", agent)
+        return render(request, "mairie/agent_password.html", {"agent": agent, "password": password, "created": True})
+    return render(request, "mairie/agent_form.html", {"form": form, "agent": None})
+
+
+def _editable(request, agent):
+    if agent.pk == request.user.pk or agent.is_commune_admin:
+        raise PermissionDenied("L'administrateur de la commune est géré par l'administration nationale.")
+
+
+@portal_required("mairie")
+def agent_edit(request, agent_pk):
+    agent = _agent(request, agent_pk)
+    _editable(request, agent)
+    form = AgentForm(request.POST if request.method == "POST" else None, instance=agent)
+    if request.method == "POST" and form.is_valid():
+        changed = form.apply(agent)
+        if changed:
+            agent.save(update_fields=changed)
+        AuditLog.record(request, "mairie.agent_edit", agent, fields=changed)
+        messages.success(request, f"Le compte de {agent} est modifié.")
+        return redirect("mairie:agents")
+    return render(request, "mairie/agent_form.html", {"form": form, "agent": agent})
+
+
+@portal_required("mairie")
+def agent_toggle(request, agent_pk):
+    agent = _agent(request, agent_pk)
+    if (resp := _post_only(request)) is not None:
+        return resp
+    _editable(request, agent)
+    agent.is_active = not agent.is_active
+    agent.save(update_fields=["is_active"])
+    AuditLog.record(request, "mairie.agent_enable" if agent.is_active else "mairie.agent_disable", agent)
+    messages.success(request, f"Le compte de {agent} est {'réactivé' if agent.is_active else 'désactivé'}.")
+    return redirect("mairie:agents")
+
+
+@portal_required("mairie")
+def agent_reset(request, agent_pk):
+    """A new temporary password and no authenticator: the agent sets up TOTP again (lost phone)."""
+    agent = _agent(request, agent_pk)
+    if (resp := _post_only(request)) is not None:
+        return resp
+    _editable(request, agent)
+    from allauth.mfa.models import Authenticator
+
+    password = temporary_password()
+    with transaction.atomic():
+        agent.set_password(password)
+        agent.save(update_fields=["password"])
+        Authenticator.objects.filter(user=agent).delete()
+        AuditLog.record(request, "mairie.agent_reset", agent)
+    return render(request, "mairie/agent_password.html", {"agent": agent, "password": password, "created": False})
+
+
+# ----------------------------------------------------------------- paper CERFA keyed in by the mairie
+@portal_required("mairie")
+def cerfa(request):
+    """Key a paper CERFA into the register. The paper carries the authority's validation: the
+    procuration is recorded (procuration.cerfa.enregistrer_cerfa), moved to « validée par
+    l'autorité » with the authority named on the paper, then waits in the queue for the usual
+    mairie decision (or is validated automatically when the commune chose so)."""
+    from procuration.cerfa import enregistrer_cerfa
+
+    form_class = mairie_cerfa_form_class()
+    form = form_class(request.POST if request.method == "POST" else None, commune=request.user.commune)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        email = data.get("email_contact") or ""
+        # The mandant did not ask online: the only e-mail is the mairie's decision.
+        data["email_contact"] = ""
+        try:
+            with transaction.atomic():
+                p = enregistrer_cerfa(form, by=request.user)
+                p.valider_autorite(by=request.user)
+                label = f"{data['autorite'].strip()}, le {data['date_etablissement']:%d/%m/%Y} (formulaire papier)"
+                Procuration.objects.filter(pk=p.pk).update(autorite_label=label[:300], email_contact=email)
+                AuditLog.record(request, "mairie.cerfa", p, modele=data.get("modele"))
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Formulaire enregistré sous la référence {p.reference}. Contrôlez-le puis validez-le.")
+            return redirect("mairie:detail", procuration_pk=p.pk)
+    return render(request, "mairie/cerfa.html", {"form": form})

@@ -1,7 +1,54 @@
-from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
+"""Portail mandant: login, demande in three steps, Mes procurations.
 
+The demande's steps keep their data in the session; nothing is written before the final
+confirmation, which creates the procuration, submits it (reference + e-mail) and, after a
+certified France Identité login, validates it, all in one transaction.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from mandant import services
+from mandant.forms import MandataireForm, RecapForm, ValiditeForm, build_procuration
+from procuration import checks
 from procuration.access import portal_required
+from procuration.documents import recepisse_pdf
+from procuration.exceptions import DomainError
+from procuration.models import Procuration, Status
+from procuration.models.procuration import ACTIVE_FOR_PLAFOND
+
+SESSION_KEY = "mandant_demande"
+STEPS = ["Validité de la procuration", "Votre mandataire", "Récapitulatif"]
+# Where a refusal of the domain at confirmation is shown: the step that holds the field.
+CODE_STEP = {
+    "self": "mandataire", "mandataire_non_inscrit": "mandataire", "mandataire_inscrit": "mandataire",
+    "plafond": "mandataire", "tutelle": "mandataire", "liste_complementaire": "mandataire",
+    "passe": "validite", "doublon": "validite",
+}
+
+
+LOOKUP_WINDOW_SECONDS = 600
+TOO_MANY_LOOKUPS = "Trop de recherches de mandataire en peu de temps : réessayez dans quelques minutes."
+
+
+def _lookup_allowed(request) -> bool:
+    """Register lookups (NNE + date of birth reveal a name) are limited per user and window."""
+    limit = getattr(settings, "MANDANT_LOOKUPS_PER_WINDOW", 60)
+    key = f"mandant:lookups:{request.user.pk}"
+    cache.add(key, 0, LOOKUP_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, 1, LOOKUP_WINDOW_SECONDS)
+        count = 1
+    return count <= limit
 
 
 def login(request):
@@ -11,6 +58,217 @@ def login(request):
     return render(request, "mandant/login.html", {"next_url": next_url})
 
 
+def _electeur_or_page(request):
+    electeur, reason = services.electeur_for_user(request.user)
+    if electeur is None:
+        return None, render(request, "mandant/electeur_introuvable.html", {"reason": reason})
+    return electeur, None
+
+
+def _stepper(n: int) -> dict:
+    return {"number": n, "count": len(STEPS), "title": STEPS[n - 1], "next": STEPS[n] if n < len(STEPS) else ""}
+
+
 @portal_required("mandant")
 def home(request):
-    return render(request, "mandant/home.html")
+    electeur, reason = services.electeur_for_user(request.user)
+    donnees = (
+        Procuration.objects.visible_to(request.user)
+        .exclude(status=Status.BROUILLON)
+        .select_related("mandataire", "scrutin")
+        .order_by("-created_at")
+    )
+    recues = []
+    if electeur is not None:
+        recues = (
+            Procuration.objects.filter(mandataire=electeur, status__in=ACTIVE_FOR_PLAFOND)
+            .select_related("mandant", "mandant__bureau", "commune", "scrutin")
+            .order_by("valid_from")
+        )
+    return render(
+        request, "mandant/home.html",
+        {"electeur": electeur, "reason": reason, "donnees": donnees, "recues": recues},
+    )
+
+
+# ------------------------------------------------------------------------ demande
+@portal_required("mandant")
+def demande_start(request):
+    request.session.pop(SESSION_KEY, None)
+    return redirect("mandant:demande_validite")
+
+
+@portal_required("mandant")
+@require_http_methods(["GET", "POST"])
+def demande_validite(request):
+    electeur, page = _electeur_or_page(request)
+    if page:
+        return page
+    demande = request.session.get(SESSION_KEY, {})
+    if request.method == "POST":
+        form = ValiditeForm(request.POST, electeur=electeur)
+        if form.is_valid():
+            kept = {"mandataire": demande["mandataire"]} if demande.get("mandataire") else {}
+            request.session[SESSION_KEY] = {**form.to_session(), **kept}
+            return redirect("mandant:demande_mandataire")
+    else:
+        initial = {k: v for k, v in demande.items() if k in ValiditeForm.base_fields}
+        form = ValiditeForm(initial=initial, electeur=electeur)
+    return render(request, "mandant/demande_validite.html", {"form": form, "stepper": _stepper(1)})
+
+
+def _period(demande: dict) -> dict:
+    keys = ("portee", "scrutin", "tour1", "tour2", "valid_from", "valid_until", "etablissement")
+    return {k: demande[k] for k in keys} if all(k in demande for k in keys) else {}
+
+
+@portal_required("mandant")
+@require_http_methods(["GET", "POST"])
+def demande_mandataire(request):
+    electeur, page = _electeur_or_page(request)
+    if page:
+        return page
+    demande = request.session.get(SESSION_KEY, {})
+    period = _period(demande)
+    if not period:
+        return redirect("mandant:demande_validite")
+    if request.method == "POST":
+        form = MandataireForm(request.POST, electeur=electeur, period=period)
+        if not _lookup_allowed(request):
+            form.full_clean()
+            form.add_error(None, TOO_MANY_LOOKUPS)
+        elif form.is_valid():
+            request.session[SESSION_KEY] = {**demande, "mandataire": form.mandataire.pk,
+                                            "mandataire_form": {k: v for k, v in request.POST.items()
+                                                                if k in MandataireForm.base_fields}}
+            return redirect("mandant:demande_recapitulatif")
+    else:
+        initial = {k: v for k, v in demande.get("mandataire_form", {}).items() if k in MandataireForm.base_fields}
+        form = MandataireForm(initial=initial, electeur=electeur, period=period)
+    return render(request, "mandant/demande_mandataire.html", {"form": form, "stepper": _stepper(2)})
+
+
+@portal_required("mandant")
+@require_GET
+def verifier_mandataire(request):
+    """Live checks while typing: an HTML fragment the step's script puts under the form."""
+    electeur, reason = services.electeur_for_user(request.user)
+    if electeur is None:
+        raise Http404
+    period = _period(request.session.get(SESSION_KEY, {}))
+    form = MandataireForm(request.GET, electeur=electeur, period=period)
+    complete = _enough_typed(request.GET)
+    if complete and not _lookup_allowed(request):
+        return render(request, "mandant/_live_checks.html",
+                      {"complete": True, "ok": False, "mandataire": None, "results": [], "errors": [TOO_MANY_LOOKUPS]})
+    ok = complete and form.is_valid()
+    results = []
+    if ok and period:
+        p = build_procuration(electeur, {**period, "mandataire": form.mandataire.pk})
+        results = [r for r in checks.evaluate(p) if r.code != "mandant_inscrit"]
+    errors = [e for field_errors in form.errors.values() for e in field_errors] if complete and not ok else []
+    return render(request, "mandant/_live_checks.html",
+                  {"complete": complete, "ok": ok, "mandataire": form.mandataire if ok else None,
+                   "results": results, "errors": errors})
+
+
+def _enough_typed(q) -> bool:
+    if q.get("mode") == "nne":
+        return len(services.normalize_nne(q.get("nne", ""))) >= 8 and bool(q.get("date_naissance_nne"))
+    if q.get("mode") == "etat_civil":
+        return all(q.get(k) for k in ("nom", "prenoms", "sexe", "date_naissance", "commune"))
+    return False
+
+
+@portal_required("mandant")
+@require_http_methods(["GET", "POST"])
+def demande_recapitulatif(request):
+    electeur, page = _electeur_or_page(request)
+    if page:
+        return page
+    demande = request.session.get(SESSION_KEY, {})
+    if not _period(demande):
+        return redirect("mandant:demande_validite")
+    if not demande.get("mandataire"):
+        return redirect("mandant:demande_mandataire")
+    p = build_procuration(electeur, demande)
+    step_errors = {}
+    if request.method == "POST":
+        form = RecapForm(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    p.mandant_user = request.user
+                    p.email_contact = form.cleaned_data["email_contact"]
+                    p.save()
+                    p.soumettre(by=request.user)
+                    if request.user.identity_certified:
+                        p.valider_autorite(by=None, france_identite=True)
+            except DomainError as e:
+                p = build_procuration(electeur, demande)  # the transaction rolled back: nothing saved
+                step_errors[CODE_STEP.get(e.code, "general")] = e.message
+                form.add_error(None, e.message)
+            else:
+                request.session.pop(SESSION_KEY, None)
+                return redirect("mandant:confirmation", pk=p.pk)
+    else:
+        form = RecapForm(initial={"email_contact": request.user.email})
+    results = [r for r in checks.evaluate(p)]
+    return render(
+        request, "mandant/demande_recapitulatif.html",
+        {"form": form, "p": p, "results": results, "step_errors": step_errors, "stepper": _stepper(3),
+         "certified": request.user.identity_certified},
+    )
+
+
+# ------------------------------------------------------------------------ Mes procurations
+def _get_own(request, pk):
+    return get_object_or_404(
+        Procuration.objects.visible_to(request.user)
+        .exclude(status=Status.BROUILLON)
+        .select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"),
+        pk=pk,
+    )
+
+
+@portal_required("mandant")
+def confirmation(request, pk):
+    p = _get_own(request, pk)
+    return render(request, "mandant/confirmation.html", {"p": p, "expires_on": p.expires_on()})
+
+
+@portal_required("mandant")
+def detail(request, pk):
+    p = _get_own(request, pk)
+    return render(
+        request, "mandant/detail.html",
+        {"p": p, "events": list(p.events.all()), "expires_on": p.expires_on(),
+         "can_resilier": Procuration.allowed("resilier", p.status)},
+    )
+
+
+@portal_required("mandant")
+def recepisse(request, pk):
+    p = _get_own(request, pk)
+    response = HttpResponse(recepisse_pdf(p), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="recepisse-procuration-{p.reference}.pdf"'
+    return response
+
+
+@portal_required("mandant")
+@require_http_methods(["GET", "POST"])
+def resilier(request, pk):
+    p = _get_own(request, pk)
+    if request.method == "POST":
+        try:
+            done = p.resilier(by=request.user, reason="Résiliation en ligne par le mandant")
+        except DomainError as e:
+            messages.error(request, e.message)
+        else:
+            if done:
+                messages.success(request, f"La procuration {p.reference} est résiliée. Un courriel vous le confirme.")
+        return redirect("mandant:detail", pk=p.pk)
+    if not Procuration.allowed("resilier", p.status):
+        messages.error(request, f"Cette procuration ne peut plus être résiliée (statut : {p.get_status_display()}).")
+        return redirect("mandant:detail", pk=p.pk)
+    return render(request, "mandant/resilier.html", {"p": p})

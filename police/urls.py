@@ -7,4 +7,9 @@ app_name = "police"
 urlpatterns = [
     path("", views.home, name="home"),
     path("connexion/", views.LoginView.as_view(), name="login"),
+    path("procuration/<int:pk>/", views.procuration, name="procuration"),
+    path("cerfa/", views.cerfa, name="cerfa"),
+    path("historique/", views.historique, name="historique"),
+    path("unite/", views.unite, name="unite"),
+    path("unite/<int:pk>/activation/", views.unite_activation, name="unite_activation"),
 ]

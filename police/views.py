@@ -1,7 +1,22 @@
-from django.shortcuts import render
+import datetime
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from police import services
+from police.forms import HistoryForm, OfficerForm, RefusForm, ReferenceForm, ValidationForm
 from procuration.access import portal_required
+from procuration.cerfa import CerfaForm, enregistrer_cerfa_valide
+from procuration.exceptions import DomainError, TransitionError
+from procuration.models import AuditLog, Procuration, ProcurationEvent, Role, Status, User
 from procuration.views import PortalLoginView
+
+ACTS = (Status.VALIDEE_AUTORITE, Status.REFUSEE_AUTORITE)
 
 
 class LoginView(PortalLoginView):
@@ -10,4 +25,169 @@ class LoginView(PortalLoginView):
 
 @portal_required("police")
 def home(request):
-    return render(request, "police/home.html")
+    """The counter: type the reference the mandant gives."""
+    form = ReferenceForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            p = services.lookup(request, form.cleaned_data["reference"])
+        except services.RateLimited as exc:
+            form.add_error("reference", exc.message)
+            status = 429
+        except DomainError as exc:
+            form.add_error("reference", exc.message)
+        else:
+            return redirect("police:procuration", pk=p.pk)
+    return render(request, "police/home.html", {"form": form}, status=status)
+
+
+def _allowed_procuration(request, pk):
+    """Only a procuration found by a lookup in this session; anything else is a 404."""
+    if not services.is_allowed(request, pk):
+        raise Http404
+    return get_object_or_404(
+        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"), pk=pk
+    )
+
+
+@portal_required("police")
+def procuration(request, pk):
+    p = _allowed_procuration(request, pk)
+    validation_form, refus_form = ValidationForm(), RefusForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "valider":
+                validation_form = ValidationForm(request.POST)
+                if validation_form.is_valid():
+                    services.valider(p, by=request.user, **validation_form.cleaned_data)
+                    services.forget(request, p.pk)
+                    messages.success(
+                        request,
+                        f"Procuration {p.reference} validée. Elle est transmise à la mairie de {p.commune.nom} "
+                        "et le mandant est informé par courriel.",
+                    )
+                    return redirect("police:home")
+            elif action == "refuser":
+                refus_form = RefusForm(request.POST)
+                if refus_form.is_valid():
+                    services.refuser(p, by=request.user, **refus_form.cleaned_data)
+                    services.forget(request, p.pk)
+                    messages.success(request, f"Refus de la procuration {p.reference} enregistré. Le mandant est informé.")
+                    return redirect("police:home")
+            else:
+                messages.error(request, "Choisissez de valider ou de refuser la procuration.")
+        except (services.LookupRefused, TransitionError) as exc:
+            services.forget(request, p.pk)
+            messages.error(request, exc.message)
+            return redirect("police:home")
+        except DomainError as exc:  # a rule of the domain (plafond, doublon): the officer may still refuse
+            messages.error(request, exc.message)
+    else:
+        try:
+            services.check_actionable(p)
+        except DomainError as exc:
+            services.forget(request, p.pk)
+            messages.error(request, exc.message)
+            return redirect("police:home")
+        AuditLog.record(request, "police.consultation", p, reference=p.reference)
+    return render(
+        request, "police/procuration.html", {"p": p, "validation_form": validation_form, "refus_form": refus_form}
+    )
+
+
+@portal_required("police")
+def cerfa(request):
+    form = CerfaForm(request.POST or None)
+    validation_form = ValidationForm(request.POST or None)
+    if request.method == "POST":
+        forms_ok = form.is_valid() & validation_form.is_valid()  # both validated, to show every error at once
+        if forms_ok:
+            try:
+                p = enregistrer_cerfa_valide(form, by=request.user, **validation_form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Procuration papier enregistrée et validée sous la référence {p.reference}. "
+                    f"Elle est transmise à la mairie de {p.commune.nom}.",
+                )
+                return redirect("police:historique")
+    return render(request, "police/cerfa.html", {"form": form, "validation_form": validation_form})
+
+
+@portal_required("police")
+def historique(request):
+    form = HistoryForm(request.GET or None)
+    events = ProcurationEvent.objects.filter(to_status__in=ACTS).select_related("procuration", "actor")
+    scope = "moi"
+    if form.is_valid():
+        scope = form.cleaned_data.get("scope") or "moi"
+        tz = timezone.get_current_timezone()
+        if form.cleaned_data.get("du"):
+            events = events.filter(at__gte=datetime.datetime.combine(form.cleaned_data["du"], datetime.time.min, tz))
+        if form.cleaned_data.get("au"):
+            end = form.cleaned_data["au"] + datetime.timedelta(days=1)
+            events = events.filter(at__lt=datetime.datetime.combine(end, datetime.time.min, tz))
+    elif form.is_bound:
+        events = events.none()
+    if scope == "unite" and request.user.unite:
+        events = events.filter(actor__role=Role.POLICIER, actor__unite=request.user.unite)
+    else:
+        scope = "moi"
+        events = events.filter(actor=request.user)
+    events = events.order_by("-at", "-pk")[:200]
+    return render(request, "police/historique.html", {"form": form, "events": events, "scope": scope})
+
+
+# ---------------------------------------------------------------- unit administration
+def _require_unit_admin(request):
+    if not (request.user.is_unit_admin and request.user.unite):
+        raise PermissionDenied("Réservé à l'administrateur de l'unité.")
+
+
+def _unit_officers(user):
+    return User.objects.filter(role=Role.POLICIER, unite=user.unite)
+
+
+@portal_required("police")
+def unite(request):
+    _require_unit_admin(request)
+    form = OfficerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        officer = User(
+            username=data["username"], first_name=data["first_name"], last_name=data["last_name"].upper(),
+            email=data["email"], role=Role.POLICIER, qualite=data["qualite"], matricule=data["matricule"],
+            unite=request.user.unite,
+        )
+        officer.set_password(data["password"])
+        officer.save()
+        AuditLog.record(request, "police.compte_cree", officer, matricule=officer.matricule, unite=officer.unite)
+        messages.success(
+            request,
+            f"Compte créé pour {officer.officer_label}. À sa première connexion, l'agent devra configurer "
+            "sa double authentification.",
+        )
+        return redirect("police:unite")
+    officers = _unit_officers(request.user).order_by("last_name", "first_name")
+    return render(request, "police/unite.html", {"form": form, "officers": officers})
+
+
+@require_POST
+@portal_required("police")
+def unite_activation(request, pk):
+    _require_unit_admin(request)
+    officer = get_object_or_404(_unit_officers(request.user), pk=pk)
+    if officer.pk == request.user.pk:
+        messages.error(request, "Vous ne pouvez pas désactiver votre propre compte.")
+        return redirect("police:unite")
+    activate = request.POST.get("active") == "1"
+    with transaction.atomic():
+        User.objects.filter(pk=officer.pk).update(is_active=activate)
+        AuditLog.record(request, "police.compte_active" if activate else "police.compte_desactive", officer)
+    messages.success(
+        request, f"Compte de {officer.officer_label} {'réactivé' if activate else 'désactivé'}."
+    )
+    return redirect("police:unite")

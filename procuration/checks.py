@@ -5,6 +5,7 @@
 transaction, after locking the elector rows, so that the plafond holds under concurrency.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -15,6 +16,8 @@ from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
+DUREE_MAX_ANNEES_FRANCE = 1  # durée limitée: at most one year when established in France...
+DUREE_MAX_ANNEES_ETRANGER = 3  # ...three years when established abroad (Français établis hors de France).
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def duplicate_for_mandant(p):
 def liste_complementaire_interdite(p) -> bool:
     if p.mandataire.liste != Liste.COMPLEMENTAIRE:
         return False
-    if p.scrutin_id:
+    if p.portee == "scrutin" and p.scrutin_id:
         return p.scrutin.interdit_liste_complementaire
     return (
         Scrutin.objects.filter(type__in=[ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES])
@@ -154,17 +157,50 @@ def all_pass(p) -> bool:
     return all(r.ok for r in evaluate(p))
 
 
-def raise_for_demande(p) -> None:
-    """Blocking rules when the demande is submitted (mandant row locked)."""
+def add_years(d: datetime.date, years: int) -> datetime.date:
+    """Same day `years` later; 29 February becomes 28 February."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
+def duree_max_end(p) -> datetime.date:
+    """Last day a durée limitée starting on p.valid_from may run to (1 year in France, 3 abroad)."""
+    years = DUREE_MAX_ANNEES_FRANCE if p.etablissement == Etablissement.FRANCE else DUREE_MAX_ANNEES_ETRANGER
+    return add_years(p.valid_from, years)
+
+
+def raise_for_validity(p, today: datetime.date | None = None) -> None:
+    """The validity period: not in the past, start before end, durée limitée within its maximum."""
     from django.utils import timezone
 
+    today = today or timezone.localdate()
+    if p.valid_from is None or p.valid_until is None:
+        raise DomainError("Indiquez la période de validité.", code="periode", field="valid_from")
+    if p.valid_until < p.valid_from:
+        raise DomainError("La date de fin doit suivre la date de début.", code="periode", field="valid_until")
+    if p.portee == "duree":
+        if p.valid_from < today:
+            raise DomainError("La date de début ne peut pas être dans le passé.", code="passe", field="valid_from")
+        if p.valid_until > duree_max_end(p):
+            if p.etablissement == Etablissement.FRANCE:
+                message = "Une procuration établie en France vaut au plus un an : choisissez une date de fin plus proche."
+            else:
+                message = "Une procuration établie à l'étranger vaut au plus trois ans : choisissez une date de fin plus proche."
+            raise DomainError(message, code="duree", field="valid_until")
+    elif p.valid_from < today:
+        raise DomainError("Le scrutin ou le tour choisi est déjà passé.", code="passe", field="scrutin")
+
+
+def raise_for_demande(p) -> None:
+    """Blocking rules when the demande is submitted (mandant row locked)."""
     Electeur.objects.select_for_update().filter(pk=p.mandant_id).first()
     if p.mandant_id == p.mandataire_id:
         raise DomainError("Le mandataire doit être une autre personne que vous.", code="self", field="mandataire")
     if not p.mandataire.peut_voter:
         raise DomainError("Le mandataire n'est inscrit sur aucune liste électorale.", code="mandataire_non_inscrit")
-    if p.valid_until < timezone.localdate():
-        raise DomainError("La période ou le scrutin choisi est déjà passé.", code="passe")
+    raise_for_validity(p)
     for r in evaluate(p):
         if not r.ok:
             raise DomainError(r.message, code=r.code)

@@ -9,6 +9,8 @@ and the Cyrillic and Greek capitals that look like Latin ones.
 import secrets
 import unicodedata
 
+from procuration.exceptions import DomainError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 6
 _ALLOWED = frozenset(ALPHABET)
@@ -19,7 +21,7 @@ _LOOKALIKES = str.maketrans(
         "L": "1",
         # Cyrillic capitals
         "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "0", "Р": "P", "С": "C", "Т": "T",
-        "Х": "X", "У": "Y", "З": "3",
+        "Х": "X", "У": "Y", "З": "3", "І": "1", "Ѕ": "S", "Ј": "J",
         # Greek capitals
         "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "1", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "0",
         "Ρ": "P", "Τ": "T", "Χ": "X", "Υ": "Y",
@@ -28,12 +30,13 @@ _LOOKALIKES = str.maketrans(
 _SEPARATORS = str.maketrans("", "", " \t\n\r-_.·\u00a0\u202f")
 
 
-class InvalidReference(ValueError):
-    pass
+class InvalidReference(DomainError, ValueError):
+    """A typed reference that cannot be one of ours; the message is French, for the user."""
 
 
 def generate_reference() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """Six symbols from the OS CSPRNG. 256 is a multiple of 32, so `byte & 31` is uniform."""
+    return "".join([ALPHABET[b & 31] for b in secrets.token_bytes(LENGTH)])
 
 
 def normalize_reference(raw: str) -> str:

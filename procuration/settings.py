@@ -138,6 +138,8 @@ OIDC_FRANCEIDENTITE_CLIENT_ID = env_str("OIDC_FRANCEIDENTITE_CLIENT_ID", "procur
 OIDC_FRANCEIDENTITE_SECRET = env_str("OIDC_FRANCEIDENTITE_SECRET", "procuration-dev-fi-secret")
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
+        # Adds FranceConnect's nonce and checks it on the callback (see mandant/providers/).
+        "provider_class": "mandant.providers.franceconnect.FranceConnectProvider",
         "OAUTH_PKCE_ENABLED": True,
         "APPS": [
             {
@@ -148,7 +150,7 @@ SOCIALACCOUNT_PROVIDERS = {
                 "settings": {
                     "server_url": OIDC_FRANCECONNECT_URL,
                     "token_auth_method": "client_secret_post",
-                    "scope": ["openid", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
+                    "scope": ["openid", "profile", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
                 },
             },
             {
@@ -159,7 +161,7 @@ SOCIALACCOUNT_PROVIDERS = {
                 "settings": {
                     "server_url": OIDC_FRANCEIDENTITE_URL,
                     "token_auth_method": "client_secret_post",
-                    "scope": ["openid", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
+                    "scope": ["openid", "profile", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
                 },
             },
         ],
@@ -227,6 +229,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-emails": {"task": "procuration.tasks.requeue_stuck_emails", "schedule": 60.0},
     "expire-and-purge": {"task": "procuration.tasks.expire_and_purge", "schedule": 3600.0},
+    "mairie-alerts": {"task": "mairie.tasks.send_mairie_alerts", "schedule": 300.0},
 }
 
 # --- Cache (rate limits) ------------------------------------------------------------------
@@ -270,7 +273,18 @@ PROCURATION_DEMANDE_LIFETIME_DAYS = env_int("PROCURATION_DEMANDE_LIFETIME_DAYS",
 PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 year after end of validity
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
+# Police counter: reference lookups allowed per officer and per IP address per window (opened by the first lookup).
+POLICE_LOOKUP_LIMIT = env_int("POLICE_LOOKUP_LIMIT", 30)
+POLICE_LOOKUP_WINDOW_SECONDS = env_int("POLICE_LOOKUP_WINDOW_SECONDS", 600)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# Listes électorales et recensement citoyen (docs/listes.md).
+LISTES_PRIVATE_ROOT = Path(env_str("LISTES_PRIVATE_ROOT", str(VAR_DIR / "private")))  # never served as media
+LISTES_PIECE_MAX_BYTES = env_int("LISTES_PIECE_MAX_BYTES", 5 * 1024 * 1024)  # pièces justificatives, 5 Mo
+LISTES_DOCUMENT_MAX_BYTES = env_int("LISTES_DOCUMENT_MAX_BYTES", 1024 * 1024)  # documents de la mairie, 1024 Ko
+LISTES_IMAGE_MAX_BYTES = env_int("LISTES_IMAGE_MAX_BYTES", 1024 * 1024)  # tampon et signature
+LISTES_RCO_AGE_MIN = env_int("LISTES_RCO_AGE_MIN", 16)
+LISTES_RCO_AGE_MAX = env_int("LISTES_RCO_AGE_MAX", 25)  # régularisation jusqu'à 25 ans
+LISTES_ILE_DEADLINE_WEEKS = env_int("LISTES_ILE_DEADLINE_WEEKS", 6)  # 6e mercredi avant le 1er tour
 
 LOGGING = {
     "version": 1,

@@ -35,6 +35,7 @@ redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --a
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/procuration"
 export PGHOST=127.0.0.1 PGPORT="$PG_PORT" PGUSER=postgres PG_BIN PG_DATA="$SCRATCH/pg"
+export REDIS_PORT TEST_SCRATCH_DIR="$SCRATCH"  # tests/procuration/test_outbox.py stops and restarts Redis
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export REDIS_CACHE_URL="redis://127.0.0.1:$REDIS_PORT/1"
 export CELERY_TASK_ALWAYS_EAGER=true

@@ -139,6 +139,7 @@ class SmtpSink:
         self.messages = []
         self.lock = threading.Lock()
         self.refuse_next = 0  # answer 451 (temporary) to this many messages
+        self.reject_next = 0  # answer 550 (permanent) to this many messages
         sink = self
 
         class Handler(Message):
@@ -147,6 +148,9 @@ class SmtpSink:
                     if sink.refuse_next > 0:
                         sink.refuse_next -= 1
                         return "451 4.3.0 Temporary failure, try again later"
+                    if sink.reject_next > 0:
+                        sink.reject_next -= 1
+                        return "550 5.1.1 Mailbox unavailable"
                 return await super().handle_DATA(server, session, envelope)
 
             def handle_message(self, message):

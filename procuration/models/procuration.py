@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from procuration.exceptions import DomainError, TransitionError
-from procuration.reference import generate_reference
+from procuration.reference import generate_reference, normalize_reference
 
 
 class Status(models.TextChoices):
@@ -37,7 +37,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "valider_mairie": (frozenset({S.VALIDEE_AUTORITE}), S.VALIDEE_MAIRIE),
     "invalider_mairie": (frozenset({S.VALIDEE_AUTORITE}), S.INVALIDEE_MAIRIE),
     "resilier": (frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE}), S.RESILIEE),
-    "expirer": (frozenset({S.BROUILLON, S.EN_ATTENTE}), S.EXPIREE),
+    # A brouillon has no reference and cannot be "expirée" (reference_once_submitted); old
+    # brouillons are deleted by tasks.expire_and_purge instead.
+    "expirer": (frozenset({S.EN_ATTENTE}), S.EXPIREE),
     "echoir": (frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE}), S.ECHUE),
 }
 TRANSITION_VERBS = {
@@ -111,7 +113,15 @@ class ProcurationQuerySet(models.QuerySet):
         return self.none()
 
     def overlapping(self, start: datetime.date, end: datetime.date):
+        """Closed intervals [valid_from, valid_until] that share at least one day with [start, end]."""
         return self.filter(valid_from__lte=end, valid_until__gte=start)
+
+    def by_reference(self, raw: str) -> "Procuration | None":
+        """The procuration whose reference a person typed (normalised first), or None.
+
+        Raises procuration.reference.InvalidReference (a DomainError, French message) when the
+        input cannot be a reference at all. Chain after visible_to() to keep the scope."""
+        return self.filter(reference=normalize_reference(raw)).first()
 
 
 class Procuration(models.Model):
@@ -199,6 +209,18 @@ class Procuration(models.Model):
             return f"{self.scrutin.libelle} — {' et '.join(tours)}"
         return f"Du {self.valid_from:%d/%m/%Y} au {self.valid_until:%d/%m/%Y}"
 
+    def dates_from_scrutin(self) -> tuple[datetime.date, datetime.date]:
+        """(valid_from, valid_until) implied by the scrutin and the tours chosen."""
+        if self.scrutin is None:
+            raise DomainError("Choisissez le scrutin.", code="scrutin", field="scrutin")
+        if not (self.tour1 or self.tour2):
+            raise DomainError("Choisissez au moins un tour.", code="tour", field="tour1")
+        if self.tour2 and not self.scrutin.date_tour2:
+            raise DomainError("Ce scrutin n'a qu'un tour.", code="tour", field="tour2")
+        start = self.scrutin.date_tour1 if self.tour1 else self.scrutin.date_tour2
+        end = self.scrutin.date_tour2 if self.tour2 else self.scrutin.date_tour1
+        return start, end
+
     def expires_on(self) -> datetime.date | None:
         if self.submitted_at is None:
             return None
@@ -255,12 +277,15 @@ class Procuration(models.Model):
         from procuration import checks, emails
 
         def check(p):
+            if p.portee == Portee.SCRUTIN:
+                # The dates of a scrutin procuration are those of the tours chosen, never typed.
+                p.valid_from, p.valid_until = p.dates_from_scrutin()
             checks.raise_for_demande(p)
 
         def changes(p):
             p.submitted_at = timezone.now()
             p.reference = _assign_reference(p.pk)
-            return ["submitted_at", "reference"]
+            return ["submitted_at", "reference", "valid_from", "valid_until"]
 
         return self._transition(
             "soumettre", by=by, changes=changes, check=check, email=emails.reference_issued

@@ -1,0 +1,200 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from dsfr.forms import DsfrBaseForm
+
+from listes import rules
+from listes.models import MotifRattachement, Piece, PieceKind
+from procuration.exceptions import DomainError
+from procuration.models import Commune, User
+
+
+class PieceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.original_name} (déposée le {obj.created_at:%d/%m/%Y})"
+
+
+class _DossierForm(DsfrBaseForm):
+    """Common part of the ILE and RCO forms. For each required pièce the usager uploads a file
+    or reuses one already kept in the espace."""
+
+    PIECES: tuple[str, ...] = ()
+
+    commune = forms.ModelChoiceField(
+        label="Commune", queryset=Commune.objects.all(), empty_label="Choisissez la commune",
+    )
+    lieu_naissance = forms.CharField(label="Commune de naissance", max_length=150)
+    departement_naissance = forms.CharField(
+        label="Département (ou pays, si né à l'étranger) de naissance", max_length=150, required=False
+    )
+    adresse = forms.CharField(label="Adresse (numéro et voie)", max_length=300)
+    code_postal = forms.RegexField(
+        label="Code postal", regex=r"^\d{5}$", error_messages={"invalid": "Le code postal compte 5 chiffres."}
+    )
+    ville = forms.CharField(label="Ville", max_length=150)
+    telephone = forms.CharField(label="Téléphone (facultatif)", max_length=20, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for kind in self.PIECES:
+            label = PieceKind(kind).label
+            self.fields[f"piece_{kind}"] = forms.FileField(
+                label=f"{label} — nouveau fichier (PDF, JPEG ou PNG)", required=False,
+                widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
+            )
+            existing = Piece.objects.filter(owner=user, kind=kind)
+            if existing.exists():
+                self.fields[f"piece_{kind}_existante"] = PieceChoiceField(
+                    label=f"… ou réutiliser une pièce de votre espace ({label.split(' (')[0].lower()})",
+                    queryset=existing, required=False, empty_label="Aucune",
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.new_pieces = []  # (kind, upload, mime)
+        self.reused_pieces = []
+        for kind in self.PIECES:
+            upload = cleaned.get(f"piece_{kind}")
+            reused = cleaned.get(f"piece_{kind}_existante")
+            if upload:
+                try:
+                    mime = rules.check_piece(upload)
+                except DomainError as e:
+                    self.add_error(f"piece_{kind}", e.message)
+                    continue
+                self.new_pieces.append((kind, upload, mime))
+            elif reused:
+                self.reused_pieces.append(reused)
+            elif f"piece_{kind}" not in self.errors:
+                self.add_error(f"piece_{kind}", f"Joignez ce justificatif : {PieceKind(kind).label.lower()}.")
+        return cleaned
+
+
+class IleForm(_DossierForm):
+    PIECES = (PieceKind.IDENTITE, PieceKind.ATTACHE)
+
+    nom_usage = forms.CharField(label="Nom d'usage (facultatif)", max_length=150, required=False)
+    motif_rattachement = forms.ChoiceField(
+        label="Votre attache avec la commune", choices=MotifRattachement.choices, widget=forms.RadioSelect
+    )
+    field_order = [
+        "commune", "motif_rattachement", "nom_usage", "lieu_naissance", "departement_naissance", "adresse",
+        "code_postal", "ville", "telephone",
+    ]
+
+
+class RcoForm(_DossierForm):
+    PIECES = (PieceKind.IDENTITE, PieceKind.LIVRET)
+
+    nationalite_francaise = forms.BooleanField(
+        label="Je déclare être de nationalité française", required=True,
+        error_messages={"required": "Le recensement citoyen concerne les personnes de nationalité française."},
+    )
+    pere_nom = forms.CharField(label="Nom du père", max_length=150, required=False)
+    pere_prenoms = forms.CharField(label="Prénoms du père", max_length=200, required=False)
+    mere_nom = forms.CharField(label="Nom de naissance de la mère", max_length=150, required=False)
+    mere_prenoms = forms.CharField(label="Prénoms de la mère", max_length=200, required=False)
+    field_order = [
+        "commune", "nationalite_francaise", "lieu_naissance", "departement_naissance", "pere_nom", "pere_prenoms",
+        "mere_nom", "mere_prenoms", "adresse", "code_postal", "ville", "telephone",
+    ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("pere_nom") or cleaned.get("mere_nom")):
+            self.add_error("pere_nom", "Indiquez au moins l'un de vos parents (nom et prénoms).")
+        return cleaned
+
+
+class SearchForm(DsfrBaseForm):
+    q = forms.CharField(label="Numéro de télédossier ou nom", required=False, max_length=100)
+    etat = forms.ChoiceField(
+        label="État",
+        required=False,
+        choices=[("", "À traiter"), ("transmis", "Transmis"), ("recu", "Reçu"), ("clos", "Clos"), ("tous", "Tous")],
+    )
+
+
+class CommentForm(DsfrBaseForm):
+    comment = forms.CharField(
+        label="Commentaire à l'usager (envoyé par courriel et affiché dans son espace)",
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+    )
+
+
+class RefuseForm(DsfrBaseForm):
+    motif = forms.CharField(label="Motif du refus", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    comment = forms.CharField(
+        label="Commentaire complémentaire (facultatif)", widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000, required=False,
+    )
+
+
+class DocumentForm(DsfrBaseForm):
+    title = forms.CharField(label="Intitulé du document", max_length=200, initial="Attestation")
+    file = forms.FileField(
+        label="Fichier PDF (1024 Ko au maximum)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            rules.check_document(upload)
+        except DomainError as e:
+            raise forms.ValidationError(e.message) from None
+        return upload
+
+
+class AgentCreateForm(DsfrBaseForm):
+    username = forms.RegexField(
+        label="Identifiant de connexion", regex=r"^[\w.@+-]+$", max_length=150,
+        error_messages={"invalid": "Lettres, chiffres et . @ + - _ uniquement."},
+    )
+    first_name = forms.CharField(label="Prénom", max_length=150)
+    last_name = forms.CharField(label="Nom", max_length=150)
+    email = forms.EmailField(label="Adresse électronique")
+    password = forms.CharField(
+        label="Mot de passe initial (12 caractères au moins)", widget=forms.PasswordInput(render_value=False),
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("Cet identifiant est déjà utilisé.")
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password"):
+            probe = User(
+                username=cleaned.get("username", ""), first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""), email=cleaned.get("email", ""),
+            )
+            try:
+                validate_password(cleaned["password"], probe)
+            except forms.ValidationError as e:
+                self.add_error("password", e)
+        return cleaned
+
+
+class ConfigForm(DsfrBaseForm):
+    signataire = forms.CharField(label="Nom du signataire", max_length=200, required=False)
+    qualite_signataire = forms.CharField(label="Qualité du signataire", max_length=200, required=False)
+    tampon = forms.FileField(label="Image du tampon de la mairie (PNG ou JPEG)", required=False)
+    signature = forms.FileField(label="Image de la signature (PNG ou JPEG)", required=False)
+
+    def _image(self, name):
+        upload = self.cleaned_data.get(name)
+        if upload:
+            try:
+                rules.check_image(upload)
+            except DomainError as e:
+                raise forms.ValidationError(e.message) from None
+        return upload
+
+    def clean_tampon(self):
+        return self._image("tampon")
+
+    def clean_signature(self):
+        return self._image("signature")

@@ -1,0 +1,167 @@
+"""Domain rules of the listes portal: ILE deadline, RCO age window, upload checks."""
+
+import datetime
+import zoneinfo
+
+import filetype
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from procuration.exceptions import DomainError
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+ACCEPTED_PIECE_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+def _fr(d: datetime.date) -> str:
+    return date_format(d, "l j F Y")
+
+
+# ------------------------------------------------------------------ ILE deadline
+
+
+def nth_wednesday_before(day: datetime.date, n: int) -> datetime.date:
+    """The n-th Wednesday strictly before `day` (a Sunday: 1st = day - 4, 6th = day - 39)."""
+    back = (day.weekday() - 2) % 7 or 7
+    return day - datetime.timedelta(days=back + 7 * (n - 1))
+
+
+def ile_deadline(scrutin) -> datetime.datetime:
+    """Online filing closes at midnight at the end of the 6th Wednesday before the 1st round (Paris)."""
+    wednesday = nth_wednesday_before(scrutin.date_tour1, settings.LISTES_ILE_DEADLINE_WEEKS)
+    return datetime.datetime.combine(wednesday + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=PARIS)
+
+
+def next_scrutin(now=None):
+    from procuration.models import Scrutin
+
+    today = timezone.localdate(now or timezone.now())
+    return Scrutin.objects.filter(date_tour1__gte=today).order_by("date_tour1").first()
+
+
+def check_ile_deadline(now=None):
+    """Return the scrutin the inscription is for (or None), or raise with a clear French message."""
+    now = now or timezone.now()
+    scrutin = next_scrutin(now)
+    if scrutin is None:
+        return None
+    deadline = ile_deadline(scrutin)
+    if now >= deadline:
+        last_day = deadline.date() - datetime.timedelta(days=1)
+        friday = last_day + datetime.timedelta(days=2)
+        raise DomainError(
+            f"Les inscriptions en ligne pour « {scrutin.libelle} » (1er tour le {_fr(scrutin.date_tour1)}) "
+            f"étaient ouvertes jusqu'au {_fr(last_day)} à minuit. Vous pouvez encore vous inscrire en mairie "
+            f"jusqu'au {_fr(friday)} ; la demande en ligne rouvrira après le scrutin.",
+            code="ile_deadline",
+        )
+    return scrutin
+
+
+def check_ile_age(birthdate: datetime.date | None, scrutin=None, today=None) -> None:
+    """Electors are 18 or over; a person turning 18 by the 1st round may register for it."""
+    today = today or timezone.localdate()
+    if birthdate is None:
+        raise DomainError("Votre date de naissance est inconnue : adressez-vous à votre mairie.")
+    on = max(today, scrutin.date_tour1) if scrutin else today
+    if age_on(birthdate, on) < 18:
+        raise DomainError(
+            "L'inscription sur les listes électorales est ouverte aux personnes majeures"
+            + (f" (18 ans au plus tard le {_fr(scrutin.date_tour1)}, jour du 1er tour)." if scrutin else ".")
+            + " Si vous avez fait votre recensement citoyen, vous serez inscrit(e) d'office à 18 ans.",
+            code="ile_too_young",
+        )
+
+
+# ------------------------------------------------------------------ RCO age window
+
+
+def age_on(birthdate: datetime.date, day: datetime.date) -> int:
+    return day.year - birthdate.year - ((day.month, day.day) < (birthdate.month, birthdate.day))
+
+
+def check_rco_age(birthdate: datetime.date | None, today=None) -> None:
+    today = today or timezone.localdate()
+    if birthdate is None:
+        raise DomainError("Votre date de naissance est inconnue : le recensement se fait alors en mairie.")
+    age = age_on(birthdate, today)
+    if age < settings.LISTES_RCO_AGE_MIN:
+        try:
+            birthday = birthdate.replace(year=birthdate.year + settings.LISTES_RCO_AGE_MIN)
+        except ValueError:  # born on 29 February
+            birthday = datetime.date(birthdate.year + settings.LISTES_RCO_AGE_MIN, 3, 1)
+        raise DomainError(
+            f"Le recensement citoyen se fait à partir de {settings.LISTES_RCO_AGE_MIN} ans : "
+            f"vous pourrez le faire à partir du {_fr(birthday)}.",
+            code="rco_too_young",
+        )
+    if age >= settings.LISTES_RCO_AGE_MAX:
+        raise DomainError(
+            f"Le recensement peut être régularisé jusqu'à {settings.LISTES_RCO_AGE_MAX} ans. "
+            "Au-delà, adressez-vous au centre du service national de votre département.",
+            code="rco_too_old",
+        )
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def _human_size(n: int) -> str:
+    return f"{n // 1024} Ko" if n < 1024 * 1024 else f"{n / (1024 * 1024):.0f} Mo".replace(".", ",")
+
+
+def sniff(upload) -> str | None:
+    """The MIME type read from the file's content (not its name), or None."""
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    if kind.mime == "application/pdf" and not head.startswith(b"%PDF-"):
+        return None
+    return kind.mime
+
+
+def check_piece(upload) -> str:
+    """A pièce justificative: PDF, JPEG or PNG by content, at most LISTES_PIECE_MAX_BYTES."""
+    limit = settings.LISTES_PIECE_MAX_BYTES
+    if upload.size > limit:
+        raise DomainError(
+            f"Le fichier « {upload.name} » pèse {_human_size(upload.size)} : la taille maximale est de "
+            f"{_human_size(limit)} par pièce."
+        )
+    if upload.size == 0:
+        raise DomainError(f"Le fichier « {upload.name} » est vide.")
+    mime = sniff(upload)
+    if mime not in ACCEPTED_PIECE_TYPES:
+        raise DomainError(
+            f"Le fichier « {upload.name} » n'est pas un PDF, un JPEG ou un PNG (son contenu a été vérifié, "
+            "pas seulement son extension)."
+        )
+    return mime
+
+
+def check_document(upload) -> None:
+    """A document from the mairie: PDF only, by content, at most LISTES_DOCUMENT_MAX_BYTES (1024 Ko)."""
+    limit = settings.LISTES_DOCUMENT_MAX_BYTES
+    if upload.size > limit:
+        raise DomainError(
+            f"Le document « {upload.name} » pèse {upload.size // 1024 + (1 if upload.size % 1024 else 0)} Ko : "
+            f"la taille maximale est de {limit // 1024} Ko."
+        )
+    if sniff(upload) != "application/pdf":
+        raise DomainError(
+            f"Le document « {upload.name} » n'est pas un PDF (son contenu a été vérifié, pas seulement son extension)."
+        )
+
+
+def check_image(upload) -> str:
+    limit = settings.LISTES_IMAGE_MAX_BYTES
+    if upload.size > limit:
+        raise DomainError(f"L'image « {upload.name} » dépasse {limit // 1024} Ko.")
+    mime = sniff(upload)
+    if mime not in ("image/png", "image/jpeg"):
+        raise DomainError(f"L'image « {upload.name} » doit être un PNG ou un JPEG (contenu vérifié).")
+    return mime

@@ -1,0 +1,184 @@
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from dsfr.forms import DsfrBaseForm
+from mairie.models import ExportJob, Tour
+from procuration.models import BureauDeVote, InvalidationMotif, Role, Scrutin, Status, User
+
+
+AGE_CHOICES = [
+    ("", "Toutes"),
+    ("1", "Arrivées depuis plus d'un jour"),
+    ("3", "Arrivées depuis plus de 3 jours"),
+    ("7", "Arrivées depuis plus de 7 jours"),
+    ("14", "Arrivées depuis plus de 14 jours"),
+]
+# The queue's own view first: validated by an authority, waiting for the mairie.
+STATUS_CHOICES = [(Status.VALIDEE_AUTORITE.value, "En attente de la mairie (validée par l'autorité)")] + [
+    (s.value, s.label) for s in Status if s not in (Status.BROUILLON, Status.VALIDEE_AUTORITE)
+]
+
+
+class QueueFilterForm(DsfrBaseForm):
+    scrutin = forms.ModelChoiceField(label="Scrutin", queryset=Scrutin.objects.none(), required=False, empty_label="Tous")
+    status = forms.ChoiceField(label="Statut", choices=STATUS_CHOICES, required=False, initial=Status.VALIDEE_AUTORITE)
+    bureau = forms.ModelChoiceField(label="Bureau de vote", queryset=BureauDeVote.objects.none(), required=False,
+                                    empty_label="Tous")
+    age = forms.ChoiceField(label="Ancienneté", choices=AGE_CHOICES, required=False)
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scrutin"].queryset = Scrutin.objects.order_by("-date_tour1")
+        self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
+
+
+class InvalidationForm(DsfrBaseForm):
+    motif = forms.ChoiceField(label="Motif de l'invalidation", choices=InvalidationMotif.choices, widget=forms.RadioSelect)
+    detail = forms.CharField(
+        label="Précision", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Obligatoire pour « Autre motif ». Le mandant la recevra telle quelle : écrivez en termes simples.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("motif") == InvalidationMotif.AUTRE and not (data.get("detail") or "").strip():
+            self.add_error("detail", "Précisez le motif de l'invalidation.")
+        return data
+
+
+class ValidationForm(DsfrBaseForm):
+    forcer = forms.BooleanField(
+        label="Je valide malgré les contrôles non conformes, après vérification", required=False,
+    )
+
+
+class RegistreForm(DsfrBaseForm):
+    scrutin = forms.ModelChoiceField(label="Scrutin", queryset=Scrutin.objects.none(), empty_label=None)
+    tour = forms.TypedChoiceField(label="Tour", choices=Tour.choices, coerce=int)
+    bureau = forms.ModelChoiceField(label="Bureau de vote", queryset=BureauDeVote.objects.none(), required=False,
+                                    empty_label="Tous les bureaux (une partie par bureau)")
+    format = forms.ChoiceField(label="Format", choices=ExportJob.Format.choices, widget=forms.RadioSelect,
+                               initial=ExportJob.Format.PDF)
+    nouveaux_seulement = forms.BooleanField(
+        label="Seulement les procurations nouvelles depuis la dernière édition", required=False,
+    )
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scrutin"].queryset = Scrutin.objects.order_by("-date_tour1")
+        self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
+
+    def clean(self):
+        data = super().clean()
+        scrutin, tour = data.get("scrutin"), data.get("tour")
+        if scrutin and tour == 2 and not scrutin.date_tour2:
+            self.add_error("tour", "Ce scrutin n'a pas de second tour.")
+        return data
+
+
+class AgentForm(DsfrBaseForm):
+    """A mairie agent's account. The identifiant is chosen at creation and cannot change."""
+
+    username = forms.CharField(label="Identifiant de connexion", max_length=150,
+                               help_text="Lettres, chiffres et les caractères . - _ uniquement.")
+    first_name = forms.CharField(label="Prénom", max_length=150)
+    last_name = forms.CharField(label="Nom", max_length=150)
+    email = forms.EmailField(label="Adresse électronique professionnelle")
+
+    def __init__(self, *args, instance=None, **kwargs):
+        self.instance = instance
+        if instance is not None:
+            kwargs.setdefault("initial", {
+                "username": instance.username, "first_name": instance.first_name, "last_name": instance.last_name,
+                "email": instance.email,
+            })
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            self.fields["username"].disabled = True
+            self.fields["username"].help_text = "L'identifiant ne peut pas être modifié."
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if self.instance is not None:
+            return self.instance.username
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", username):
+            raise ValidationError("Utilisez uniquement des lettres sans accent, des chiffres et les caractères . - _")
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError("Cet identifiant est déjà utilisé.")
+        return username
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        clash = User.objects.filter(email__iexact=email, role=Role.AGENT_MAIRIE)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError("Un autre compte d'agent utilise déjà cette adresse.")
+        return email
+
+    def apply(self, user) -> list[str]:
+        """Copy the cleaned values onto user; returns the changed field names."""
+        changed = []
+        for name in ("first_name", "last_name", "email"):
+            if getattr(user, name) != self.cleaned_data[name]:
+                setattr(user, name, self.cleaned_data[name].strip() if name != "email" else self.cleaned_data[name])
+                changed.append(name)
+        if user.pk is None:
+            user.username = self.cleaned_data["username"]
+        return changed
+
+
+class CommuneSettingsForm(DsfrBaseForm):
+    auto_validation = forms.BooleanField(
+        label="Valider automatiquement les procurations dont tous les contrôles sont conformes", required=False,
+        help_text="Modèle en vigueur depuis 2022 : la procuration est enregistrée dès la validation par l'autorité "
+        "si tous les contrôles automatiques sont satisfaits. Elle figure au registre et son historique indique "
+        "« Validation automatique ». Les autres restent dans la file d'attente.",
+    )
+
+
+class AlertPreferenceForm(DsfrBaseForm):
+    nouvelles_arrivees = forms.BooleanField(
+        label="Nouvelles procurations à contrôler (un courriel groupé, au plus un par heure)", required=False,
+    )
+    rappels_scrutin = forms.BooleanField(
+        label="Rappels à J-7, J-2 et J-1 avant un scrutin tant que des procurations attendent", required=False,
+    )
+
+
+def mairie_cerfa_form_class():
+    """The portal-neutral CERFA form (procuration.cerfa) plus what the mairie copies from the paper:
+    the authority that established it. Built lazily so the mairie works without that module."""
+    from procuration.cerfa import CerfaForm
+
+    class MairieCerfaForm(CerfaForm):
+        autorite = forms.CharField(
+            label="Autorité qui a établi le formulaire (nom, prénom, qualité, unité ou juridiction)", max_length=250,
+            help_text="Telle qu'indiquée dans le cadre réservé à l'autorité habilitée.",
+        )
+        date_etablissement = forms.DateField(
+            label="Date d'établissement par l'autorité", widget=forms.DateInput(attrs={"type": "date"}),
+        )
+
+        def __init__(self, *args, commune, **kwargs):
+            self.commune = commune
+            super().__init__(*args, **kwargs)
+            self.fields["mandant_commune"].initial = commune.code_insee
+
+        def clean_date_etablissement(self):
+            from django.utils import timezone
+
+            value = self.cleaned_data["date_etablissement"]
+            if value > timezone.localdate():
+                raise ValidationError("La date d'établissement ne peut pas être dans le futur.")
+            return value
+
+        def clean(self):
+            data = super().clean()
+            if self.mandant is not None and self.mandant.commune_id != self.commune.pk:
+                self.add_error("mandant_commune", "La mairie ne saisit que les procurations des électeurs de sa commune.")
+            return data
+
+    return MairieCerfaForm

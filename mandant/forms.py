@@ -1,0 +1,261 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+from dsfr.forms import DsfrBaseForm
+
+from mandant import services
+from procuration import checks
+from procuration.models import Procuration, Scrutin, Sexe
+from procuration.models.procuration import Etablissement, Portee
+
+DURATION_YEARS = {Etablissement.FRANCE: 1, Etablissement.ETRANGER: 3}
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def add_years(d: datetime.date, years: int) -> datetime.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def scrutin_label(s: Scrutin) -> str:
+    label = f"{s.libelle} — 1er tour le {s.date_tour1:%d/%m/%Y}"
+    if s.date_tour2:
+        label += f", 2nd tour le {s.date_tour2:%d/%m/%Y}"
+    return label
+
+
+class ValiditeForm(DsfrBaseForm):
+    """Step 1: for which scrutin and tour(s), or for which period; established in France or abroad."""
+
+    portee = forms.ChoiceField(
+        label="Votre procuration vaut", choices=Portee.choices, widget=forms.RadioSelect, initial=Portee.SCRUTIN
+    )
+    scrutin = forms.ModelChoiceField(
+        label="Scrutin", queryset=Scrutin.objects.all(), required=False, empty_label="Choisissez un scrutin",
+        error_messages={"invalid_choice": "Ce scrutin n'existe pas."},
+    )
+    tour1 = forms.BooleanField(label="1er tour", required=False)
+    tour2 = forms.BooleanField(label="2nd tour", required=False)
+    valid_from = forms.DateField(label="Du", required=False, widget=DATE_WIDGET,
+                                 help_text="Premier jour de validité.")
+    valid_until = forms.DateField(label="Au", required=False, widget=DATE_WIDGET,
+                                  help_text="Au plus un an (trois ans pour une procuration établie à l'étranger).")
+    etablissement = forms.ChoiceField(
+        label="Où allez-vous faire établir la procuration ?", choices=Etablissement.choices, widget=forms.RadioSelect,
+        initial=Etablissement.FRANCE,
+        help_text="En France : commissariat, brigade de gendarmerie ou tribunal. À l'étranger : ambassade ou consulat.",
+    )
+
+    def __init__(self, *args, electeur, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.electeur = electeur
+        today = timezone.localdate()
+        upcoming = [s for s in Scrutin.objects.order_by("date_tour1") if s.derniere_date >= today]
+        self.fields["scrutin"].widget.choices = [("", "Choisissez un scrutin")] + [
+            (s.pk, scrutin_label(s)) for s in upcoming
+        ]
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        portee = data.get("portee")
+        etablissement = data.get("etablissement") or Etablissement.FRANCE
+        start = end = None
+        if portee == Portee.SCRUTIN:
+            s = data.get("scrutin")
+            if s is None:
+                if "scrutin" not in self.errors:
+                    self.add_error("scrutin", "Choisissez le scrutin pour lequel vous donnez procuration.")
+                return data
+            if s.derniere_date < today:
+                self.add_error("scrutin", f"Ce scrutin est déjà passé (dernier tour le {s.derniere_date:%d/%m/%Y}).")
+                return data
+            t1, t2 = data.get("tour1"), data.get("tour2")
+            if not (t1 or t2):
+                self.add_error("tour1", "Cochez au moins un tour.")
+                return data
+            if t2 and not s.date_tour2:
+                self.add_error("tour2", "Ce scrutin n'a qu'un tour.")
+                return data
+            if t1 and s.date_tour1 < today:
+                self.add_error("tour1", f"Le 1er tour de ce scrutin est déjà passé ({s.date_tour1:%d/%m/%Y}).")
+                return data
+            start = s.date_tour1 if t1 else s.date_tour2
+            end = s.date_tour2 if t2 else s.date_tour1
+            data["valid_from"], data["valid_until"] = start, end
+            duplicate_field = "tour1" if t1 else "tour2"
+        elif portee == Portee.DUREE:
+            start, end = data.get("valid_from"), data.get("valid_until")
+            if start is None and "valid_from" not in self.errors:
+                self.add_error("valid_from", "Indiquez la date de début de validité.")
+            if end is None and "valid_until" not in self.errors:
+                self.add_error("valid_until", "Indiquez la date de fin de validité.")
+            if start is None or end is None:
+                return data
+            if start < today:
+                self.add_error("valid_from", "La date de début ne peut pas être déjà passée.")
+                return data
+            if end < start:
+                self.add_error("valid_until", "La date de fin doit être postérieure à la date de début.")
+                return data
+            years = DURATION_YEARS[etablissement]
+            if end > add_years(start, years):
+                self.add_error(
+                    "valid_until",
+                    "Une procuration pour une durée limitée vaut au plus un an"
+                    if years == 1
+                    else "Une procuration établie à l'étranger vaut au plus trois ans",
+                )
+                return data
+            data["scrutin"], data["tour1"], data["tour2"] = None, False, False
+            duplicate_field = "valid_from"
+        else:
+            return data
+        doublon = checks.duplicate_for_mandant(
+            Procuration(mandant=self.electeur, valid_from=start, valid_until=end)
+        )
+        if doublon is not None:
+            self.add_error(
+                duplicate_field,
+                f"Vous avez déjà une procuration en cours pour ces dates (référence {doublon.reference}, "
+                f"{doublon.portee_label}). Résiliez-la d'abord pour en donner une nouvelle.",
+            )
+        return data
+
+    def to_session(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "portee": d["portee"],
+            "scrutin": d["scrutin"].pk if d.get("scrutin") else None,
+            "tour1": bool(d.get("tour1")),
+            "tour2": bool(d.get("tour2")),
+            "valid_from": d["valid_from"].isoformat(),
+            "valid_until": d["valid_until"].isoformat(),
+            "etablissement": d["etablissement"],
+        }
+
+
+class MandataireForm(DsfrBaseForm):
+    """Step 2: the mandataire, by NNE + date of birth, or by état civil + commune of vote."""
+
+    mode = forms.ChoiceField(
+        label="Comment identifiez-vous votre mandataire ?",
+        choices=[("nne", "Avec son numéro national d'électeur (NNE) et sa date de naissance"),
+                 ("etat_civil", "Avec son état civil et sa commune de vote")],
+        widget=forms.RadioSelect, initial="nne",
+    )
+    nne = forms.CharField(label="Numéro national d'électeur (NNE)", required=False, max_length=20,
+                          help_text="8 ou 9 chiffres, inscrits sur la carte électorale du mandataire.",
+                          widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    date_naissance_nne = forms.DateField(label="Date de naissance du mandataire", required=False, widget=DATE_WIDGET)
+    nom = forms.CharField(label="Nom de naissance", required=False, max_length=150)
+    prenoms = forms.CharField(label="Prénom(s)", required=False, max_length=200)
+    sexe = forms.ChoiceField(label="Sexe", required=False, choices=Sexe.choices, widget=forms.RadioSelect)
+    date_naissance = forms.DateField(label="Date de naissance", required=False, widget=DATE_WIDGET)
+    commune = forms.CharField(label="Commune où vote le mandataire", required=False, max_length=150,
+                              help_text="Nom de la commune ou code INSEE (5 caractères).")
+
+    def __init__(self, *args, electeur, period: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.electeur = electeur
+        self.period = period or {}
+        self.mandataire = None
+
+    def clean(self):
+        data = super().clean()
+        mode = data.get("mode")
+        field = "nne" if mode == "nne" else "nom"
+        if mode == "nne":
+            nne = services.normalize_nne(data.get("nne", ""))
+            if not nne:
+                self.add_error("nne", "Saisissez le numéro national d'électeur du mandataire.")
+            elif not services.NNE_RE.match(nne):
+                self.add_error("nne", "Le numéro national d'électeur compte 8 ou 9 chiffres, sans lettre.")
+            if data.get("date_naissance_nne") is None and "date_naissance_nne" not in self.errors:
+                self.add_error("date_naissance_nne", "Saisissez la date de naissance du mandataire.")
+            if self.errors:
+                return data
+            self.mandataire = services.find_mandataire_by_nne(nne, data["date_naissance_nne"])
+            if self.mandataire is None:
+                self.add_error(
+                    "nne",
+                    "Aucun électeur ne correspond à ce numéro national d'électeur et à cette date de naissance. "
+                    "Vérifiez la carte électorale de votre mandataire.",
+                )
+                return data
+        elif mode == "etat_civil":
+            required = {"nom": "Saisissez le nom de naissance du mandataire.",
+                        "prenoms": "Saisissez le prénom du mandataire.",
+                        "sexe": "Indiquez le sexe du mandataire.",
+                        "date_naissance": "Saisissez la date de naissance du mandataire."}
+            for name, message in required.items():
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+            commune, message = services.find_commune(data.get("commune", ""))
+            if commune is None:
+                self.add_error("commune", message)
+            if self.errors:
+                return data
+            self.mandataire = services.find_mandataire_by_etat_civil(
+                data["nom"], data["prenoms"], data["sexe"], data["date_naissance"], commune
+            )
+            if self.mandataire is None:
+                self.add_error(
+                    "nom",
+                    f"Aucun électeur inscrit à {commune.nom} ne correspond à cet état civil, ou plusieurs "
+                    "homonymes y correspondent : vérifiez la saisie ou identifiez votre mandataire par son "
+                    "numéro national d'électeur.",
+                )
+                return data
+        else:
+            return data
+        m = self.mandataire
+        if m.pk == self.electeur.pk:
+            self.add_error(field, "Vous ne pouvez pas être votre propre mandataire : choisissez une autre personne.")
+            return data
+        if not m.peut_voter:
+            self.add_error(field, "Cette personne ne peut pas être mandataire : elle n'est inscrite sur aucune "
+                                  "liste électorale ou ne peut pas voter.")
+            return data
+        if self.period:
+            p = build_procuration(self.electeur, {**self.period, "mandataire": m.pk})
+            for result in checks.evaluate(p):
+                if not result.ok and result.code != "mandant_inscrit":
+                    self.add_error(field, result.message)
+                    break
+        return data
+
+
+class RecapForm(DsfrBaseForm):
+    """Step 3: review, contact address and attestation."""
+
+    email_contact = forms.EmailField(
+        label="Adresse électronique", help_text="La référence d'enregistrement et les suites de la demande y seront envoyées.",
+        error_messages={"required": "Indiquez l'adresse électronique où recevoir la référence.",
+                        "invalid": "Saisissez une adresse électronique valide, par exemple nom@exemple.fr."},
+    )
+    attestation = forms.BooleanField(
+        label="J'atteste sur l'honneur l'exactitude des informations déclarées.",
+        error_messages={"required": "Cochez l'attestation sur l'honneur pour confirmer la demande."},
+    )
+
+
+def build_procuration(electeur, demande: dict) -> Procuration:
+    """An unsaved Procuration from the data kept in the session."""
+    from procuration.models import Electeur
+
+    return Procuration(
+        mandant=electeur,
+        commune=electeur.commune,
+        mandataire=Electeur.objects.select_related("commune").get(pk=demande["mandataire"]),
+        portee=demande["portee"],
+        scrutin=Scrutin.objects.filter(pk=demande.get("scrutin")).first() if demande.get("scrutin") else None,
+        tour1=demande.get("tour1", False),
+        tour2=demande.get("tour2", False),
+        valid_from=datetime.date.fromisoformat(demande["valid_from"]),
+        valid_until=datetime.date.fromisoformat(demande["valid_until"]),
+        etablissement=demande["etablissement"],
+    )

@@ -1,0 +1,139 @@
+"""The counter's domain calls: look a reference up, then validate or refuse.
+
+The view stays thin: it asks `lookup` for a procuration, shows it, and hands the officer's
+decision to `valider` / `refuser`, turning DomainError into a message.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from police import ratelimit
+from procuration.exceptions import DomainError
+from procuration.models import AuditLog, Procuration, Status
+from procuration.reference import InvalidReference, normalize_reference
+
+SESSION_KEY = "police_allowed_procurations"
+SESSION_MAX = 20
+
+# What the officer is told for each status other than « en attente ». Nothing about the
+# mandant, the mandataire or the commune is revealed.
+UNKNOWN = "Aucune demande de procuration ne correspond à cette référence. Vérifiez la saisie auprès du mandant."
+EXPIRED = (
+    "Cette référence a expiré : la demande n'a pas été validée dans le délai de deux mois. "
+    "Le mandant doit faire une nouvelle demande."
+)
+ALREADY_VALIDATED = "Cette procuration a déjà été validée : aucune nouvelle validation n'est nécessaire."
+STATUS_MESSAGES = {
+    Status.VALIDEE_AUTORITE: ALREADY_VALIDATED,
+    Status.VALIDEE_MAIRIE: ALREADY_VALIDATED,
+    Status.INVALIDEE_MAIRIE: ALREADY_VALIDATED,
+    Status.EXPIREE: EXPIRED,
+    Status.ECHUE: EXPIRED,
+    Status.REFUSEE_AUTORITE: "Cette demande a déjà été refusée au guichet. Le mandant doit faire une nouvelle demande.",
+    Status.RESILIEE: "Cette demande a été résiliée par le mandant. Elle ne peut plus être validée.",
+}
+RATE_LIMITED = (
+    "Trop de recherches de références en peu de temps. Pour la sécurité des données des électeurs, "
+    "patientez quelques minutes avant de recommencer."
+)
+
+
+class LookupRefused(DomainError):
+    """The lookup gives the officer nothing but this message."""
+
+
+class RateLimited(LookupRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is asking: the officer and the address the request comes from."""
+
+    user: object
+    ip: str
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "inconnue"
+
+
+def is_expired(p: Procuration) -> bool:
+    if p.status in (Status.EXPIREE, Status.ECHUE):
+        return True
+    expires_on = p.expires_on()
+    return p.status == Status.EN_ATTENTE and expires_on is not None and expires_on < timezone.localdate()
+
+
+def check_actionable(p: Procuration) -> None:
+    """Raise LookupRefused unless the officer may act on p now."""
+    if is_expired(p):
+        raise LookupRefused(EXPIRED, code="expiree")
+    if p.status != Status.EN_ATTENTE:
+        raise LookupRefused(STATUS_MESSAGES.get(p.status, UNKNOWN), code=p.status)
+
+
+def lookup(request, raw: str) -> Procuration:
+    """Rate-limit, normalise, find, audit. Returns a procuration the officer may act on."""
+    user, ip = request.user, client_ip(request)
+    limit, window = settings.POLICE_LOOKUP_LIMIT, settings.POLICE_LOOKUP_WINDOW_SECONDS
+    user_ok = ratelimit.hit("police-lookup-user", str(user.pk), limit, window)
+    ip_ok = ratelimit.hit("police-lookup-ip", ip, limit, window)
+    if not (user_ok and ip_ok):
+        AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="limite_atteinte")
+        raise RateLimited(RATE_LIMITED, code="rate_limited")
+    try:
+        reference = normalize_reference(raw)
+    except InvalidReference as exc:
+        AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="format_invalide")
+        raise LookupRefused(str(exc), code="format") from exc
+    p = (
+        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin")
+        .filter(reference=reference)
+        .exclude(status=Status.BROUILLON)
+        .first()
+    )
+    if p is None:
+        AuditLog.record(request, "police.lookup", None, reference=reference, resultat="inconnue")
+        raise LookupRefused(UNKNOWN, code="inconnue")
+    try:
+        check_actionable(p)
+    except LookupRefused as exc:
+        AuditLog.record(request, "police.lookup", p, reference=reference, resultat=exc.code)
+        raise
+    AuditLog.record(request, "police.lookup", p, reference=reference, resultat="trouvee")
+    allow(request, p.pk)
+    return p
+
+
+# ---------------------------------------------------------------- session allow-list
+def allow(request, pk: int) -> None:
+    allowed = [x for x in request.session.get(SESSION_KEY, []) if x != pk]
+    allowed.append(pk)
+    request.session[SESSION_KEY] = allowed[-SESSION_MAX:]
+
+
+def is_allowed(request, pk: int) -> bool:
+    return pk in request.session.get(SESSION_KEY, [])
+
+
+def forget(request, pk: int) -> None:
+    request.session[SESSION_KEY] = [x for x in request.session.get(SESSION_KEY, []) if x != pk]
+
+
+# ---------------------------------------------------------------- the officer's decision
+def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
+    """Validate, or raise DomainError with the message to show (« déjà validée » included)."""
+    check_actionable(p)
+    done = p.valider_autorite(by=by, piece_type=piece_type, piece_numero_fin=piece_numero_fin)
+    if not done:
+        raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
+
+
+def refuser(p: Procuration, *, by, motif: str, detail: str) -> None:
+    check_actionable(p)
+    done = p.refuser_autorite(by=by, motif=motif, detail=detail)
+    if not done:
+        raise LookupRefused(STATUS_MESSAGES[Status.REFUSEE_AUTORITE], code="deja_refusee")

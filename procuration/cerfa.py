@@ -1,0 +1,275 @@
+"""Paper procurations: the fields of CERFA n°14952*03 (and n°12668*03, its counter version),
+and the function that records one. Portal-neutral: the police counter and the mairie both key
+forms in with `CerfaForm` and `enregistrer_cerfa`.
+
+The mandant and the mandataire must be found in the electoral register (Electeur): the mandant
+by NNE + date of birth or by état civil + commune d'inscription; the mandataire by NNE + date
+of birth or by nom, prénoms, sexe, date of birth + commune de vote (service-public F1604).
+"""
+
+import datetime
+
+from django import forms
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from dsfr.forms import DsfrBaseForm
+
+from procuration import checks, registry
+from procuration.exceptions import DomainError
+from procuration.models import Origine, Portee, Procuration, Scrutin, Sexe
+from procuration.models.procuration import Etablissement, _assign_reference
+
+MODELES = [("14952*03", "CERFA n°14952*03"), ("12668*03", "CERFA n°12668*03 (guichet)")]
+MAX_DUREE_FRANCE_YEARS = 1
+MAX_DUREE_ETRANGER_YEARS = 3
+
+
+def _add_years(d: datetime.date, years: int) -> datetime.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _fold(value: str) -> str:
+    return registry.fold(value)
+
+
+class CerfaForm(DsfrBaseForm):
+    modele = forms.ChoiceField(label="Formulaire", choices=MODELES, initial="14952*03")
+
+    # Le mandant
+    mandant_nne = forms.CharField(label="Numéro national d'électeur du mandant (facultatif)", required=False, max_length=20)
+    mandant_nom = forms.CharField(label="Nom de naissance du mandant", max_length=150)
+    mandant_nom_usage = forms.CharField(label="Nom d'usage (facultatif)", required=False, max_length=150)
+    mandant_prenoms = forms.CharField(label="Prénoms du mandant", max_length=200)
+    mandant_sexe = forms.ChoiceField(label="Sexe du mandant", choices=Sexe.choices, widget=forms.RadioSelect)
+    mandant_date_naissance = forms.DateField(
+        label="Date de naissance du mandant", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    mandant_lieu_naissance = forms.CharField(label="Lieu de naissance du mandant", max_length=150)
+    mandant_commune = forms.CharField(
+        label="Commune d'inscription du mandant (code INSEE)", min_length=5, max_length=5,
+        help_text="Les 5 caractères du code officiel géographique, par exemple 81005.",
+    )
+    email_contact = forms.EmailField(label="Adresse électronique du mandant (facultatif)", required=False)
+
+    # Le mandataire
+    mandataire_nne = forms.CharField(label="Numéro national d'électeur du mandataire", required=False, max_length=20)
+    mandataire_date_naissance = forms.DateField(
+        label="Date de naissance du mandataire", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    mandataire_nom = forms.CharField(label="Nom de naissance du mandataire (sans NNE)", required=False, max_length=150)
+    mandataire_prenoms = forms.CharField(label="Prénoms du mandataire (sans NNE)", required=False, max_length=200)
+    mandataire_sexe = forms.ChoiceField(
+        label="Sexe du mandataire (sans NNE)", choices=[("", "—"), *Sexe.choices], required=False
+    )
+    mandataire_commune = forms.CharField(
+        label="Commune de vote du mandataire, code INSEE (sans NNE)", required=False, max_length=5
+    )
+
+    # La portée
+    portee = forms.ChoiceField(label="Portée", choices=Portee.choices, widget=forms.RadioSelect, initial=Portee.SCRUTIN)
+    scrutin = forms.ModelChoiceField(label="Scrutin", queryset=Scrutin.objects.none(), required=False)
+    tour1 = forms.BooleanField(label="1er tour", required=False)
+    tour2 = forms.BooleanField(label="2nd tour", required=False)
+    valid_from = forms.DateField(label="Valable du (durée limitée)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_until = forms.DateField(label="Valable jusqu'au (durée limitée)", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    etablissement = forms.ChoiceField(
+        label="Procuration établie", choices=Etablissement.choices, initial=Etablissement.FRANCE, widget=forms.RadioSelect
+    )
+
+    SECTIONS = [
+        ("Formulaire", "", ["modele"]),
+        ("Le mandant", "Tel qu'inscrit sur la liste électorale de sa commune.", [
+            "mandant_nne", "mandant_nom", "mandant_nom_usage", "mandant_prenoms", "mandant_sexe",
+            "mandant_date_naissance", "mandant_lieu_naissance", "mandant_commune", "email_contact",
+        ]),
+        ("Le mandataire", "Son numéro national d'électeur et sa date de naissance ; à défaut, son nom, ses "
+         "prénoms, son sexe, sa date de naissance et sa commune de vote.", [
+            "mandataire_nne", "mandataire_date_naissance", "mandataire_nom", "mandataire_prenoms",
+            "mandataire_sexe", "mandataire_commune",
+        ]),
+        ("La procuration", "Pour un scrutin (un tour ou les deux) ou pour une durée limitée.", [
+            "portee", "scrutin", "tour1", "tour2", "valid_from", "valid_until", "etablissement",
+        ]),
+    ]
+
+    def sections(self):
+        """(title, hint, bound fields) in the order of the paper form, for the templates."""
+        return [(title, hint, [self[name] for name in names]) for title, hint, names in self.SECTIONS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["scrutin"].queryset = Scrutin.objects.filter(Q(date_tour1__gte=today) | Q(date_tour2__gte=today))
+        self.mandant = None
+        self.mandataire = None
+
+    def _nne(self, name: str) -> str:
+        raw = self.cleaned_data.get(name) or ""
+        if not raw.strip():
+            return ""
+        try:
+            return registry.normalize_nne(raw)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_mandant_nne(self):
+        return self._nne("mandant_nne")
+
+    def clean_mandataire_nne(self):
+        return self._nne("mandataire_nne")
+
+    def clean_mandant_commune(self):
+        return self.cleaned_data["mandant_commune"].strip().upper()
+
+    def clean_mandataire_commune(self):
+        return (self.cleaned_data.get("mandataire_commune") or "").strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        self._resolve_mandant(data)
+        self._resolve_mandataire(data)
+        self._resolve_validity(data)
+        if self.mandant and self.mandataire and self.mandant.pk == self.mandataire.pk:
+            raise forms.ValidationError("Le mandataire doit être une autre personne que le mandant.")
+        return data
+
+    def _resolve_mandant(self, data):
+        if data["mandant_nne"]:
+            e = registry.find_mandataire_by_nne(data["mandant_nne"], data["mandant_date_naissance"])
+            if e is None or _fold(data["mandant_nom"]) not in (_fold(e.nom), _fold(e.nom_usage)):
+                self.add_error(
+                    "mandant_nne",
+                    "Aucun électeur inscrit ne correspond à ce numéro, cette date de naissance et ce nom.",
+                )
+                return
+            if e.commune.code_insee != data["mandant_commune"]:
+                self.add_error("mandant_commune", "Le mandant n'est pas inscrit dans cette commune.")
+                return
+        else:
+            e = registry.find_electeur_by_etat_civil(
+                data["mandant_nom"], data["mandant_prenoms"], data["mandant_sexe"], data["mandant_date_naissance"],
+                data["mandant_commune"],
+            )
+            if e is None:
+                self.add_error(
+                    None,
+                    "Le mandant n'a pas été trouvé, ou pas de façon unique, sur la liste électorale de cette commune "
+                    "(nom, prénoms, sexe, date de naissance). Vérifiez la saisie ou indiquez son numéro national d'électeur.",
+                )
+                return
+        self.mandant = e
+
+    def _resolve_mandataire(self, data):
+        if data["mandataire_nne"]:
+            e = registry.find_mandataire_by_nne(data["mandataire_nne"], data["mandataire_date_naissance"])
+            if e is None:
+                self.add_error(
+                    "mandataire_nne", "Aucun électeur inscrit ne correspond à ce numéro et à cette date de naissance."
+                )
+                return
+        else:
+            missing = [f for f in ("mandataire_nom", "mandataire_prenoms", "mandataire_sexe", "mandataire_commune") if not data.get(f)]
+            if missing:
+                for f in missing:
+                    self.add_error(f, "Sans numéro national d'électeur, ce champ est obligatoire.")
+                return
+            e = registry.find_electeur_by_etat_civil(
+                data["mandataire_nom"], data["mandataire_prenoms"], data["mandataire_sexe"],
+                data["mandataire_date_naissance"], data["mandataire_commune"],
+            )
+            if e is None:
+                self.add_error(
+                    None,
+                    "Le mandataire n'a pas été trouvé, ou pas de façon unique, sur la liste électorale de cette commune "
+                    "(nom, prénoms, sexe, date de naissance). Vérifiez la saisie ou indiquez son numéro national d'électeur.",
+                )
+                return
+        self.mandataire = e
+
+    def _resolve_validity(self, data):
+        today = timezone.localdate()
+        if data["portee"] == Portee.SCRUTIN:
+            s = data.get("scrutin")
+            if s is None:
+                self.add_error("scrutin", "Choisissez le scrutin.")
+                return
+            if not (data.get("tour1") or data.get("tour2")):
+                self.add_error("tour1", "Cochez au moins un tour.")
+                return
+            if data.get("tour2") and not s.date_tour2:
+                self.add_error("tour2", "Ce scrutin n'a qu'un tour.")
+                return
+            if data.get("tour1") and s.date_tour1 < today:
+                self.add_error("tour1", "Le 1er tour de ce scrutin est déjà passé.")
+                return
+            data["valid_from"] = s.date_tour1 if data.get("tour1") else s.date_tour2
+            data["valid_until"] = s.date_tour2 if data.get("tour2") else s.date_tour1
+        else:
+            start, end = data.get("valid_from"), data.get("valid_until")
+            if not start or not end:
+                self.add_error("valid_from" if not start else "valid_until", "Saisissez les dates de validité.")
+                return
+            if start < today:
+                self.add_error("valid_from", "La date de début ne peut pas être passée.")
+                return
+            if end < start:
+                self.add_error("valid_until", "La date de fin doit suivre la date de début.")
+                return
+            years = MAX_DUREE_FRANCE_YEARS if data["etablissement"] == Etablissement.FRANCE else MAX_DUREE_ETRANGER_YEARS
+            if end > _add_years(start, years):
+                self.add_error(
+                    "valid_until",
+                    "Une procuration établie en France vaut au plus un an."
+                    if years == 1 else "Une procuration établie à l'étranger vaut au plus trois ans.",
+                )
+                return
+            data["scrutin"] = None
+            data["tour1"] = data["tour2"] = False
+
+
+def enregistrer_cerfa(form: CerfaForm, *, by) -> Procuration:
+    """Record a keyed-in paper form as a demande « en attente » with its reference, after the same
+    checks as an online demande. No e-mail: the mandant did not ask online. Call inside
+    transaction.atomic() together with the next step (validation), so a refusal leaves nothing."""
+    data = form.cleaned_data
+    p = Procuration.objects.create(
+        origine=Origine.CERFA_PAPIER,
+        mandant=form.mandant,
+        commune=form.mandant.commune,
+        mandataire=form.mandataire,
+        email_contact=data.get("email_contact") or "",
+        portee=data["portee"],
+        scrutin=data.get("scrutin"),
+        tour1=bool(data.get("tour1")),
+        tour2=bool(data.get("tour2")),
+        valid_from=data["valid_from"],
+        valid_until=data["valid_until"],
+        etablissement=data["etablissement"],
+    )
+
+    def changes(locked):
+        locked.submitted_at = timezone.now()
+        locked.reference = _assign_reference(locked.pk)
+        return ["submitted_at", "reference"]
+
+    p._transition(
+        "soumettre", by=by, changes=changes, check=checks.raise_for_demande,
+        reason=f"Saisie d'un formulaire CERFA n°{data.get('modele') or MODELES[0][0]}",
+    )
+    return p
+
+
+def enregistrer_cerfa_valide(form: CerfaForm, *, by, piece_type: str, piece_numero_fin: str) -> Procuration:
+    """Key in a paper form at an authority's counter: the procuration is created and validated
+    by the officer in one transaction (origin « CERFA papier »). Raises DomainError, leaving nothing."""
+    with transaction.atomic():
+        p = enregistrer_cerfa(form, by=by)
+        if not p.valider_autorite(by=by, piece_type=piece_type, piece_numero_fin=piece_numero_fin):
+            raise DomainError("Cette procuration a déjà été validée.")
+    return p

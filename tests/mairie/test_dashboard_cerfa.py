@@ -1,0 +1,100 @@
+import datetime
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from procuration.models import Origine, Procuration, Status
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_dashboard_counts_by_status_and_scrutin_and_oldest_waiting(client, agent_mairie, commune, other_commune):
+    s1 = ScrutinFactory(libelle="Européennes")
+    s2 = ScrutinFactory(libelle="Municipales")
+    oldest = ProcurationFactory(validee_autorite=True, commune=commune, scrutin=s1, autorite_at=timezone.now() - datetime.timedelta(days=4),
+                                mandant=ElecteurFactory(commune=commune, nom="ANCIEN"))
+    ProcurationFactory(validee_autorite=True, commune=commune, scrutin=s2, mandant=ElecteurFactory(commune=commune))
+    ProcurationFactory(validee_mairie=True, commune=commune, scrutin=s2, mandant=ElecteurFactory(commune=commune))
+    ProcurationFactory(commune=commune, mandant=ElecteurFactory(commune=commune))  # brouillon: not the mairie's
+    ProcurationFactory(validee_autorite=True, commune=other_commune, scrutin=s1, autorite_at=timezone.now() - datetime.timedelta(days=9),
+                       mandant=ElecteurFactory(commune=other_commune))
+    client.force_login(agent_mairie)
+    page = text(client.get(reverse("mairie:home")))
+    assert '<p class="fr-tile__detail" id="waiting-count">2</p>' in page
+    assert f"{oldest.reference}</a> — ANCIEN" in page
+    assert "<td>Validée par l'autorité</td><td>2</td>" in page
+    assert "<td>Validée par la mairie</td><td>1</td>" in page
+    assert "<th scope=\"row\">Total</th><td>3</td>" in page
+    assert "<tr><td>Municipales</td><td>1</td><td>1</td><td>2</td></tr>" in page
+    assert "<tr><td>Européennes</td><td>1</td><td>0</td><td>1</td></tr>" in page
+    assert "Brouillon" not in page
+
+
+def test_dashboard_when_nothing_waits(client, agent_mairie):
+    client.force_login(agent_mairie)
+    assert "Aucune procuration n'attend la mairie." in text(client.get(reverse("mairie:home")))
+
+
+def _cerfa_data(mandant, mandataire, scrutin, **extra):
+    return {
+        "modele": "14952*03", "mandant_nne": mandant.nne, "mandant_nom": mandant.nom, "mandant_prenoms": mandant.prenoms,
+        "mandant_sexe": mandant.sexe, "mandant_date_naissance": mandant.date_naissance.isoformat(),
+        "mandant_lieu_naissance": "Albi", "mandant_commune": mandant.commune.code_insee,
+        "email_contact": "papier@example.fr",
+        "mandataire_nne": mandataire.nne, "mandataire_date_naissance": mandataire.date_naissance.isoformat(),
+        "portee": "scrutin", "scrutin": scrutin.pk, "tour1": "on", "tour2": "on", "etablissement": "france",
+        "autorite": "MARTIN Julie, OPJ, commissariat d'Albi", "date_etablissement": timezone.localdate().isoformat(),
+        **extra,
+    }
+
+
+def test_mairie_keys_in_a_paper_cerfa_then_validates_it(client, agent_mairie, commune, mailoutbox,
+                                                        django_capture_on_commit_callbacks):
+    mandant, mandataire = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune)
+    scrutin = ScrutinFactory()
+    client.force_login(agent_mairie)
+    assert client.get(reverse("mairie:cerfa")).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, scrutin))
+    p = Procuration.objects.get(mandant=mandant)
+    assert r["Location"] == reverse("mairie:detail", args=[p.pk])
+    assert (p.status, p.origine, p.email_contact) == (Status.VALIDEE_AUTORITE, Origine.CERFA_PAPIER, "papier@example.fr")
+    assert p.autorite_label.startswith("MARTIN Julie, OPJ, commissariat d'Albi, le ")
+    assert mailoutbox == []  # no "validée par l'autorité" e-mail for a paper form
+    detail = text(client.get(reverse("mairie:detail", args=[p.pk])))
+    assert "Saisie d'un formulaire CERFA n°14952*03" in detail and "Formulaire CERFA papier" in detail
+    assert p.reference in text(client.get(reverse("mairie:queue")))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("mairie:validate", args=[p.pk]))
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_MAIRIE
+    assert [m.to for m in mailoutbox] == [["papier@example.fr"]]
+
+
+def test_paper_cerfa_of_another_commune_is_refused(client, agent_mairie, other_commune):
+    mandant, mandataire = ElecteurFactory(commune=other_commune), ElecteurFactory(commune=other_commune)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, ScrutinFactory()))
+    assert r.status_code == 200
+    assert "La mairie ne saisit que les procurations des électeurs de sa commune." in text(r)
+    assert not Procuration.objects.exists()
+
+
+def test_paper_cerfa_bad_input_keeps_nothing(client, agent_mairie, commune):
+    mandant = ElecteurFactory(commune=commune)
+    client.force_login(agent_mairie)
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    scrutin = ScrutinFactory()
+    other = ElecteurFactory(commune=commune)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, other, scrutin, date_etablissement=tomorrow))
+    assert "La date d'établissement ne peut pas être dans le futur." in text(r)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandant, scrutin))
+    assert "Le mandataire doit être une autre personne que le mandant." in text(r)
+    assert not Procuration.objects.exists()

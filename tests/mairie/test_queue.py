@@ -1,0 +1,148 @@
+import datetime
+import html as htmllib
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from procuration.models import Electeur, InvalidationMotif, Procuration, ProcurationEvent, Status
+from tests.factories import BureauDeVoteFactory, ElecteurFactory, ProcurationFactory, ScrutinFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def page_text(response) -> str:
+    return htmllib.unescape(response.content.decode())
+
+
+def waiting(commune, **kwargs):
+    kwargs.setdefault("mandant", ElecteurFactory(commune=commune))
+    return ProcurationFactory(validee_autorite=True, commune=commune, **kwargs)
+
+
+def test_queue_lists_only_waiting_procurations_of_the_commune_with_verdicts(client, agent_mairie, commune, other_commune):
+    ok = waiting(commune)
+    radie = waiting(commune, mandataire=ElecteurFactory(commune=commune, inscrit=False))
+    done = ProcurationFactory(validee_mairie=True, commune=commune, mandant=ElecteurFactory(commune=commune))
+    elsewhere = waiting(other_commune)
+    client.force_login(agent_mairie)
+    html = page_text(client.get(reverse("mairie:queue")))
+    assert ok.reference in html and radie.reference in html
+    assert done.reference not in html and elsewhere.reference not in html
+    assert "Tous les contrôles sont conformes" in html
+    assert "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter." in html
+    # Only the row whose checks all pass can be ticked for batch validation.
+    assert f'id="sel-{ok.pk}"' in html and f'id="sel-{radie.pk}"' not in html
+
+
+def test_queue_filters_by_scrutin_status_bureau_and_age(client, agent_mairie, commune):
+    s1, s2 = ScrutinFactory(), ScrutinFactory()
+    b2 = BureauDeVoteFactory(commune=commune, numero=2)
+    a = waiting(commune, scrutin=s1)
+    b = waiting(commune, scrutin=s2, mandant=ElecteurFactory(commune=commune, bureau=b2))
+    old = waiting(commune, scrutin=s1, autorite_at=timezone.now() - datetime.timedelta(days=10))
+    done = ProcurationFactory(validee_mairie=True, commune=commune, scrutin=s1, mandant=ElecteurFactory(commune=commune))
+    client.force_login(agent_mairie)
+
+    def refs(**params):
+        html = page_text(client.get(reverse("mairie:queue"), params))
+        return {p.reference for p in (a, b, old, done) if p.reference in html}
+
+    assert refs() == {a.reference, b.reference, old.reference}
+    assert refs(scrutin=s1.pk) == {a.reference, old.reference}
+    assert refs(bureau=b2.pk) == {b.reference}
+    assert refs(age="7") == {old.reference}
+    assert refs(status=Status.VALIDEE_MAIRIE) == {done.reference}
+
+
+def test_detail_shows_checks_and_full_timeline(client, agent_mairie, commune, policier):
+    p = ProcurationFactory(en_attente=True, commune=commune, mandant=ElecteurFactory(commune=commune))
+    ProcurationEvent.objects.create(procuration=p, from_status=Status.BROUILLON, to_status=Status.EN_ATTENTE)
+    p.valider_autorite(by=policier, piece_type="cni", piece_numero_fin="1234")
+    client.force_login(agent_mairie)
+    html = page_text(client.get(reverse("mairie:detail", args=[p.pk])))
+    assert "Plafond du mandataire" in html and "Conforme" in html
+    assert "Brouillon → En attente de validation" in html
+    assert "En attente de validation → Validée par l'autorité, par Julie MARTIN" in html
+
+
+def test_validate_and_invalidate_with_structured_reason(client, agent_mairie, commune, mailoutbox,
+                                                        django_capture_on_commit_callbacks):
+    p1, p2 = waiting(commune, email_contact="un@example.fr"), waiting(commune, email_contact="deux@example.fr")
+    client.force_login(agent_mairie)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("mairie:validate", args=[p1.pk]))
+        assert r.status_code == 302
+        r = client.post(reverse("mairie:invalidate", args=[p2.pk]), {"motif": InvalidationMotif.AUTRE,
+                                                                       "detail": "Le mandant a déménagé."})
+        assert r.status_code == 302
+    p1.refresh_from_db()
+    p2.refresh_from_db()
+    assert p1.status == Status.VALIDEE_MAIRIE and p1.mairie_by == agent_mairie
+    assert p2.status == Status.INVALIDEE_MAIRIE and p2.motif_detail == "Le mandant a déménagé."
+    by_to = {m.to[0]: m for m in mailoutbox}
+    assert "enregistré votre procuration" in by_to["un@example.fr"].body
+    assert "Précision : Le mandant a déménagé." in by_to["deux@example.fr"].body
+    html = page_text(client.get(reverse("mairie:detail", args=[p2.pk])))
+    assert "Autre motif : Le mandant a déménagé." in html
+
+
+@pytest.mark.parametrize("data, error", [
+    ({"motif": "autre", "detail": "  "}, "Précisez le motif de l'invalidation."),
+    ({"motif": "inconnu"}, "Sélectionnez un choix valide"),
+    ({}, "Ce champ est obligatoire."),
+])
+def test_invalidate_bad_input_changes_nothing(client, agent_mairie, commune, data, error):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:invalidate", args=[p.pk]), data)
+    assert r.status_code == 400
+    assert error in page_text(r)
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
+
+
+def test_validate_requires_confirmation_when_a_check_fails(client, agent_mairie, commune):
+    p = waiting(commune, mandataire=ElecteurFactory(commune=commune, inscrit=False))
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:validate", args=[p.pk]))
+    assert r.status_code == 400
+    assert "un contrôle automatique n'est pas conforme" in page_text(r)
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE
+    client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on"})
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_MAIRIE
+
+
+def test_validate_twice_or_after_invalidation_is_refused_in_french(client, agent_mairie, commune):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    client.post(reverse("mairie:invalidate", args=[p.pk]), {"motif": InvalidationMotif.PLAFOND_ATTEINT})
+    r = client.post(reverse("mairie:validate", args=[p.pk]), follow=True)
+    assert "Impossible de valider (mairie) une procuration dont le statut est « Invalidée par la mairie »." in page_text(r)
+    p.refresh_from_db()
+    assert p.status == Status.INVALIDEE_MAIRIE
+
+
+def test_batch_validation_validates_only_rows_whose_checks_all_pass(client, agent_mairie, commune, other_commune):
+    good = [waiting(commune) for _ in range(3)]
+    bad = waiting(commune)
+    foreign = waiting(other_commune)
+    # The mandataire was struck off after the page was displayed: the server re-checks.
+    Electeur.objects.filter(pk=bad.mandataire_id).update(inscrit=False)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:batch_validate"), {"ids": [p.pk for p in (*good, bad, foreign)]}, follow=True)
+    html = page_text(r)
+    assert "3 procurations validées." in html
+    assert bad.reference in html
+    statuses = dict(Procuration.objects.values_list("pk", "status"))
+    assert all(statuses[p.pk] == Status.VALIDEE_MAIRIE for p in good)
+    assert statuses[bad.pk] == Status.VALIDEE_AUTORITE
+    assert statuses[foreign.pk] == Status.VALIDEE_AUTORITE
+
+
+def test_batch_validation_without_selection_says_so(client, agent_mairie):
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:batch_validate"), {}, follow=True)
+    assert "Cochez au moins une procuration à valider." in page_text(r)

@@ -1,0 +1,87 @@
+"""Mes procurations: list, detail with history and decisions, récépissé, résiliation, procurations
+reçues, and isolation between mandants."""
+
+import subprocess
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from procuration.models import Procuration, Status
+from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
+
+
+@pytest.fixture
+def own(mandant_user, mandant_electeur, agent_mairie, policier, django_capture_on_commit_callbacks):
+    """A procuration of mandant_user, submitted, validated by an officer and by the mairie."""
+    p = ProcurationFactory(mandant=mandant_electeur, mandant_user=mandant_user, email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        p.soumettre(by=mandant_user)
+        p.valider_autorite(by=policier, piece_type="cni", piece_numero_fin="1234")
+        p.valider_mairie(by=agent_mairie)
+    return p
+
+
+def test_list_and_detail_show_status_history_officer_and_mairie(client, mandant_user, own):
+    client.force_login(mandant_user)
+    home = client.get(reverse("mandant:home")).content.decode()
+    assert own.reference in home and "Validée par la mairie" in home
+    html = client.get(reverse("mandant:detail", args=[own.pk])).content.decode()
+    assert "Validée le" in html and "MARTIN Julie, Officier de police judiciaire" in html
+    assert "par la mairie de Almayrac" in html
+    for label in ("Brouillon → En attente de validation", "En attente de validation → Validée par l&#x27;autorité",
+                  "Validée par l&#x27;autorité → Validée par la mairie"):
+        assert label in html
+
+
+def test_recepisse_pdf(client, mandant_user, own, tmp_path):
+    client.force_login(mandant_user)
+    response = client.get(reverse("mandant:recepisse", args=[own.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(response.content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert own.reference in text
+
+
+def test_resiliation_with_confirmation(client, mandant_user, own, mailoutbox, django_capture_on_commit_callbacks):
+    client.force_login(mandant_user)
+    page = client.get(reverse("mandant:resilier", args=[own.pk])).content.decode()
+    assert "Confirmer la résiliation" in page
+    own.refresh_from_db()
+    assert own.status == Status.VALIDEE_MAIRIE  # GET only asks
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mandant:resilier", args=[own.pk]), follow=True)
+    own.refresh_from_db()
+    assert own.status == Status.RESILIEE
+    assert "est résiliée" in response.content.decode()
+    assert len(mailoutbox) == 1 and own.reference in mailoutbox[0].body
+    assert 'id="resilier"' not in response.content.decode()  # no second résiliation offered
+
+
+def test_procurations_recues(client, mandant_user, mandant_electeur):
+    other = ElecteurFactory(nom="FAURE", prenoms="Jeanne")
+    ProcurationFactory(validee_mairie=True, mandant=other, mandataire=mandant_electeur)
+    ProcurationFactory(en_attente=True, mandant=ElecteurFactory(nom="PENDING"), mandataire=mandant_electeur)
+    client.force_login(mandant_user)
+    html = client.get(reverse("mandant:home")).content.decode()
+    recues = html.split('id="procurations-recues"')[1]
+    assert "Jeanne FAURE" in recues and "PENDING" not in recues
+
+
+def test_one_mandant_cannot_see_another_ones_procuration(client, mandant_b, own):
+    client.force_login(mandant_b)
+    for name in ("detail", "confirmation", "recepisse", "resilier"):
+        assert client.get(reverse(f"mandant:{name}", args=[own.pk])).status_code == 404, name
+    assert client.post(reverse("mandant:resilier", args=[own.pk])).status_code == 404
+    own.refresh_from_db()
+    assert own.status == Status.VALIDEE_MAIRIE
+    assert own.reference not in client.get(reverse("mandant:home")).content.decode()
+
+
+def test_other_roles_and_anonymous_are_kept_out(client, policier, own):
+    response = client.get(reverse("mandant:detail", args=[own.pk]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("mandant:login"))
+    client.force_login(policier)
+    assert client.get(reverse("mandant:detail", args=[own.pk])).status_code == 403

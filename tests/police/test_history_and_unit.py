@@ -1,0 +1,131 @@
+"""The officer's and the unit's history; unit admins create and disable officers."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from procuration.models import AuditLog, ProcurationEvent, Role, User
+from tests.police._helpers import text
+from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
+
+HIST = reverse("police:historique")
+
+
+@pytest.fixture
+def acts(commune, policier):
+    colleague = UserFactory(username="apj-meme-unite", policier=True, qualite="APJ", last_name="Bernard")
+    stranger = UserFactory(username="opj-ailleurs", policier=True, unite="Brigade de Cordes", last_name="Petit")
+    refs = {}
+    for officer, ref in ((policier, "AAAAA1"), (colleague, "BBBBB2"), (stranger, "CCCCC3")):
+        p = ProcurationFactory(en_attente=True, reference=ref, mandant=ElecteurFactory(commune=commune))
+        p.valider_autorite(by=officer, piece_type="cni", piece_numero_fin="1234")
+        refs[ref] = p
+    old = refs["AAAAA1"]
+    ProcurationEvent.objects.filter(procuration=old, to_status="validee_autorite").update(
+        at=timezone.now() - datetime.timedelta(days=30)
+    )
+    return refs
+
+
+def test_history_shows_my_acts_by_default(client, policier, acts):
+    client.force_login(policier)
+    html = text(client.get(HIST))
+    assert "AAAAA1" in html and "BBBBB2" not in html and "CCCCC3" not in html
+
+
+def test_history_shows_my_units_acts(client, policier, acts):
+    client.force_login(policier)
+    html = text(client.get(HIST, {"scope": "unite"}))
+    assert "AAAAA1" in html and "BBBBB2" in html and "CCCCC3" not in html
+    assert "BERNARD" in html
+
+
+def test_history_is_searchable_by_date(client, policier, acts):
+    client.force_login(policier)
+    today = timezone.localdate()
+    html = text(client.get(HIST, {"scope": "unite", "du": today.isoformat(), "au": today.isoformat()}))
+    assert "AAAAA1" not in html and "BBBBB2" in html
+    month_ago = today - datetime.timedelta(days=30)
+    html = text(client.get(HIST, {"scope": "moi", "du": month_ago.isoformat(), "au": month_ago.isoformat()}))
+    assert "AAAAA1" in html
+    html = text(client.get(HIST, {"du": today.isoformat(), "au": month_ago.isoformat()}))
+    assert "La date de début doit précéder la date de fin." in html and "AAAAA1" not in html
+
+
+@pytest.fixture
+def unit_admin(db):
+    return UserFactory(username="chef", policier=True, is_unit_admin=True, last_name="Chef")
+
+
+def test_unit_admin_creates_an_officer_of_the_unit(client, unit_admin, password):
+    client.force_login(unit_admin)
+    response = client.post(reverse("police:unite"), {
+        "last_name": "Durand", "first_name": "Luc", "qualite": "APJ", "matricule": "7654321",
+        "email": "luc.durand@interieur.example", "username": "ldurand", "password": "Provisoire-Guichet-2026",
+    })
+    assert response.status_code == 302
+    officer = User.objects.get(username="ldurand")
+    assert (officer.role, officer.unite, officer.qualite, officer.matricule, officer.is_unit_admin) == (
+        Role.POLICIER, "Commissariat central", "APJ", "7654321", False
+    )
+    assert officer.officer_label == "DURAND Luc, Agent de police judiciaire (Commissariat central)"
+    assert AuditLog.objects.filter(action="police.compte_cree", actor=unit_admin, object_id=str(officer.pk)).exists()
+    # The new officer must set up TOTP before using the counter.
+    client.force_login(officer)
+    response = client.get(reverse("police:home"))
+    assert response["Location"].startswith(reverse("mfa_activate_totp"))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"username": "opj"}, "Cet identifiant est déjà utilisé."),
+        ({"matricule": "1234567"}, "Un compte existe déjà pour ce matricule."),
+        ({"password": "court"}, "Ce mot de passe est trop court"),
+        ({"qualite": "Commissaire"}, "Sélectionnez un choix valide"),
+        ({"last_name": ""}, "Ce champ est obligatoire."),
+    ],
+)
+def test_unit_admin_form_errors(client, unit_admin, policier, changes, message):
+    client.force_login(unit_admin)
+    data = {"last_name": "Durand", "first_name": "Luc", "qualite": "APJ", "matricule": "7654321",
+            "email": "", "username": "ldurand", "password": "Provisoire-Guichet-2026", **changes}
+    response = client.post(reverse("police:unite"), data)
+    assert response.status_code == 200
+    assert message in text(response)
+    assert not User.objects.filter(username="ldurand").exists()
+
+
+def test_unit_admin_disables_and_reactivates_an_officer_of_the_unit_only(client, unit_admin, policier):
+    outsider = UserFactory(username="opj-ailleurs", policier=True, unite="Brigade de Cordes")
+    client.force_login(unit_admin)
+    url = reverse("police:unite_activation", args=[policier.pk])
+    assert client.post(url, {"active": "0"}).status_code == 302
+    policier.refresh_from_db()
+    assert not policier.is_active
+    assert AuditLog.objects.filter(action="police.compte_desactive", object_id=str(policier.pk)).exists()
+    assert client.post(url, {"active": "1"}).status_code == 302
+    policier.refresh_from_db()
+    assert policier.is_active
+    assert client.post(reverse("police:unite_activation", args=[outsider.pk]), {"active": "0"}).status_code == 404
+    outsider.refresh_from_db()
+    assert outsider.is_active
+
+
+def test_only_unit_admins_manage_accounts(client, policier):
+    client.force_login(policier)
+    assert client.get(reverse("police:unite")).status_code == 403
+    assert client.post(reverse("police:unite_activation", args=[policier.pk]), {"active": "0"}).status_code == 403
+
+
+def test_allauth_pages_are_dsfr_and_french(client, policier, password):
+    html = text(client.get(reverse("account_login")))
+    assert "Connexion — espace professionnel" in html and "fr-header" in html
+    client.post(reverse("account_login"), {"login": policier.username, "password": "mauvais-mot-de-passe"})
+    assert "_auth_user_id" not in client.session
+    response = client.post(reverse("account_login"), {"login": policier.username, "password": password}, follow=True)
+    assert "Double authentification" in text(response)
+    client.force_login(policier)
+    assert "Voulez-vous vraiment vous déconnecter ?" in text(client.get(reverse("account_logout")))

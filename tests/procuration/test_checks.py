@@ -1,0 +1,260 @@
+"""The automatic checks, as enforced by soumettre / valider_autorite and shown by evaluate()."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from procuration import checks
+from procuration.exceptions import DomainError
+from procuration.models import Liste, Procuration, ScrutinType, Status
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
+
+
+@pytest.fixture
+def officer(db):
+    return UserFactory(username="opj-c", policier=True)
+
+
+@pytest.fixture
+def scrutin(db):
+    return ScrutinFactory()
+
+
+@pytest.fixture
+def mandataire(commune):
+    return ElecteurFactory(commune=commune)
+
+
+def en_attente(mandataire, scrutin, etablissement="france", **kw):
+    mandant = ElecteurFactory(commune=mandataire.commune)
+    return ProcurationFactory(
+        en_attente=True, mandant=mandant, mandataire=mandataire, scrutin=scrutin, etablissement=etablissement, **kw
+    )
+
+
+def verdicts(p):
+    return {r.code: r.ok for r in checks.evaluate(p)}
+
+
+# ------------------------------------------------------------------ plafond (L.73)
+
+
+def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer):
+    first = en_attente(mandataire, scrutin, "france")
+    second_france = en_attente(mandataire, scrutin, "france")
+    abroad = en_attente(mandataire, scrutin, "etranger")
+    third = en_attente(mandataire, scrutin, "etranger")
+    assert first.valider_autorite(by=officer)
+    with pytest.raises(DomainError, match="nombre maximal") as excinfo:
+        second_france.valider_autorite(by=officer)  # a second one established in France
+    assert excinfo.value.code == "plafond"
+    assert abroad.valider_autorite(by=officer)  # one in France + one abroad: allowed
+    with pytest.raises(DomainError, match="nombre maximal"):
+        third.valider_autorite(by=officer)  # a third one, even abroad
+    statuses = dict(Procuration.objects.values_list("pk", "status"))
+    assert statuses[second_france.pk] == statuses[third.pk] == Status.EN_ATTENTE
+
+
+def test_two_abroad_is_allowed(mandataire, scrutin, officer):
+    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=officer)
+    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=officer)
+
+
+def test_plafond_only_counts_overlapping_periods(mandataire, officer):
+    early, late = ScrutinFactory(), ScrutinFactory(date_tour1=timezone.localdate() + datetime.timedelta(days=200))
+    assert en_attente(mandataire, early, "france").valider_autorite(by=officer)
+    assert en_attente(mandataire, late, "france").valider_autorite(by=officer)
+
+
+def test_plafond_ignores_ended_procurations(mandataire, scrutin, officer):
+    old = en_attente(mandataire, scrutin, "france")
+    old.valider_autorite(by=officer)
+    old.resilier()
+    assert en_attente(mandataire, scrutin, "france").valider_autorite(by=officer)
+
+
+def test_earliest_stand_later_one_is_flagged(mandataire, scrutin):
+    """If three got validated anyway (e.g. keyed from paper), the earliest two stand."""
+    now = timezone.now()
+    a = ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=now - datetime.timedelta(hours=3))
+    b = ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="france",
+                           autorite_at=now - datetime.timedelta(hours=2))
+    c = ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=now - datetime.timedelta(hours=1))
+    assert verdicts(a)["plafond"] and verdicts(b)["plafond"]
+    assert not verdicts(c)["plafond"]
+    assert not checks.all_pass(c)
+
+
+# ------------------------------------------------------------------ the mandant's procurations
+
+
+def test_second_procuration_for_same_tour_is_refused(mandant_electeur, scrutin):
+    ProcurationFactory(en_attente=True, mandant=mandant_electeur, scrutin=scrutin, tour1=True, tour2=False)
+    again = ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin, tour1=True, tour2=True)
+    with pytest.raises(DomainError, match="déjà une procuration") as excinfo:
+        again.soumettre()
+    assert excinfo.value.code == "doublon"
+    again.refresh_from_db()
+    assert again.status == Status.BROUILLON and again.reference is None
+
+
+def test_different_mandataire_per_tour_is_allowed(mandant_electeur, scrutin):
+    t1 = ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin, tour1=True, tour2=False)
+    t2 = ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin, tour1=False, tour2=True)
+    assert t1.soumettre() and t2.soumettre()
+    assert (t1.valid_from, t1.valid_until) == (scrutin.date_tour1, scrutin.date_tour1)
+    assert (t2.valid_from, t2.valid_until) == (scrutin.date_tour2, scrutin.date_tour2)
+    assert t1.mandataire_id != t2.mandataire_id
+
+
+def test_a_new_one_is_allowed_after_resiliation(mandant_electeur, scrutin):
+    old = ProcurationFactory(en_attente=True, mandant=mandant_electeur, scrutin=scrutin)
+    old.resilier()
+    assert ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin).soumettre()
+
+
+def test_scrutin_dates_come_from_the_tours_not_from_typed_dates(mandant_electeur, scrutin):
+    p = ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin, tour1=False, tour2=True,
+                           valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour2)
+    p.soumettre()
+    p.refresh_from_db()
+    assert p.valid_from == p.valid_until == scrutin.date_tour2
+
+
+def test_at_least_one_tour(mandant_electeur, scrutin):
+    with pytest.raises(DomainError, match="au moins un tour"):
+        ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin, tour1=False, tour2=False).soumettre()
+
+
+# ------------------------------------------------------------------ tutelle, liste complémentaire, identity
+
+
+def test_tutelle_mandant_may_not_choose_the_tuteur(commune, scrutin):
+    tuteur = ElecteurFactory(commune=commune)
+    mandant = ElecteurFactory(commune=commune, sous_tutelle=True, tuteur=tuteur)
+    with pytest.raises(DomainError, match="tutelle") as excinfo:
+        ProcurationFactory(mandant=mandant, mandataire=tuteur, scrutin=scrutin).soumettre()
+    assert excinfo.value.code == "tutelle"
+    assert ProcurationFactory(mandant=mandant, scrutin=scrutin).soumettre()  # someone else: fine
+
+
+@pytest.mark.parametrize(
+    ("type_", "allowed"),
+    [(ScrutinType.PRESIDENTIELLE, False), (ScrutinType.LEGISLATIVES, False),
+     (ScrutinType.MUNICIPALES, True), (ScrutinType.EUROPEENNES, True)],
+)
+def test_liste_complementaire_mandataire(commune, type_, allowed):
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
+    p = ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=ue, scrutin=ScrutinFactory(type=type_))
+    if allowed:
+        assert p.soumettre()
+    else:
+        with pytest.raises(DomainError, match="liste complémentaire") as excinfo:
+            p.soumettre()
+        assert excinfo.value.code == "liste_complementaire"
+
+
+def test_liste_complementaire_for_a_duree_covering_a_legislatives(commune):
+    ScrutinFactory(type=ScrutinType.LEGISLATIVES, date_tour1=timezone.localdate() + datetime.timedelta(days=90))
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
+    today = timezone.localdate()
+    covering = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
+                                  valid_from=today, valid_until=today + datetime.timedelta(days=120))
+    with pytest.raises(DomainError, match="liste complémentaire"):
+        covering.soumettre()
+    before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
+                                valid_from=today, valid_until=today + datetime.timedelta(days=60))
+    assert before.soumettre()
+
+
+def test_mandant_cannot_be_mandataire(mandant_electeur, scrutin):
+    p = Procuration(mandant=mandant_electeur, mandataire=mandant_electeur, commune=mandant_electeur.commune,
+                    scrutin=scrutin, tour1=True, valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour1)
+    with transaction.atomic(), pytest.raises(DomainError, match="autre personne") as excinfo:
+        checks.raise_for_demande(p)
+    assert excinfo.value.code == "self"
+    with transaction.atomic(), pytest.raises(IntegrityError):  # and the database says so too
+        p.save()
+
+
+def test_mandant_must_be_on_the_commune_list(commune, other_commune, scrutin):
+    p = ProcurationFactory(mandant=ElecteurFactory(commune=other_commune), commune=commune, scrutin=scrutin)
+    with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
+        p.soumettre()
+    radie = ProcurationFactory(mandant=ElecteurFactory(commune=commune, inscrit=False), scrutin=scrutin)
+    with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
+        radie.soumettre()
+
+
+def test_mandataire_must_be_on_a_list_any_commune(commune, other_commune, scrutin):
+    elsewhere = ElecteurFactory(commune=other_commune)
+    assert ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=elsewhere, scrutin=scrutin).soumettre()
+    for dead in (ElecteurFactory(inscrit=False), ElecteurFactory(deces=True), ElecteurFactory(droits_civiques=False)):
+        with pytest.raises(DomainError, match="aucune liste") as excinfo:
+            ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=dead, scrutin=scrutin).soumettre()
+        assert excinfo.value.code == "mandataire_non_inscrit"
+
+
+# ------------------------------------------------------------------ validity
+
+
+def test_past_scrutin_is_refused(mandant_electeur):
+    past = ScrutinFactory(date_tour1=timezone.localdate() - datetime.timedelta(days=14))
+    with pytest.raises(DomainError, match="déjà passé") as excinfo:
+        ProcurationFactory(mandant=mandant_electeur, scrutin=past).soumettre()
+    assert excinfo.value.code == "passe"
+
+
+def test_past_first_tour_only_second_tour_remains(mandant_electeur):
+    s = ScrutinFactory(date_tour1=timezone.localdate() - datetime.timedelta(days=2),
+                       date_tour2=timezone.localdate() + datetime.timedelta(days=5))
+    with pytest.raises(DomainError, match="déjà passé"):
+        ProcurationFactory(mandant=mandant_electeur, scrutin=s, tour1=True, tour2=True).soumettre()
+    assert ProcurationFactory(mandant=mandant_electeur, scrutin=s, tour1=False, tour2=True).soumettre()
+
+
+def duree(mandant, start, end, etablissement="france"):
+    return ProcurationFactory(mandant=mandant, portee="duree", scrutin=None, tour1=False, tour2=False,
+                              valid_from=start, valid_until=end, etablissement=etablissement)
+
+
+def test_duree_at_most_one_year_in_france(commune):
+    today = timezone.localdate()
+    one_year = checks.add_years(today, 1)
+    assert duree(ElecteurFactory(commune=commune), today, one_year).soumettre()
+    too_long = duree(ElecteurFactory(commune=commune), today, one_year + datetime.timedelta(days=1))
+    with pytest.raises(DomainError, match="au plus un an") as excinfo:
+        too_long.soumettre()
+    assert excinfo.value.code == "duree"
+
+
+def test_duree_at_most_three_years_abroad(commune):
+    today = timezone.localdate()
+    three = checks.add_years(today, 3)
+    assert duree(ElecteurFactory(commune=commune), today, three, "etranger").soumettre()
+    with pytest.raises(DomainError, match="au plus trois ans"):
+        duree(ElecteurFactory(commune=commune), today, three + datetime.timedelta(days=1), "etranger").soumettre()
+
+
+def test_duree_cannot_start_in_the_past(commune):
+    today = timezone.localdate()
+    with pytest.raises(DomainError, match="passé"):
+        duree(ElecteurFactory(commune=commune), today - datetime.timedelta(days=1), today + datetime.timedelta(days=30)).soumettre()
+
+
+def test_add_years_on_29_february():
+    assert checks.add_years(datetime.date(2028, 2, 29), 1) == datetime.date(2029, 2, 28)
+    assert checks.add_years(datetime.date(2028, 2, 29), 4) == datetime.date(2032, 2, 29)
+
+
+def test_evaluate_lists_every_check_in_french(mandant_electeur, scrutin):
+    p = ProcurationFactory(en_attente=True, mandant=mandant_electeur, scrutin=scrutin)
+    results = checks.evaluate(p)
+    assert [r.code for r in results] == [
+        "mandant_inscrit", "mandataire_inscrit", "plafond", "doublon", "tutelle", "liste_complementaire",
+    ]
+    assert all(r.ok and r.verdict == "Conforme" for r in results)

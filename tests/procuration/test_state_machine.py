@@ -1,0 +1,153 @@
+"""Random sequences of real transitions (hypothesis state machine) never break the invariants."""
+
+import datetime
+from collections import defaultdict
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from procuration.exceptions import DomainError
+from procuration.models import InvalidationMotif, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
+from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND
+from tests.factories import CommuneFactory, ElecteurFactory, ScrutinFactory, UserFactory
+
+N_ELECTEURS = 7
+MANDATAIRES = 2  # electors 0 and 1 are the popular mandataires, so that the plafond gets tested
+EMAILING = {"soumettre", "valider_autorite", "refuser_autorite", "valider_mairie", "invalider_mairie", "resilier",
+            "expirer"}
+
+
+def check_invariants(expected_emails: int) -> None:
+    rows = list(Procuration.objects.all())
+    # Reference present iff not brouillon, and unique.
+    refs = [p.reference for p in rows if p.reference]
+    assert len(refs) == len(set(refs))
+    for p in rows:
+        assert (p.reference is not None) == (p.status != Status.BROUILLON), p
+    # Plafond L.73: on every day, a mandataire holds at most 2 binding procurations, at most 1 in France.
+    by_mandataire = defaultdict(list)
+    for p in rows:
+        if p.status in ACTIVE_FOR_PLAFOND:
+            by_mandataire[p.mandataire_id].append(p)
+    for held in by_mandataire.values():
+        for day in {p.valid_from for p in held} | {p.valid_until for p in held}:
+            covering = [p for p in held if p.valid_from <= day <= p.valid_until]
+            assert len(covering) <= 2, covering
+            assert sum(p.etablissement == "france" for p in covering) <= 1, covering
+    # At most one procuration binding the mandant on any day.
+    by_mandant = defaultdict(list)
+    for p in rows:
+        if p.status in ACTIVE_FOR_MANDANT:
+            by_mandant[p.mandant_id].append(p)
+    for held in by_mandant.values():
+        for a in held:
+            for b in held:
+                if a.pk < b.pk:
+                    assert a.valid_until < b.valid_from or b.valid_until < a.valid_from, (a, b)
+    # The transition log explains the current status: a chain from brouillon to the status.
+    events = defaultdict(list)
+    for e in ProcurationEvent.objects.order_by("at", "pk"):
+        events[e.procuration_id].append(e)
+    for p in rows:
+        chain = events[p.pk]
+        state = Status.BROUILLON
+        for e in chain:
+            assert e.from_status == state
+            state = e.to_status
+        assert state == p.status
+    # One outbox message per e-mailing transition that happened.
+    assert OutboxEmail.objects.count() == expected_emails
+
+
+@pytest.mark.django_db
+def test_random_transition_sequences_keep_the_invariants():
+    commune = CommuneFactory()
+    electeurs = [ElecteurFactory(commune=commune) for _ in range(N_ELECTEURS)]
+    scrutins = [ScrutinFactory(), ScrutinFactory()]  # same dates: overlapping on purpose
+    officer = UserFactory(username="opj-sm", policier=True)
+    agent = UserFactory(username="agent-sm", agent_mairie=True, commune=commune)
+    today = timezone.localdate()
+
+    class ProcurationMachine(RuleBasedStateMachine):
+        procurations = Bundle("procurations")
+
+        @initialize()
+        def reset(self):
+            OutboxEmail.objects.all().delete()
+            ProcurationEvent.objects.all().delete()
+            Procuration.objects.all().delete()
+            self.emails = 0
+
+        def _do(self, pk, name, **kwargs):
+            p = Procuration.objects.get(pk=pk)
+            try:
+                done = getattr(p, name)(**kwargs)
+            except DomainError as exc:
+                assert exc.message  # a French message for the user
+                return
+            if done and name in EMAILING:
+                self.emails += 1
+
+        @rule(
+            target=procurations,
+            mandant=st.integers(MANDATAIRES, N_ELECTEURS - 1),
+            mandataire=st.integers(0, MANDATAIRES - 1),
+            choice=st.sampled_from(["s0-both", "s0-t1", "s0-t2", "s1-both", "duree"]),
+            etablissement=st.sampled_from(["france", "etranger"]),
+            submit=st.booleans(),
+        )
+        def create(self, mandant, mandataire, choice, etablissement, submit):
+            kwargs = {}
+            if choice == "duree":
+                kwargs = {"portee": "duree", "scrutin": None,
+                          "valid_from": today + datetime.timedelta(days=30),
+                          "valid_until": today + datetime.timedelta(days=60)}
+            else:
+                s, tours = choice.split("-")
+                scrutin = scrutins[int(s[1])]
+                kwargs = {"portee": "scrutin", "scrutin": scrutin, "tour1": tours in ("both", "t1"),
+                          "tour2": tours in ("both", "t2"), "valid_from": scrutin.date_tour1,
+                          "valid_until": scrutin.date_tour2}
+            p = Procuration.objects.create(
+                mandant=electeurs[mandant], mandataire=electeurs[mandataire], commune=commune,
+                email_contact="m@example.fr", etablissement=etablissement, **kwargs,
+            )
+            if submit:
+                self._do(p.pk, "soumettre")
+            return p.pk
+
+        @rule(pk=procurations)
+        def soumettre(self, pk):
+            self._do(pk, "soumettre")
+
+        @rule(pk=procurations, france_identite=st.booleans())
+        def valider_autorite(self, pk, france_identite):
+            self._do(pk, "valider_autorite", by=None if france_identite else officer, france_identite=france_identite)
+
+        @rule(pk=procurations, decision=st.sampled_from(["valider_mairie", "invalider_mairie"]))
+        def mairie(self, pk, decision):
+            if decision == "valider_mairie":
+                self._do(pk, decision, by=agent)
+            else:
+                self._do(pk, decision, by=agent, motif=InvalidationMotif.PLAFOND_ATTEINT)
+
+        @rule(pk=procurations, name=st.sampled_from(["refuser_autorite", "resilier", "expirer", "echoir"]))
+        def end(self, pk, name):
+            if name == "refuser_autorite":
+                self._do(pk, name, by=officer, motif=RefusMotif.IDENTITE_NON_CONFORME)
+            else:
+                self._do(pk, name)
+
+        @invariant()
+        def invariants_hold(self):
+            check_invariants(self.emails)
+
+    run_state_machine_as_test(
+        ProcurationMachine,
+        settings=settings(
+            max_examples=40, stateful_step_count=40, deadline=None, database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

@@ -1,0 +1,225 @@
+"""Every transition of TRANSITIONS from every status: allowed moves work, the others raise."""
+
+import pytest
+from django.utils import timezone
+
+from procuration.exceptions import DomainError, TransitionError
+from procuration.models import InvalidationMotif, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
+from procuration.models.procuration import TRANSITIONS
+from tests.factories import ProcurationFactory, UserFactory
+
+EMAIL_KIND = {
+    "soumettre": "reference_issued",
+    "valider_autorite": "validated_by_authority",
+    "refuser_autorite": "refused_by_authority",
+    "valider_mairie": "mairie_decision",
+    "invalider_mairie": "mairie_decision",
+    "resilier": "resiliation",
+    "expirer": "expired",
+    "echoir": None,
+}
+
+
+def make(status: str) -> Procuration:
+    if status == Status.BROUILLON:
+        return ProcurationFactory()
+    return ProcurationFactory(en_attente=True, status=status)
+
+
+def call(p: Procuration, name: str, users: dict):
+    """Call transition `name` with the arguments a portal would give; returns (result, actor)."""
+    if name == "soumettre":
+        return p.soumettre(by=users["mandant"]), users["mandant"]
+    if name == "valider_autorite":
+        return p.valider_autorite(by=users["policier"], piece_type="cni", piece_numero_fin="X123456"), users["policier"]
+    if name == "refuser_autorite":
+        return p.refuser_autorite(by=users["policier"], motif=RefusMotif.PIECE_INVALIDE), users["policier"]
+    if name == "valider_mairie":
+        return p.valider_mairie(by=users["agent"]), users["agent"]
+    if name == "invalider_mairie":
+        return p.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE, detail="Homonyme"), users["agent"]
+    if name == "resilier":
+        return p.resilier(by=users["mandant"], reason="Je voterai moi-même"), users["mandant"]
+    if name == "expirer":
+        return p.expirer(), None
+    if name == "echoir":
+        return p.echoir(), None
+    raise AssertionError(name)
+
+
+@pytest.fixture
+def users(db):
+    return {
+        "mandant": UserFactory(username="mandant-t"),
+        "policier": UserFactory(username="opj-t", policier=True, first_name="Julie", last_name="Martin"),
+        "agent": UserFactory(username="agent-t", agent_mairie=True),
+    }
+
+
+CASES = [(name, status) for name in TRANSITIONS for status in Status.values]
+
+
+@pytest.mark.parametrize(("name", "status"), CASES, ids=[f"{n}-from-{s}" for n, s in CASES])
+def test_transition_from_every_status(name, status, users, django_capture_on_commit_callbacks):
+    sources, target = TRANSITIONS[name]
+    p = make(status)
+    before = {f.attname: getattr(p, f.attname) for f in Procuration._meta.concrete_fields}
+
+    if status in sources:
+        result, actor = call(p, name, users)
+        assert result is True
+        p.refresh_from_db()
+        assert p.status == target
+        event = ProcurationEvent.objects.get(procuration=p)
+        assert (event.from_status, event.to_status) == (status, target)
+        assert event.actor_id == (actor.pk if actor else None)
+        if name in ("refuser_autorite", "invalider_mairie", "resilier", "expirer", "echoir"):
+            assert event.reason
+        kinds = list(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True))
+        expected = EMAIL_KIND[name]
+        assert kinds == ([expected] if expected else [])
+        if target != Status.EN_ATTENTE:
+            assert p.reference == before["reference"]
+        else:
+            assert p.reference and p.submitted_at
+    elif status == target:
+        result, _ = call(p, name, users)
+        assert result is False
+        assert not ProcurationEvent.objects.filter(procuration=p).exists()
+        assert not OutboxEmail.objects.filter(procuration=p).exists()
+    else:
+        with pytest.raises(TransitionError) as excinfo:
+            call(p, name, users)
+        assert "Impossible de" in str(excinfo.value)
+        assert Status(status).label in str(excinfo.value)
+        p.refresh_from_db()
+        assert {f.attname: getattr(p, f.attname) for f in Procuration._meta.concrete_fields} == before
+        assert not ProcurationEvent.objects.filter(procuration=p).exists()
+        assert not OutboxEmail.objects.filter(procuration=p).exists()
+
+
+@pytest.mark.parametrize("name", list(TRANSITIONS))
+def test_repeating_an_allowed_move_returns_false_and_logs_once(name, users):
+    sources, target = TRANSITIONS[name]
+    p = make(sorted(sources)[0])
+    assert call(p, name, users)[0] is True
+    assert call(p, name, users)[0] is False
+    assert ProcurationEvent.objects.filter(procuration=p).count() == 1
+    assert OutboxEmail.objects.filter(procuration=p).count() <= 1
+
+
+def test_stale_instance_is_rechecked_under_lock(users):
+    """The method re-reads the row: a copy loaded before another move cannot redo an old move."""
+    p = ProcurationFactory(en_attente=True)
+    stale = Procuration.objects.get(pk=p.pk)
+    p.refuser_autorite(by=users["policier"], motif=RefusMotif.PERSONNE_ABSENTE)
+    with pytest.raises(TransitionError):
+        stale.valider_autorite(by=users["policier"], piece_type="cni")
+    stale.refresh_from_db()
+    assert stale.status == Status.REFUSEE_AUTORITE
+
+
+def test_validation_must_name_the_officer_unless_france_identite(users):
+    p = ProcurationFactory(en_attente=True)
+    with pytest.raises(DomainError, match="officier"):
+        p.valider_autorite(by=None)
+    assert p.valider_autorite(by=None, france_identite=True) is True
+    p.refresh_from_db()
+    assert p.origine == "france_identite"
+    assert p.autorite_by is None and "France Identité" in p.autorite_label
+
+
+def test_motifs_are_checked_before_anything_changes(users):
+    p = ProcurationFactory(en_attente=True)
+    with pytest.raises(DomainError, match="Motif de refus inconnu"):
+        p.refuser_autorite(by=users["policier"], motif="n-importe-quoi")
+    with pytest.raises(DomainError, match="Précisez"):
+        p.refuser_autorite(by=users["policier"], motif=RefusMotif.AUTRE, detail="  ")
+    v = ProcurationFactory(validee_autorite=True)
+    with pytest.raises(DomainError, match="Précisez"):
+        v.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE)
+    p.refresh_from_db()
+    v.refresh_from_db()
+    assert (p.status, v.status) == (Status.EN_ATTENTE, Status.VALIDEE_AUTORITE)
+
+
+# ------------------------------------------------------------------ e-mail content
+
+
+def test_submission_email_gives_the_reference(users, mailoutbox, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        p.soumettre(by=users["mandant"])
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["marie@example.fr"]
+    assert p.reference in mailoutbox[0].subject
+    assert p.reference in mailoutbox[0].body
+    assert OutboxEmail.objects.get(procuration=p).state == OutboxEmail.State.SENT
+
+
+def test_validation_email_names_officer_quality_and_date(users, mailoutbox, django_capture_on_commit_callbacks):
+    officer = UserFactory(username="apj-x", policier=True, qualite="APJ", first_name="Karim", last_name="Benali")
+    p = ProcurationFactory(en_attente=True, email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        p.valider_autorite(by=officer, piece_type="passeport", piece_numero_fin="12AB34")
+    p.refresh_from_db()
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    assert "BENALI" in body and "Karim" in body
+    assert "Agent de police judiciaire" in body
+    assert timezone.localtime(p.autorite_at).strftime("%d/%m/%Y") in body
+    html = mailoutbox[0].alternatives[0][0]
+    assert "BENALI" in html
+
+
+def test_mairie_invalidation_email_gives_the_reason_in_plain_words(users, mailoutbox, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(validee_autorite=True, email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        p.invalider_mairie(by=users["agent"], motif=InvalidationMotif.PLAFOND_ATTEINT)
+    assert len(mailoutbox) == 1
+    body = mailoutbox[0].body
+    assert "Le mandataire détient déjà le nombre maximal de procurations" in body
+    assert "plafond_atteint" not in body
+
+
+def test_mairie_validation_email_names_the_mandataire(users, mailoutbox, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(validee_autorite=True, email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        p.valider_mairie(by=users["agent"])
+    assert len(mailoutbox) == 1
+    assert p.mandataire.nom.upper() in mailoutbox[0].body
+    assert "a enregistré votre procuration" in mailoutbox[0].body
+
+
+def test_no_email_without_contact_address(users, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(en_attente=True, email_contact="")
+    p.valider_autorite(by=users["policier"])
+    assert not OutboxEmail.objects.exists()
+
+
+# ------------------------------------------------------------------ automatic validation by the commune
+
+
+def test_commune_auto_validation_when_every_check_passes(users, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(en_attente=True)
+    p.commune.auto_validation = True
+    p.commune.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        p.valider_autorite(by=users["policier"])
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_MAIRIE
+    last = p.events.last()
+    assert last.actor is None and "automatique" in last.reason
+    assert list(p.emails.order_by("pk").values_list("kind", flat=True)) == ["validated_by_authority", "mairie_decision"]
+
+
+def test_no_auto_validation_when_a_check_fails(users, django_capture_on_commit_callbacks):
+    p = ProcurationFactory(en_attente=True)
+    p.commune.auto_validation = True
+    p.commune.save()
+    p.mandant.inscrit = False  # radiated since the demande: the agent must look at it
+    p.mandant.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        p.valider_autorite(by=users["policier"])
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE
