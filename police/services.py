@@ -89,12 +89,9 @@ def lookup(request, raw: str) -> Procuration:
     except InvalidReference as exc:
         AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="format_invalide")
         raise LookupRefused(str(exc), code="format") from exc
-    p = (
-        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin")
-        .filter(reference=reference)
-        .exclude(status=Status.BROUILLON)
-        .first()
-    )
+    # No select_related: the caller only redirects to the procuration's page, which loads it with
+    # its relations; the joins cost more to build than the lookup itself (bench/run_load.sh).
+    p = Procuration.objects.filter(reference=reference).exclude(status=Status.BROUILLON).first()
     if p is None:
         AuditLog.record(request, "police.lookup", None, reference=reference, resultat="inconnue")
         raise LookupRefused(UNKNOWN, code="inconnue")

@@ -53,7 +53,7 @@ def load(electors_per_commune: int = 100) -> dict:
         communes[code] = commune
         for n in range(1, nb_bureaux + 1):
             BureauDeVote.objects.get_or_create(
-                commune=commune, numero=n, defaults={"nom": f"Bureau {n} — {'Mairie' if n == 1 else f'École {n}'}"}
+                commune=commune, numero=n, defaults={"nom": "Mairie" if n == 1 else f"École n° {n}"}
             )
     today = timezone.localdate()
     t1, t2 = next_scrutin_dates(today)

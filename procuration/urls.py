@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -21,7 +20,5 @@ urlpatterns = [
     path("dev/totp/", views.dev_totp, name="dev_totp"),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served, not even in development: the only files there are registre exports
+# (electors' names and addresses) at guessable paths; mairie:export_download serves them, scoped.

@@ -4,10 +4,12 @@
 # worker is started in-process by the tests that need one), stops everything after.
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/procuration -x
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/axe.sh"
 
 ensure_apt postgresql redis-server chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
   libharfbuzz-subset0 fonts-dejavu-core
 ensure_venv
+ensure_axe  # axe-core for tests/a11y (AXE_JS)
 
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 SCRATCH="$(mktemp -d /tmp/procuration-test.XXXXXX)"

@@ -371,7 +371,8 @@ class Procuration(models.Model):
             p.mairie_at = timezone.now()
             p.invalidation_motif = motif
             p.motif_detail = detail
-            return ["mairie_by", "mairie_at", "invalidation_motif", "motif_detail"]
+            p.ended_at = timezone.now()  # a terminal state, like refus, résiliation and expiration
+            return ["mairie_by", "mairie_at", "invalidation_motif", "motif_detail", "ended_at"]
 
         return self._transition(
             "invalider_mairie", by=by, changes=changes, email=emails.mairie_decision,

@@ -78,6 +78,9 @@ def test_transition_from_every_status(name, status, users, django_capture_on_com
         kinds = list(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True))
         expected = EMAIL_KIND[name]
         assert kinds == ([expected] if expected else [])
+        terminal = target in (Status.REFUSEE_AUTORITE, Status.INVALIDEE_MAIRIE, Status.RESILIEE, Status.EXPIREE,
+                              Status.ECHUE)
+        assert (p.ended_at is not None) == terminal
         if target != Status.EN_ATTENTE:
             assert p.reference == before["reference"]
         else:

@@ -1,0 +1,57 @@
+"""axe-core (WCAG 2.1 A/AA + best practices) on the pages reachable without going through a flow,
+and a control showing the helper does fail on real defects. The pages of the flows themselves are
+checked step by step in tests/e2e/."""
+
+import pytest
+from django.urls import reverse
+
+from tests.a11y.axe import AXE_VERSION_EXPECTED, assert_no_axe_violations, axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def test_axe_is_the_pinned_version_and_catches_real_defects(live_server, page):
+    page.goto(live_server.url + "/")
+    assert_no_axe_violations(page)
+    assert page.evaluate("axe.version") == AXE_VERSION_EXPECTED
+    # Plant three classic defects: an image without text, a field without label, a low contrast text.
+    page.evaluate("""() => {
+      const main = document.querySelector('main') || document.body;
+      main.insertAdjacentHTML('beforeend',
+        '<img src="/static/nothing.png"><input type="text" id="orphan">' +
+        '<p style="color:#bbb;background:#fff">Texte peu contrasté</p>');
+    }""")
+    ids = {v["id"] for v in axe_violations(page)}
+    assert {"image-alt", "label", "color-contrast"} <= ids
+    with pytest.raises(pytest.fail.Exception) as failure:
+        assert_no_axe_violations(page, "page piégée")
+    message = str(failure.value)
+    assert "image-alt" in message and "#orphan" in message and "page piégée" in message
+
+
+@pytest.mark.parametrize("path", [
+    "/",
+    "/accessibilite/",
+    "/mandant/connexion/",
+    "/police/connexion/",
+    "/mairie/connexion/",
+    "/listes/connexion/",
+    "/page-qui-n-existe-pas/",
+])
+def test_public_pages_have_no_axe_violations(live_server, page, path):
+    page.goto(live_server.url + path)
+    assert page.locator("h1").count() == 1
+    assert_no_axe_violations(page, path)
+
+
+@pytest.mark.django_db
+def test_forbidden_page_has_no_axe_violations(live_server, page, client, mandant_user):
+    """A mandant on the police portal: the 403 page."""
+    from django.conf import settings
+
+    client.force_login(mandant_user)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    response = page.goto(live_server.url + reverse("police:home"))
+    assert response.status == 403
+    assert_no_axe_violations(page, "403")

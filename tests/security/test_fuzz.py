@@ -1,0 +1,175 @@
+"""Every form of the four portals fuzzed with hypothesis: the form's field names (and random extra
+keys) filled with junk (unicode, huge strings, NUL bytes, numbers, dates in odd formats, random
+bytes for files), posted by the role that may use the form, CSRF not enforced. No answer is a
+500, and a creation form creates nothing from garbage."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.security.conftest import (
+    AGENT_A,
+    COMMUNE_ADMIN,
+    LISTES_A,
+    LISTES_ADMIN,
+    MANDANT_A,
+    POLICE_ADMIN,
+    POLICIER,
+)
+from tests.security.test_matrix import url_for
+
+ODD = [
+    "", " ", "0", "-1", "1" * 40, "1e309", "NaN", "inf", "2026-02-30", "31/12/9999", "00/00/0000", "9999-99-99",
+    "12/05/1980", "1980-5-12", "12.05.1980", "\x00", "a\x00b", "' OR 1=1 --", "<script>alert(1)</script>",
+    "../../etc/passwd", "on", "true", "None", "[]", "{}", "é" * 300, "\u202e\u200b", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+]
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%m/%d/%Y", "%Y%m%d", "%d %B %Y", "%Y-%m-%dT%H:%M"]
+
+junk = st.one_of(
+    st.sampled_from(ODD),
+    st.text(max_size=40),
+    st.text(min_size=2000, max_size=20000, alphabet=st.characters(codec="utf-8")),
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.tuples(st.dates(min_value=datetime.date(1, 1, 1)), st.sampled_from(DATE_FORMATS)).map(
+        lambda t: t[0].strftime(t[1])
+    ),
+)
+upload = st.builds(
+    lambda name, content, ctype: SimpleUploadedFile(name or "x", content, content_type=ctype),
+    st.text(max_size=60).map(lambda s: s.replace("\x00", "").replace("/", "")),
+    st.binary(max_size=4000) | st.sampled_from([b"%PDF-1.4\n%%EOF", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"]),
+    st.sampled_from(["application/pdf", "image/png", "image/jpeg", "text/html", "application/x-msdownload", ""]),
+)
+
+
+def form_data(fields, files=()):
+    extra = st.dictionaries(st.text(min_size=1, max_size=20), junk, max_size=3)
+    known = st.fixed_dictionaries({}, optional={f: junk for f in fields})
+    files_ = st.fixed_dictionaries({}, optional={f: upload for f in files})
+    return st.tuples(known, files_, extra).map(lambda t: {**t[2], **t[0], **t[1]})
+
+
+def fields_of(form_class, *extra):
+    return list(form_class.base_fields) + list(extra)
+
+
+def _forms():
+    from listes.forms import AgentCreateForm, CommentForm, ConfigForm, IleForm, RcoForm, RefuseForm, SearchForm
+    from mairie.forms import (
+        AgentForm, AlertPreferenceForm, CommuneSettingsForm, InvalidationForm, QueueFilterForm, RegistreForm,
+        ValidationForm as MairieValidationForm, mairie_cerfa_form_class,
+    )
+    from mandant.forms import MandataireForm, RecapForm, ValiditeForm
+    from police.forms import HistoryForm, OfficerForm, RefusForm, ReferenceForm, ValidationForm
+    from procuration.cerfa import CerfaForm
+
+    dossier = ["piece_identite", "piece_attache", "piece_livret"]
+    # name: (role, url name, method, fields, file fields, setup, model counted for creation forms)
+    return {
+        "mandant:demande_validite": (MANDANT_A, "POST", fields_of(ValiditeForm), (), None, None),
+        "mandant:demande_mandataire": (MANDANT_A, "POST", fields_of(MandataireForm), (), "period", None),
+        "mandant:verifier_mandataire": (MANDANT_A, "GET", fields_of(MandataireForm), (), "period", None),
+        "mandant:demande_recapitulatif": (MANDANT_A, "POST", fields_of(RecapForm), (), "mandataire", "procuration"),
+        "mandant:resilier": (MANDANT_A, "POST", ["motif", "confirm"], (), None, None),
+        "police:home": (POLICIER, "POST", fields_of(ReferenceForm), (), None, None),
+        "police:procuration": (POLICIER, "POST", fields_of(ValidationForm, "action", *RefusForm.base_fields), (),
+                               "lookup", None),
+        "police:cerfa": (POLICIER, "POST", fields_of(CerfaForm, *ValidationForm.base_fields), (), None,
+                         "procuration"),
+        "police:historique": (POLICIER, "GET", fields_of(HistoryForm), (), None, None),
+        "police:unite": (POLICE_ADMIN, "POST", fields_of(OfficerForm), (), None, "user"),
+        "police:unite_activation": (POLICE_ADMIN, "POST", ["active"], (), None, None),
+        "mairie:queue": (AGENT_A, "GET", fields_of(QueueFilterForm, "page"), (), None, None),
+        "mairie:batch_validate": (AGENT_A, "POST", ["ids", "next"], (), None, None),
+        "mairie:validate": (AGENT_A, "POST", fields_of(MairieValidationForm), (), None, None),
+        "mairie:invalidate": (AGENT_A, "POST", fields_of(InvalidationForm), (), None, None),
+        "mairie:registre": (AGENT_A, "POST", fields_of(RegistreForm), (), None, "export"),
+        "mairie:cerfa": (AGENT_A, "POST", fields_of(mairie_cerfa_form_class()), (), None, "procuration"),
+        "mairie:alertes": (AGENT_A, "POST", fields_of(AlertPreferenceForm), (), None, None),
+        "mairie:parametres": (COMMUNE_ADMIN, "POST", fields_of(CommuneSettingsForm), (), None, None),
+        "mairie:agent_create": (COMMUNE_ADMIN, "POST", fields_of(AgentForm), (), None, "user"),
+        "mairie:agent_edit": (COMMUNE_ADMIN, "POST", fields_of(AgentForm), (), None, "user"),
+        "mairie:agent_toggle": (COMMUNE_ADMIN, "POST", [], (), None, None),
+        "mairie:agent_reset": (COMMUNE_ADMIN, "POST", [], (), None, None),
+        "listes:home": (LISTES_A, "GET", fields_of(SearchForm, "demarche", "page"), (), None, None),
+        "listes:electeurs": (LISTES_A, "GET", ["q", "page"], (), None, None),
+        "listes:transition": (LISTES_A, "POST", [f"{p}-{f}" for p in ("recevoir", "refuser")
+                                                 for f in (*CommentForm.base_fields, *RefuseForm.base_fields)],
+                              (), None, None),
+        "listes:document_add": (LISTES_A, "POST", ["title"], ("file",), None, "document"),
+        "listes:attestation_rco": (LISTES_A, "POST", [], (), None, "document"),
+        "listes:users": (LISTES_ADMIN, "POST", fields_of(AgentCreateForm), (), None, "user"),
+        "listes:user_toggle": (LISTES_ADMIN, "POST", [], (), None, None),
+        "listes:config": (LISTES_ADMIN, "POST", ["signataire", "qualite_signataire"], ("tampon", "signature"),
+                          None, None),
+        "listes:usager_ile_new": (MANDANT_A, "POST", fields_of(IleForm, "piece_identite_existante"), dossier, None,
+                                  "teledossier"),
+        "listes:usager_rco_new": (MANDANT_A, "POST", fields_of(RcoForm, "piece_identite_existante"), dossier, None,
+                                  "teledossier"),
+    }
+
+
+FORMS = _forms()
+
+
+def count(kind):
+    from listes.models import Document, Teledossier
+    from mairie.models import ExportJob
+    from procuration.models import Procuration, User
+
+    model = {"procuration": Procuration, "user": User, "export": ExportJob, "document": Document,
+             "teledossier": Teledossier}[kind]
+    return model.objects.count()
+
+
+def setup(client, world, what):
+    """Bring the session to the step the form belongs to."""
+    from procuration.models import Electeur, Procuration
+
+    if what in ("period", "mandataire"):
+        start = datetime.date.today() + datetime.timedelta(days=200)
+        r = client.post(reverse("mandant:demande_validite"), {
+            "portee": "duree", "valid_from": start.isoformat(), "valid_until": (start + datetime.timedelta(days=30)).isoformat(),
+            "etablissement": "france",
+        })
+        assert r.status_code == 302, r.content.decode()[:2000]
+    if what == "mandataire":
+        m = Electeur.objects.get(pk=Procuration.objects.get(pk=world.pk["en_attente"]).mandataire_id)
+        r = client.post(reverse("mandant:demande_mandataire"), {
+            "mode": "nne", "nne": m.nne, "date_naissance_nne": m.date_naissance.isoformat(),
+        })
+        assert r.status_code == 302, r.content.decode()[:2000]
+    if what == "lookup":
+        reference = Procuration.objects.get(pk=world.pk["en_attente"]).reference
+        assert client.post(reverse("police:home"), {"reference": reference}).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(FORMS))
+@settings(max_examples=20, deadline=None, derandomize=False,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large, HealthCheck.large_base_example])
+@given(data=st.data())
+def test_form_never_answers_500(world, name, data):
+    role, method, fields, files, prep, creates = FORMS[name]
+    payload = data.draw(form_data(fields, files), label="payload")
+    client = world.client(role)
+    if prep:
+        setup(client, world, prep)
+    url = url_for(name, world)
+    before = count(creates) if creates else None
+    for f in payload.values():
+        if hasattr(f, "seek"):
+            f.seek(0)
+    if method == "GET":
+        response = client.get(url, {k: v for k, v in payload.items() if isinstance(v, str)})
+    else:
+        response = client.post(url, payload)
+    assert response.status_code < 500, f"{method} {url} {payload!r:.500}"
+    if creates:
+        assert count(creates) == before, f"{name} created a {creates} from garbage: {payload!r:.500}"

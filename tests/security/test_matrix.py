@@ -1,0 +1,365 @@
+"""The security matrix: every URL of the four portals and of the root × every role, GET.
+
+The expected answer is declared below, per URL, from the access design (docs/security.md):
+
+- a portal's door first: anonymous → 302 to that portal's login page; a role that is not the
+  portal's → 403 (procuration/access.py);
+- then the object's scope: an object of another user or commune → 404 (``visible_to``);
+- then the admin-only pages of a portal → 403 to its plain agents (the mairie checks the commune
+  first, so another commune's agent gets 404 there: mairie/views.py ``_agent``);
+- POST-only URLs answer a GET with 405: before the door when the view is wrapped in
+  ``require_POST`` (nothing reached, nothing revealed), after door and scope in the mairie;
+  the door of those URLs is proved on POST by ``test_post_only_urls_door``.
+
+The walk of the URL resolver fails when a pattern appears that the table does not cover.
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLResolver, get_resolver, reverse
+
+from tests.security.conftest import (
+    ADMIN_NATIONAL,
+    AGENT_A,
+    AGENT_B,
+    ANON,
+    COMMUNE_ADMIN,
+    LISTES_A,
+    LISTES_ADMIN,
+    LISTES_B,
+    MANDANT_A,
+    MANDANT_B,
+    POLICE_ADMIN,
+    POLICIER,
+    ROLES,
+)
+
+ALL_LOGGED = frozenset(ROLES) - {ANON}
+PORTAL_ROLES = {
+    "mandant": frozenset({MANDANT_A, MANDANT_B}),
+    "police": frozenset({POLICIER, POLICE_ADMIN}),
+    "mairie": frozenset({AGENT_A, AGENT_B, COMMUNE_ADMIN}),
+    "listes": frozenset({LISTES_A, LISTES_B, LISTES_ADMIN}),
+}
+ROLE_HOME = {
+    MANDANT_A: "mandant:home", MANDANT_B: "mandant:home", POLICIER: "police:home", POLICE_ADMIN: "police:home",
+    AGENT_A: "mairie:home", AGENT_B: "mairie:home", COMMUNE_ADMIN: "mairie:home", LISTES_A: "listes:home",
+    LISTES_B: "listes:home", LISTES_ADMIN: "listes:home", ADMIN_NATIONAL: "admin:index",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one URL answers a GET, by role."""
+
+    door: str | None = None  # the portal whose role is checked at the door (login page of that portal)
+    only: frozenset | None = None  # among the portal's roles, those who may use the page (others 403)
+    foreign: frozenset = frozenset()  # roles through the door for whom the object is someone else's → 404
+    scope_first: bool = False  # the object's scope (404) is checked before `only` (403)
+    ok: int = 200  # the designed answer to the roles who may use the page
+    ok_to: str | None = None  # where that answer redirects (url name), when it is a 302
+    post_only: str | None = None  # "first": require_POST outside the door; "view": 405 after door and scope
+    overrides: dict = field(default_factory=dict)  # role -> (status, url name or None)
+
+
+def public(ok=200, **kw):
+    return Route(ok=ok, **kw)
+
+
+def door(portal, **kw):
+    return Route(door=portal, **kw)
+
+
+# Logged-in users opening a staff login page are sent on by allauth (already authenticated).
+STAFF_LOGIN = public(overrides={role: (302, "after_login") for role in ALL_LOGGED})
+
+ROUTES: dict[str, Route] = {
+    # ---------------------------------------------------------------- root
+    "home": public(),
+    "accessibilite": public(),
+    # login_required: anonymous to LOGIN_URL (the landing page); everyone else to their portal.
+    "after_login": public(ok=302, overrides={ANON: (302, "home"), **{r: (302, h) for r, h in ROLE_HOME.items()}}),
+    # Development only: with production settings (DEBUG and DEV_MAILBOX off) they do not exist.
+    "dev_mailbox": public(ok=404),
+    "dev_totp": public(ok=404),
+    # ---------------------------------------------------------------- mandant
+    "mandant:login": public(),
+    "mandant:home": door("mandant"),
+    "mandant:demande": door("mandant", ok=302, ok_to="mandant:demande_validite"),
+    "mandant:demande_validite": door("mandant"),  # B (not in the register) gets the « introuvable » page
+    # No period chosen yet: back to step 1. B is not in the register: the « introuvable » page.
+    "mandant:demande_mandataire": door("mandant", ok=302, ok_to="mandant:demande_validite",
+                                       overrides={MANDANT_B: (200, None)}),
+    "mandant:verifier_mandataire": door("mandant", overrides={MANDANT_B: (404, None)}),  # no elector, no lookup
+    "mandant:demande_recapitulatif": door("mandant", ok=302, ok_to="mandant:demande_validite",
+                                          overrides={MANDANT_B: (200, None)}),
+    "mandant:detail": door("mandant", foreign=frozenset({MANDANT_B})),
+    "mandant:confirmation": door("mandant", foreign=frozenset({MANDANT_B})),
+    "mandant:recepisse": door("mandant", foreign=frozenset({MANDANT_B})),
+    "mandant:resilier": door("mandant", foreign=frozenset({MANDANT_B})),
+    # ---------------------------------------------------------------- police
+    "police:login": STAFF_LOGIN,
+    "police:home": door("police"),
+    # A procuration is shown only after a lookup of its reference in this session: 404 otherwise
+    # (test_police_procuration_needs_a_lookup_in_the_session shows the 200 after a lookup).
+    "police:procuration": door("police", ok=404),
+    "police:cerfa": door("police"),
+    "police:historique": door("police"),
+    "police:unite": door("police", only=frozenset({POLICE_ADMIN})),
+    "police:unite_activation": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
+    # ---------------------------------------------------------------- mairie
+    "mairie:login": STAFF_LOGIN,
+    "mairie:home": door("mairie"),
+    "mairie:queue": door("mairie"),
+    "mairie:batch_validate": door("mairie", post_only="view"),
+    "mairie:detail": door("mairie", foreign=frozenset({AGENT_B})),
+    "mairie:validate": door("mairie", foreign=frozenset({AGENT_B}), post_only="view"),
+    "mairie:invalidate": door("mairie", foreign=frozenset({AGENT_B}), post_only="view"),
+    "mairie:registre": door("mairie"),
+    "mairie:export": door("mairie", foreign=frozenset({AGENT_B})),
+    "mairie:export_download": door("mairie", foreign=frozenset({AGENT_B})),
+    "mairie:cerfa": door("mairie"),
+    "mairie:alertes": door("mairie"),
+    "mairie:parametres": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie:agents": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie:agent_create": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie:agent_edit": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                              scope_first=True),
+    "mairie:agent_toggle": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                                scope_first=True, post_only="view"),
+    "mairie:agent_reset": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                               scope_first=True, post_only="view"),
+    # ---------------------------------------------------------------- listes: guichet de suivi
+    "listes:login": STAFF_LOGIN,
+    "listes:home": door("listes"),
+    "listes:dossier": door("listes", foreign=frozenset({LISTES_B})),
+    "listes:transition": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
+    "listes:document_add": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
+    "listes:attestation_rco": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
+    "listes:dossier_zip": door("listes", foreign=frozenset({LISTES_B})),
+    "listes:agent_piece": door("listes", foreign=frozenset({LISTES_B})),
+    "listes:agent_document": door("listes", foreign=frozenset({LISTES_B})),
+    "listes:electeurs": door("listes"),
+    "listes:users": door("listes", only=frozenset({LISTES_ADMIN})),
+    "listes:user_toggle": door("listes", only=frozenset({LISTES_ADMIN}), post_only="first"),
+    "listes:config": door("listes", only=frozenset({LISTES_ADMIN})),
+    "listes:config_image": door("listes", only=frozenset({LISTES_ADMIN})),
+    # ---------------------------------------------------------------- listes: espace de l'usager (FranceConnect)
+    "listes:usager_home": door("mandant"),
+    "listes:usager_ile_new": door("mandant"),  # B's incomplete identity is a message on the page
+    "listes:usager_rco_new": door("mandant"),
+    "listes:usager_dossier": door("mandant", foreign=frozenset({MANDANT_B})),
+    "listes:usager_document": door("mandant", foreign=frozenset({MANDANT_B})),
+    "listes:usager_piece": door("mandant", foreign=frozenset({MANDANT_B})),
+}
+
+# Which object of A fills each URL argument. `pk` means a different object per URL.
+KWARGS = {
+    "procuration_pk": lambda w: w.pk["validee_autorite"],  # waiting for the mairie of A
+    "export_pk": lambda w: w.pk["export"],
+    "agent_pk": lambda w: w.users[AGENT_A],  # a plain agent of commune A
+    "numero": lambda w: w.pk["numero"],
+    "action": lambda w: "recevoir",
+    "name": lambda w: "tampon",
+}
+PK_BY_URL = {
+    "mandant:detail": lambda w: w.pk["en_attente"],
+    "mandant:confirmation": lambda w: w.pk["en_attente"],
+    "mandant:recepisse": lambda w: w.pk["en_attente"],
+    "mandant:resilier": lambda w: w.pk["en_attente"],
+    "police:procuration": lambda w: w.pk["en_attente"],
+    "police:unite_activation": lambda w: w.users[POLICIER],  # an officer of the admin's unit
+    "listes:agent_piece": lambda w: w.pk["piece"],
+    "listes:agent_document": lambda w: w.pk["document"],
+    "listes:usager_document": lambda w: w.pk["document"],
+    "listes:usager_piece": lambda w: w.pk["piece"],
+    "listes:user_toggle": lambda w: w.users[LISTES_A],  # an agent of the admin's guichet
+}
+
+
+def collect_patterns() -> dict[str, list[str]]:
+    """name -> argument names, for every pattern of the root and the portals (allauth and admin apart)."""
+    found = {}
+
+    def walk(patterns, namespace, prefix):
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                if str(p.pattern) == "comptes/" or p.namespace == "admin":
+                    continue
+                walk(p.url_patterns, p.namespace or namespace, route)
+            else:
+                name = p.name or route
+                found[f"{namespace}:{name}" if namespace else name] = sorted(p.pattern.regex.groupindex)
+
+    walk(get_resolver().url_patterns, None, "")
+    return found
+
+
+def url_for(name: str, world) -> str:
+    args = collect_patterns()[name]
+    kwargs = {a: (PK_BY_URL[name] if a == "pk" else KWARGS[a])(world) for a in args}
+    return reverse(name, kwargs=kwargs)
+
+
+def expected(name: str, role: str) -> tuple[int, str | None]:
+    """(status, url name the 302 goes to) that the design gives for a GET."""
+    r = ROUTES[name]
+    if role in r.overrides:
+        return r.overrides[role]
+    if r.post_only == "first":
+        return 405, None
+    if r.door:
+        if role == ANON:
+            return 302, f"{r.door}:login"
+        if role not in PORTAL_ROLES[r.door]:
+            return 403, None
+        steps = [(role in r.foreign, 404), (r.only is not None and role not in r.only, 403)]
+        for hit, status in (steps if r.scope_first else steps[::-1]):
+            if hit:
+                return status, None
+    if r.post_only == "view":
+        return 405, None
+    return r.ok, r.ok_to
+
+
+def test_the_table_covers_every_url_pattern():
+    found = collect_patterns()
+    assert set(found) - set(ROUTES) == set(), "new URL patterns: declare their designed answers in ROUTES"
+    assert set(ROUTES) - set(found) == set(), "ROUTES names URL patterns that no longer exist"
+    for name, args in found.items():
+        for a in args:
+            assert (name in PK_BY_URL) if a == "pk" else (a in KWARGS), f"{name}: no object for <{a}>"
+
+
+@pytest.fixture
+def production_like(settings):
+    settings.DEBUG = False
+    settings.DEV_MAILBOX = False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_get(world, production_like, name, role):
+    status, to = expected(name, role)
+    url = url_for(name, world)
+    response = world.client(role).get(url)
+    assert response.status_code == status, f"GET {url} as {role}"
+    if status == 302:
+        target = reverse(to)
+        assert response["Location"] == target or response["Location"].startswith(target + "?"), response["Location"]
+        if ROUTES[name].door and role == ANON:
+            assert response["Location"] == f"{target}?next={url}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_is_for_the_national_admin_only(world, role):
+    response = world.client(role).get(reverse("admin:index"))
+    if role == ADMIN_NATIONAL:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+# ------------------------------------------------------------------ POST-only URLs: the door on POST
+
+POST_ONLY = sorted(n for n, r in ROUTES.items() if r.post_only)
+
+
+def expected_post_refusal(name: str, role: str) -> tuple[int, str | None] | None:
+    """The refusal the design gives to a POST (CSRF token present), or None for who may act."""
+    r = ROUTES[name]
+    if role == ANON:
+        return 302, f"{r.door}:login"
+    if role not in PORTAL_ROLES[r.door]:
+        return 403, None
+    steps = [(role in r.foreign, 404), (r.only is not None and role not in r.only, 403)]
+    # listes and police check the admin before looking the object up; the mairie the reverse.
+    for hit, status in (steps if r.scope_first else steps[::-1]):
+        if hit:
+            return status, None
+    return None
+
+
+def _snapshot(world):
+    from listes.models import Document, Teledossier
+    from procuration.models import AuditLog, Procuration, User
+
+    return (
+        sorted(Procuration.objects.values_list("pk", "status")),
+        sorted(Teledossier.objects.values_list("pk", "etat")),
+        Document.objects.count(),
+        sorted(User.objects.values_list("pk", "is_active", "password")),
+        AuditLog.objects.exclude(action__startswith="police.lookup").count(),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", POST_ONLY)
+def test_post_only_urls_door(world, name, role):
+    refusal = expected_post_refusal(name, role)
+    url = url_for(name, world)
+    before = _snapshot(world)
+    data = {"ids": [world.pk["validee_autorite"]], "motif": "autre", "detail": "x", "forcer": "on",
+            "recevoir-comment": "Reçu", "active": "0"}
+    response = world.client(role).post(url, data)
+    if refusal is None:
+        assert response.status_code not in (403, 404, 405) and response.status_code < 500, url
+        return
+    status, to = refusal
+    assert response.status_code == status, f"POST {url} as {role}"
+    if to:
+        assert response["Location"].startswith(reverse(to))
+    assert _snapshot(world) == before, "a refused POST changed something"
+
+
+# ------------------------------------------------------------------ objects at every status, and the police lookup
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["brouillon", "en_attente", "validee_autorite", "validee_mairie", "refusee"])
+def test_procuration_at_each_status_is_seen_by_its_owners_only(world, status):
+    pk = world.pk[status]
+    submitted = status != "brouillon"  # a draft is nobody's to see, not even its mandant's
+    cases = [
+        (MANDANT_A, "mandant:detail", 200 if submitted else 404),
+        (MANDANT_B, "mandant:detail", 404),
+        (AGENT_A, "mairie:detail", 200 if submitted else 404),
+        (COMMUNE_ADMIN, "mairie:detail", 200 if submitted else 404),
+        (AGENT_B, "mairie:detail", 404),
+        (POLICIER, "police:procuration", 404),  # never without a lookup
+    ]
+    for role, name, code in cases:
+        kw = {"pk": pk} if name != "mairie:detail" else {"procuration_pk": pk}
+        assert world.client(role).get(reverse(name, kwargs=kw)).status_code == code, (role, name)
+
+
+@pytest.mark.django_db
+def test_police_procuration_needs_a_lookup_in_the_session(world):
+    from procuration.models import Procuration
+
+    p = Procuration.objects.get(pk=world.pk["en_attente"])
+    url = reverse("police:procuration", args=[p.pk])
+    officer = world.client(POLICIER)
+    assert officer.get(url).status_code == 404
+    response = officer.post(reverse("police:home"), {"reference": p.reference})
+    assert response.status_code == 302 and response["Location"] == url
+    assert officer.get(url).status_code == 200
+    # The allow-list is the session's: another officer's session still gets 404.
+    assert world.client(POLICE_ADMIN).get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_registre_exports_are_not_public_media(world):
+    """Exports sit under MEDIA_ROOT: no URL serves that folder; only the scoped download view does."""
+    from mairie.models import ExportJob
+
+    job = ExportJob.objects.get(pk=world.pk["export"])
+    assert all(not str(p.pattern).startswith("^media") for p in get_resolver().url_patterns)
+    assert world.client(ANON).get("/media/" + job.file.name).status_code == 404
+    assert world.client(AGENT_A).get(reverse("mairie:export_download", args=[job.pk])).status_code == 200
