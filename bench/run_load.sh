@@ -18,8 +18,9 @@ export BENCH_N="${BENCH_N:-1000000}"
 export BENCH_POOL="${BENCH_POOL:-20000}"
 DURATION="${BENCH_DURATION:-60}"        # seconds of measured flow
 PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
-export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-3}"
-export BENCH_MAIRIE_USERS="${BENCH_MAIRIE_USERS:-2}" BENCH_LOOKUP_USERS="${BENCH_LOOKUP_USERS:-8}"
+# Users per step roughly in proportion to the step's cost, so that no step starves the next one.
+export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-2}"
+export BENCH_MAIRIE_USERS="${BENCH_MAIRIE_USERS:-4}" BENCH_LOOKUP_USERS="${BENCH_LOOKUP_USERS:-8}"
 export BENCH_BARE_USERS="${BENCH_BARE_USERS:-8}"
 export BENCH_FLOW_COMMUNES="$BENCH_MAIRIE_USERS"
 export BENCH_OFFICERS=$(( BENCH_OFFICER_USERS > BENCH_LOOKUP_USERS ? BENCH_OFFICER_USERS : BENCH_LOOKUP_USERS ))
@@ -61,8 +62,9 @@ psql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d procuration -X
 psql -c "CREATE EXTENSION pg_stat_statements"
 top_queries() {  # the heaviest statements since the last reset, for profiling (kept in the results)
   psql -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric, 2) AS mean_ms,
-    rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query FROM pg_stat_statements
-    ORDER BY total_exec_time DESC LIMIT 30" >"$SCRATCH/out/pg_top_$1.txt"
+    rows, left(regexp_replace(regexp_replace(query, '\s+', ' ', 'g'), '^SELECT .*? FROM ', 'SELECT … FROM '), 400)
+    AS query FROM pg_stat_statements
+    ORDER BY total_exec_time DESC LIMIT 30" >"$SCRATCH/out/pg_top_$1.txt" || log "profil SQL indisponible"
   psql -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
@@ -124,7 +126,7 @@ run_locust bare "$PHASE" "$BENCH_BARE_USERS" BareUser
 uptime | tee "$SCRATCH/out/uptime-after.txt"
 
 log "registre PDF, ZIP, courriels par seconde"
-BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py
+BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py || log "mesures hors HTTP en échec"
 
 export BENCH_CONTEXT="$(python3 -c "import json;d=json.load(open('$BENCH_DATA'));print(f\"{d['n_procurations']:,} procurations, {d['n_electeurs']:,} électeurs\")"); $(nproc) cœurs; charge avant : $(sed 's/.*load average/load average/' "$SCRATCH/out/uptime-before.txt")"
 .venv/bin/python bench/load/report.py "$SCRATCH/out" | tee "$SCRATCH/out/report.txt"

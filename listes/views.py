@@ -295,7 +295,7 @@ def agent_document(request, numero, pk):
 @agent_required
 def electeurs(request):
     """The commune's electoral list (REU extract), where accepted inscriptions appear."""
-    q = (request.GET.get("q") or "").strip()
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
     qs = Electeur.objects.filter(commune_id=request.user.commune_id, inscrit=True)
     if q:
         qs = qs.filter(Q(nom__icontains=q) | Q(prenoms__icontains=q) | Q(nne=q))

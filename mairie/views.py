@@ -128,7 +128,7 @@ def queue(request):
 def batch_validate(request):
     if (resp := _post_only(request)) is not None:
         return resp
-    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()][:BATCH_MAX]
+    ids = [int(x) for x in request.POST.getlist("ids") if x.isascii() and x.isdigit()][:BATCH_MAX]  # not "²"
     back = request.POST.get("next") or reverse("mairie:queue")
     if not back.startswith(reverse("mairie:queue")):
         back = reverse("mairie:queue")

@@ -18,18 +18,9 @@ from dsfr.forms import DsfrBaseForm
 from procuration import checks, registry
 from procuration.exceptions import DomainError
 from procuration.models import Origine, Portee, Procuration, Scrutin, Sexe
-from procuration.models.procuration import Etablissement, _assign_reference
+from procuration.models.procuration import Etablissement
 
 MODELES = [("14952*03", "CERFA n°14952*03"), ("12668*03", "CERFA n°12668*03 (guichet)")]
-MAX_DUREE_FRANCE_YEARS = 1
-MAX_DUREE_ETRANGER_YEARS = 3
-
-
-def _add_years(d: datetime.date, years: int) -> datetime.date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
 
 
 def _fold(value: str) -> str:
@@ -221,8 +212,12 @@ class CerfaForm(DsfrBaseForm):
             if end < start:
                 self.add_error("valid_until", "La date de fin doit suivre la date de début.")
                 return
-            years = MAX_DUREE_FRANCE_YEARS if data["etablissement"] == Etablissement.FRANCE else MAX_DUREE_ETRANGER_YEARS
-            if end > _add_years(start, years):
+            years = (
+                checks.DUREE_MAX_ANNEES_FRANCE
+                if data["etablissement"] == Etablissement.FRANCE
+                else checks.DUREE_MAX_ANNEES_ETRANGER
+            )
+            if end > checks.add_years(start, years):
                 self.add_error(
                     "valid_until",
                     "Une procuration établie en France vaut au plus un an."
@@ -253,14 +248,8 @@ def enregistrer_cerfa(form: CerfaForm, *, by) -> Procuration:
         etablissement=data["etablissement"],
     )
 
-    def changes(locked):
-        locked.submitted_at = timezone.now()
-        locked.reference = _assign_reference(locked.pk)
-        return ["submitted_at", "reference"]
-
-    p._transition(
-        "soumettre", by=by, changes=changes, check=checks.raise_for_demande,
-        reason=f"Saisie d'un formulaire CERFA n°{data.get('modele') or MODELES[0][0]}",
+    p.soumettre(
+        by=by, notify=False, reason=f"Saisie d'un formulaire CERFA n°{data.get('modele') or MODELES[0][0]}"
     )
     return p
 

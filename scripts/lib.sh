@@ -42,7 +42,7 @@ find_python() {
 # Create .venv and install the locked dependencies (hash-checked) when the lock changed.
 ensure_venv() {
   local lock="${1:-requirements/dev.lock}"
-  local stamp=".venv/.installed-$(sha256sum "$lock" | cut -c1-16)"
+  local stamp=".venv/.installed-$(basename "$lock" .lock)-$(sha256sum "$lock" | cut -c1-16)"
   if [ -f "$stamp" ]; then return; fi
   find_python
   if [ ! -x .venv/bin/python ]; then
@@ -52,7 +52,7 @@ ensure_venv() {
   .venv/bin/python -m pip install -q uv==0.13.8
   log "installation des dépendances ($lock)"
   .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes -r "$lock"
-  rm -f .venv/.installed-*
+  rm -f ".venv/.installed-$(basename "$lock" .lock)-"*
   touch "$stamp"
 }
 

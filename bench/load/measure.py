@@ -48,10 +48,15 @@ def registre_pdf(lines: int = 1000) -> None:
         for i in range(2 * lines)
     ])
     now = timezone.now()
+    refs: set[str] = set()
+    while len(refs) < lines:  # fresh references: 1 M are already taken
+        refs |= {generate_reference() for _ in range(lines - len(refs))}
+        refs -= set(Procuration.objects.filter(reference__in=refs).values_list("reference", flat=True))
+    refs_list = sorted(refs)
     Procuration.objects.bulk_create([
         Procuration(mandant=electeurs[2 * i], mandataire=electeurs[2 * i + 1], commune=commune, scrutin=scrutin,
                     tour1=True, tour2=True, valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour2,
-                    status=Status.VALIDEE_MAIRIE, reference=generate_reference(), email_contact="r@example.fr",
+                    status=Status.VALIDEE_MAIRIE, reference=refs_list[i], email_contact="r@example.fr",
                     submitted_at=now, autorite_at=now, mairie_at=now)
         for i in range(lines)
     ])

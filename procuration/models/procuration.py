@@ -272,8 +272,9 @@ class Procuration(models.Model):
             setattr(self, field.attname, getattr(other, field.attname))
 
     # ---------------------------------------------------------------- transitions
-    def soumettre(self, *, by=None) -> bool:
-        """Brouillon -> en attente: checks the demande and issues the 6-character reference."""
+    def soumettre(self, *, by=None, reason: str = "", notify: bool = True) -> bool:
+        """Brouillon -> en attente: checks the demande and issues the 6-character reference.
+        notify=False for a paper form keyed in by an authority: the mandant asked nothing online."""
         from procuration import checks, emails
 
         def check(p):
@@ -288,7 +289,8 @@ class Procuration(models.Model):
             return ["submitted_at", "reference", "valid_from", "valid_until"]
 
         return self._transition(
-            "soumettre", by=by, changes=changes, check=check, email=emails.reference_issued
+            "soumettre", by=by, changes=changes, check=check, reason=reason,
+            email=emails.reference_issued if notify else None,
         )
 
     def valider_autorite(self, *, by, piece_type: str = "", piece_numero_fin: str = "", france_identite: bool = False) -> bool:

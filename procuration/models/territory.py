@@ -72,7 +72,11 @@ class Electeur(models.Model):
     class Meta:
         verbose_name = "électeur"
         ordering = ["nom", "prenoms"]
-        indexes = [models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx")]
+        indexes = [
+            models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx"),
+            # Matching a FranceConnect identity starts from the date of birth (mandant/services.py).
+            models.Index(fields=["date_naissance"], name="electeur_naissance_idx"),
+        ]
 
     def __str__(self):
         return f"{self.nom.upper()} {self.prenoms} (NNE {self.nne})"

@@ -14,8 +14,6 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 AXE_VERSION_EXPECTED = "4.11.0"  # scripts/axe.sh
 
-CHECKED: list[str] = []  # URLs checked in this session, in order (read by docs/tests)
-
 
 def axe_source() -> str:
     path = os.environ.get("AXE_JS")
@@ -64,7 +62,6 @@ def format_violations(violations: list[dict]) -> str:
 def assert_no_axe_violations(page, label: str = "") -> None:
     page.wait_for_load_state("load")
     violations = axe_violations(page)
-    CHECKED.append(page.url)
     if violations:
         pytest.fail(f"axe-core: {len(violations)} violation(s) on {label or page.url}\n{format_violations(violations)}",
                     pytrace=False)

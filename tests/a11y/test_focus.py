@@ -11,7 +11,8 @@ FOCUS_STATE = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const shows = (s) => (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
-  let indicator = shows(getComputedStyle(el));
+  // DSFR's enlarged links (tiles, header brand) draw the ring on the link's ::before, which covers the card.
+  let indicator = shows(getComputedStyle(el)) || shows(getComputedStyle(el, '::before'));
   // DSFR draws the focus ring of radios and checkboxes (visually replaced inputs) on their label.
   for (const l of (el.labels || [])) {
     indicator = indicator || shows(getComputedStyle(l)) || shows(getComputedStyle(l, '::before'));

@@ -55,3 +55,31 @@ def test_forbidden_page_has_no_axe_violations(live_server, page, client, mandant
     response = page.goto(live_server.url + reverse("police:home"))
     assert response.status == 403
     assert_no_axe_violations(page, "403")
+
+
+@pytest.mark.django_db
+def test_accessibility_statement_is_a_complete_rgaa_declaration(client):
+    import html
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    response = client.get(reverse("accessibilite"))
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    for heading in ("État de conformité", "Contenus non accessibles", "Établissement de cette déclaration",
+                    "Retour d'information et contact", "Voies de recours"):
+        assert f">{heading}" in page, heading
+    # Honest: partially compliant, no audit claimed, no compliance rate published.
+    assert '<strong id="statut-conformite">partiellement conforme</strong>' in page
+    assert "Aucun audit de conformité complet" in page
+    assert 'datetime="2026-11-26"' in page
+    # The tool named is the version the tests actually run (scripts/axe.sh).
+    pinned = re.search(r"^AXE_VERSION=(\S+)$", (Path(settings.BASE_DIR) / "scripts/axe.sh").read_text(), re.M)[1]
+    assert f"axe-core {pinned}" in page and pinned == AXE_VERSION_EXPECTED
+    assert "Chromium" in page and "Clavier seul" in page
+    assert "Défenseur des droits" in page
+    # Every page links to it from the footer, with the same status.
+    home = html.unescape(client.get("/").content.decode())
+    assert f'href="{reverse("accessibilite")}">Accessibilité : partiellement conforme</a>' in home

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MARIE_EMAIL = "marie.fc@example.fr"  # the e-mail FranceConnect gives (tests/mandant/conftest.py)
 
 
-def franceconnect_login(page, live_server, provider_url, sub, start=reverse("mandant:home")):
+def franceconnect_login(page, live_server, provider_url, sub, start=None):
+    start = start or reverse("mandant:home")
     page.goto(live_server.url + start)
     assert "/mandant/connexion/" in page.url
     axe(page, "mandant: connexion")
@@ -45,11 +46,7 @@ def test_procuration_from_franceconnect_to_mairie_with_worker_and_smtp(
     live_server, page, browser, oidc_provider, mandant_electeur, mandataire, scrutin, policier, agent_mairie,
     celery_worker, smtp_sink,
 ):
-    page.goto(live_server.url + "/")
-    axe(page, "accueil")
-    page.goto(live_server.url + reverse("accessibilite"))
-    axe(page, "déclaration d'accessibilité")
-
+    # (home, accessibility statement and login pages of other portals: tests/a11y/test_pages.py)
     # 1. The mandant: FranceConnect through the local provider, then the demande in three steps.
     franceconnect_login(page, live_server, oidc_provider, "fc-marie")
     assert page.locator("h1").inner_text() == "Mes procurations"
@@ -62,6 +59,10 @@ def test_procuration_from_franceconnect_to_mairie_with_worker_and_smtp(
     page.click("label[for=id_tour2]")
     page.get_by_role("button", name="Continuer").click()
     page.wait_for_url(re.compile(r".*/demande/mandataire/$"))
+    axe(page, "demande: mandataire")
+    page.get_by_role("button", name="Continuer").click()  # nothing typed: the errors
+    assert page.locator("[role=alert]").count() >= 1
+    axe(page, "demande: mandataire (erreurs)")
     page.fill("#id_nne", mandataire.nne)
     page.fill("#id_date_naissance_nne", "1975-02-03")
     page.locator("#live-checks-ok").wait_for(timeout=10_000)
@@ -86,6 +87,10 @@ def test_procuration_from_franceconnect_to_mairie_with_worker_and_smtp(
     staff_login(officer, live_server, reverse("police:home"), policier)
     assert officer.locator("h1").inner_text() == "Guichet de validation des procurations"
     axe(officer, "police: guichet")
+    officer.get_by_label("Référence d'enregistrement").fill("ZZZZZZ")
+    officer.get_by_role("button", name="Rechercher la demande").click()
+    assert officer.locator("h1").inner_text() == "Guichet de validation des procurations"
+    axe(officer, "police: guichet (référence inconnue)")
     officer.get_by_label("Référence d'enregistrement").fill(reference.lower())
     officer.get_by_role("button", name="Rechercher la demande").click()
     assert officer.locator("h1").inner_text() == f"Demande de procuration {reference}"

@@ -16,7 +16,8 @@ from tests.factories import ProcurationFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def keyboard_franceconnect_login(page, live_server, provider_url, sub, start=reverse("mandant:home")):
+def keyboard_franceconnect_login(page, live_server, provider_url, sub, start=None):
+    start = start or reverse("mandant:home")
     page.goto(live_server.url + start)
     assert "/mandant/connexion/" in page.url
     activate(page, "#franceconnect-login")

@@ -1,25 +1,13 @@
 """The e-mail outbox against the real components: Redis broker, Celery worker, SMTP server."""
 
-import os
-import socket
-import subprocess
 import time
 
 import pytest
-import redis
 
 from procuration.models import OutboxEmail, Status
 from procuration.tasks import requeue_stuck_emails, send_outbox_email
 from tests.factories import ProcurationFactory, UserFactory
-
-
-def wait_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+from tests.services import redis_env, start_redis, stop_redis, wait_until
 
 
 def row_state(pk):
@@ -34,39 +22,13 @@ def officer(db):
 # ------------------------------------------------------------------ broker down at validation time
 
 
-def _redis_up(port: int) -> bool:
-    try:
-        return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5).ping()
-    except redis.exceptions.ConnectionError:
-        return False
-
-
-def _start_redis(port: int, scratch: str) -> None:
-    """Same arguments as scripts/test.sh."""
-    subprocess.run(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--daemonize", "yes", "--save", "",
-         "--appendonly", "no", "--dir", scratch, "--pidfile", f"{scratch}/redis.pid", "--logfile", f"{scratch}/redis.log"],
-        check=True,
-    )
-    assert wait_until(lambda: _redis_up(port), timeout=20), "Redis did not come back"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_at_validation_then_email_goes_out_once_when_back(celery_worker, smtp_sink, settings, officer):
-    port, scratch = os.environ.get("REDIS_PORT"), os.environ.get("TEST_SCRATCH_DIR")
-    if not (port and scratch):
-        pytest.skip("REDIS_PORT / TEST_SCRATCH_DIR not set: run through scripts/test.sh")
-    port = int(port)
+    port, scratch = redis_env()
     p = ProcurationFactory(en_attente=True, email_contact="marie@example.fr")
 
     # Stop Redis for real (the broker and the cache).
-    try:
-        redis.Redis(host="127.0.0.1", port=port).shutdown(nosave=True)
-    except redis.exceptions.ConnectionError:
-        pass  # the server closes the connection while shutting down
-    assert wait_until(lambda: not _redis_up(port), timeout=10)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", port)) != 0, "Redis still listening"
+    stop_redis(port)
 
     try:
         # The officer validates: no exception reaches the caller, the state is saved, the e-mail waits.
@@ -79,7 +41,7 @@ def test_broker_down_at_validation_then_email_goes_out_once_when_back(celery_wor
         time.sleep(1)
         assert smtp_sink.messages == []
     finally:
-        _start_redis(port, scratch)
+        start_redis(port, scratch)
 
     # The beat task re-queues what is stuck; the real worker (which reconnected) sends it.
     settings.OUTBOX_STUCK_AFTER_SECONDS = 0

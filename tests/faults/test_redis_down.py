@@ -1,0 +1,108 @@
+"""Redis (the Celery broker and the cache) really shut down while an officer validates at the counter."""
+
+import logging
+import time
+
+import pytest
+from django.urls import reverse
+
+from procuration.models import OutboxEmail, ProcurationEvent, Status
+from procuration.models.procuration import PieceType
+from procuration.tasks import requeue_stuck_emails
+from tests.factories import ElecteurFactory, ProcurationFactory
+from tests.police._helpers import text
+from tests.services import redis_env, start_redis, stop_redis, wait_until, when_broker_answers
+
+HOME = reverse("police:home")
+
+
+@pytest.fixture
+def demande(commune):
+    return ProcurationFactory(
+        en_attente=True, reference="R3D1SX", mandant=ElecteurFactory(commune=commune, nom="DUPONT"),
+        email_contact="marie.dupont@example.fr",
+    )
+
+
+@pytest.fixture
+def redis_stopped():
+    """Redis down for the test's body; restarted (and answering) whatever happens."""
+    port, scratch = redis_env()
+    stop_redis(port)
+    try:
+        yield port
+    finally:
+        start_redis(port, scratch)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counter_validation_with_redis_down_then_email_sent_once_when_back(
+    celery_worker, smtp_sink, settings, client, policier, demande, caplog
+):
+    port, scratch = redis_env()
+    client.force_login(policier)
+    stop_redis(port)
+    try:
+        with caplog.at_level(logging.WARNING):
+            # Look the reference up (the rate limiter's cache is down), then validate.
+            response = client.post(HOME, {"reference": "r3d1sx"})
+            assert response.status_code == 302, text(response)[:2000]
+            assert response["Location"] == reverse("police:procuration", args=[demande.pk])
+            response = client.post(
+                response["Location"],
+                {"action": "valider", "piece_type": PieceType.CNI, "piece_numero_fin": "1234"},
+                follow=True,
+            )
+        # The normal success page, not an error.
+        assert response.status_code == 200
+        assert response.redirect_chain == [(HOME, 302)]
+        assert "Procuration R3D1SX validée" in text(response)
+        assert "Rate-limit cache unreachable" in caplog.text
+        assert "Broker unavailable" in caplog.text
+
+        # The state and its event are saved; the e-mail waits in the outbox.
+        demande.refresh_from_db()
+        assert demande.status == Status.VALIDEE_AUTORITE
+        event = ProcurationEvent.objects.get(procuration=demande, to_status=Status.VALIDEE_AUTORITE)
+        assert (event.from_status, event.actor) == (Status.EN_ATTENTE, policier)
+        message = OutboxEmail.objects.get(procuration=demande)
+        assert (message.kind, message.state, message.attempts) == ("validated_by_authority", "pending", 0)
+        time.sleep(0.5)
+        assert smtp_sink.messages == []
+    finally:
+        start_redis(port, scratch)
+
+    # Redis is back: the periodic requeue hands the row to the real worker, which sends it.
+    settings.OUTBOX_STUCK_AFTER_SECONDS = 0
+    when_broker_answers(requeue_stuck_emails.delay)
+    received = smtp_sink.wait_for(1, timeout=60)
+    assert len(received) == 1
+    assert received[0]["To"] == "marie.dupont@example.fr"
+    assert received[0]["Message-ID"] == message.message_id
+    assert wait_until(lambda: OutboxEmail.objects.get(pk=message.pk).state == OutboxEmail.State.SENT)
+    message.refresh_from_db()
+    assert message.attempts == 1
+    # Requeue again: nothing more goes out.
+    requeue_stuck_emails.delay()
+    time.sleep(1.5)
+    assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.django_db
+def test_lookup_rate_limit_still_applies_per_process_while_redis_is_down(
+    client, policier, demande, settings, redis_stopped
+):
+    """The limiter falls back to this process's memory: the counter stays open, lookups stay limited."""
+    from police.ratelimit import local_cache
+
+    local_cache.clear()
+    settings.POLICE_LOOKUP_LIMIT = 2
+    client.force_login(policier)
+    try:
+        assert client.post(HOME, {"reference": "R3D1SX"}).status_code == 302
+        assert client.post(HOME, {"reference": "R3D1SX"}).status_code == 302
+        response = client.post(HOME, {"reference": "R3D1SX"})
+        assert response.status_code == 429
+        assert "Trop de recherches" in text(response)
+    finally:
+        local_cache.clear()
