@@ -10,7 +10,6 @@ Prints the numbers; docs/performance.md keeps a run.
 import datetime
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path

@@ -123,7 +123,10 @@ class CommentForm(DsfrBaseForm):
 
 
 class RefuseForm(DsfrBaseForm):
-    motif = forms.CharField(label="Motif du refus", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    motif = forms.CharField(
+        label="Motif du refus", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+        error_messages={"required": "Indiquez le motif du refus : il est notifié à l'usager."},
+    )
     comment = forms.CharField(
         label="Commentaire complémentaire (facultatif)", widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000, required=False,

@@ -2,11 +2,10 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-
 from dsfr.forms import DsfrBaseForm
+
 from mairie.models import ExportJob, Tour
 from procuration.models import BureauDeVote, InvalidationMotif, Role, Scrutin, Status, User
-
 
 AGE_CHOICES = [
     ("", "Toutes"),

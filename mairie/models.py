@@ -49,6 +49,9 @@ class ReminderSent(models.Model):
             models.UniqueConstraint(fields=["user", "scrutin", "tour", "step"], name="mairie_reminder_once"),
         ]
 
+    def __str__(self):
+        return f"Rappel J-{self.step} ({self.scrutin_id}, tour {self.tour}) à {self.user_id}"
+
 
 class Tour(models.IntegerChoices):
     PREMIER = 1, "1er tour"
@@ -120,3 +123,6 @@ class RegistrePrint(models.Model):
         ordering = ["-printed_at", "-pk"]
         verbose_name = "édition du registre"
         indexes = [models.Index(fields=["commune", "scrutin", "tour", "bureau", "printed_at"], name="mairie_print_idx")]
+
+    def __str__(self):
+        return f"Registre {self.commune_id}/{self.scrutin_id} tour {self.tour}, bureau {self.bureau_id} ({self.printed_at:%d/%m/%Y %H:%M})"

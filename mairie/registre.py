@@ -19,7 +19,6 @@ from django.utils import timezone
 from mairie.models import RegistrePrint
 from procuration.models import BureauDeVote, Portee, Procuration, Status
 
-
 # An edition is dated when its rows were read and covers what was committed then. A validation
 # committing during the read may be missing from it: the next edition flags as "nouvelle"
 # everything validated from this margin before, so a late one is repeated rather than lost.

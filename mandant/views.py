@@ -7,17 +7,15 @@ certified France Identité login, validates it, all in one transaction.
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from mandant import services
 from mandant.forms import MandataireForm, RecapForm, ValiditeForm, build_procuration
-from procuration import checks
+from procuration import checks, ratelimit
 from procuration.access import portal_required
 from procuration.documents import recepisse_pdf
 from procuration.exceptions import DomainError
@@ -41,14 +39,7 @@ TOO_MANY_LOOKUPS = "Trop de recherches de mandataire en peu de temps : réessaye
 def _lookup_allowed(request) -> bool:
     """Register lookups (NNE + date of birth reveal a name) are limited per user and window."""
     limit = getattr(settings, "MANDANT_LOOKUPS_PER_WINDOW", 60)
-    key = f"mandant:lookups:{request.user.pk}"
-    cache.add(key, 0, LOOKUP_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired in between
-        cache.set(key, 1, LOOKUP_WINDOW_SECONDS)
-        count = 1
-    return count <= limit
+    return ratelimit.hit("mandant-lookup", str(request.user.pk), limit, LOOKUP_WINDOW_SECONDS)
 
 
 def login(request):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from police import ratelimit
+from procuration import ratelimit
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Procuration, Status
 from procuration.reference import InvalidReference, normalize_reference

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from police import services
-from police.forms import HistoryForm, OfficerForm, RefusForm, ReferenceForm, ValidationForm
+from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
 from procuration.access import portal_required
 from procuration.cerfa import CerfaForm, enregistrer_cerfa_valide
 from procuration.exceptions import DomainError, TransitionError

@@ -45,7 +45,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 "La connexion a été refusée : la réponse du fournisseur d'identité n'a pas pu être vérifiée "
                 "(jeton à usage unique incorrect). Veuillez recommencer.",
             )
-            raise ImmediateHttpResponse(redirect("mandant:login"))
+            raise ImmediateHttpResponse(redirect("mandant:login")) from None
         user = sociallogin.user
         if sociallogin.is_existing and user.role != Role.MANDANT:
             messages.error(request, "Ce compte ne peut pas se connecter à l'espace électeur.")

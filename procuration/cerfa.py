@@ -7,7 +7,6 @@ by NNE + date of birth or by état civil + commune d'inscription; the mandataire
 of birth or by nom, prénoms, sexe, date of birth + commune de vote (service-public F1604).
 """
 
-import datetime
 
 from django import forms
 from django.db import transaction

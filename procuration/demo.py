@@ -79,7 +79,7 @@ def load(electors_per_commune: int = 100) -> dict:
         bureaux = list(commune.bureaux.all())
         existing = commune.electeurs.count()
         new = []
-        for i in range(existing, electors_per_commune):
+        for _ in range(existing, electors_per_commune):
             sexe = rng.choice("FM")
             nne_counter += 1
             new.append(Electeur(

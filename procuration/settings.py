@@ -242,7 +242,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Cache (rate limits) ------------------------------------------------------------------
 REDIS_CACHE_URL = env_str("REDIS_CACHE_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}
+    "default": {"BACKEND": "procuration.cache.FailoverRedisCache", "LOCATION": REDIS_CACHE_URL}
     if REDIS_CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -45,7 +45,14 @@ def redis_up(port: int) -> bool:
 
 
 def stop_redis(port: int) -> None:
-    """SHUTDOWN for real; returns once nothing listens on the port any more."""
+    """SHUTDOWN for real; returns once nothing listens on the port any more.
+
+    Waits first until no task is in flight (kombu's "unacked" hash empty): a worker that loses
+    Redis while it holds an unacknowledged task crashes in kombu 5.7 (docs/faults.md, « Known
+    gaps »), which would take the session worker of tests/conftest.py down for the tests after.
+    """
+    client = redis.Redis(host="127.0.0.1", port=port)
+    assert wait_until(lambda: client.hlen("unacked") == 0, timeout=120, interval=0.2), "a task is still in flight"
     try:
         redis.Redis(host="127.0.0.1", port=port).shutdown(nosave=True)
     except redis.exceptions.ConnectionError:

@@ -120,7 +120,7 @@ def main() -> None:
     now = timezone.now()
     statuses = [Status.VALIDEE_MAIRIE] * 6 + [Status.VALIDEE_AUTORITE, Status.EN_ATTENTE, Status.RESILIEE,
                                               Status.ECHUE]
-    en_attente, validee_autorite = [], []
+    en_attente = []
 
     def procurations():
         for i in range(N):

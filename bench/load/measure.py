@@ -27,7 +27,15 @@ from django.core.files.base import ContentFile  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from procuration.models import (  # noqa: E402
-    BureauDeVote, Commune, Electeur, OutboxEmail, Procuration, Role, Scrutin, Status, User,
+    BureauDeVote,
+    Commune,
+    Electeur,
+    OutboxEmail,
+    Procuration,
+    Role,
+    Scrutin,
+    Status,
+    User,
 )
 from procuration.reference import generate_reference  # noqa: E402
 

@@ -57,7 +57,7 @@ def test_counter_validation_with_redis_down_then_email_sent_once_when_back(
         assert response.status_code == 200
         assert response.redirect_chain == [(HOME, 302)]
         assert "Procuration R3D1SX validée" in text(response)
-        assert "Rate-limit cache unreachable" in caplog.text
+        assert "Cache Redis unreachable" in caplog.text
         assert "Broker unavailable" in caplog.text
 
         # The state and its event are saved; the e-mail waits in the outbox.
@@ -92,9 +92,10 @@ def test_counter_validation_with_redis_down_then_email_sent_once_when_back(
 def test_lookup_rate_limit_still_applies_per_process_while_redis_is_down(
     client, policier, demande, settings, redis_stopped
 ):
-    """The limiter falls back to this process's memory: the counter stays open, lookups stay limited."""
-    from police.ratelimit import local_cache
+    """The cache falls back to this process's memory: the counter stays open, lookups stay limited."""
+    from django.core.cache import cache
 
+    local_cache = cache.fallback
     local_cache.clear()
     settings.POLICE_LOOKUP_LIMIT = 2
     client.force_login(policier)
@@ -106,3 +107,17 @@ def test_lookup_rate_limit_still_applies_per_process_while_redis_is_down(
         assert "Trop de recherches" in text(response)
     finally:
         local_cache.clear()
+
+
+@pytest.mark.django_db
+def test_staff_login_with_password_and_totp_works_while_redis_is_down(client, policier, password, redis_stopped):
+    """allauth's login rate limit and TOTP replay guard live in the cache: with Redis down the
+    cache falls back to process memory and an officer can still log in (password, then code)."""
+    from tests.factories import totp_code
+
+    response = client.post(reverse("police:login"), {"login": policier.username, "password": password})
+    assert response.status_code == 302, text(response)[:2000]
+    assert response["Location"] == reverse("mfa_authenticate")
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(policier.totp_secret)})
+    assert response.status_code == 302, text(response)[:2000]
+    assert client.get(HOME).status_code == 200

@@ -156,6 +156,7 @@ def test_refuse_requires_a_reason_and_tells_the_recours(client, agent_listes, fi
     mailoutbox.clear()
     client.force_login(agent_listes)
     response = client.post(reverse("listes:transition", args=[d.numero, "refuser"]), {"refuser-motif": ""}, follow=True)
+    assert "Indiquez le motif du refus" in response.content.decode()
     d.refresh_from_db()
     assert d.etat == Etat.TRANSMIS and not mailoutbox
     with pytest.raises(DomainError, match="motif du refus"):

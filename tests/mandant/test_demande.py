@@ -5,12 +5,12 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import timezone
+from django.utils.html import escape
 
 from procuration.models import OutboxEmail, Procuration, Status
 from procuration.models.procuration import Origine
-from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
+from tests.factories import ProcurationFactory, ScrutinFactory
 
 TODAY = timezone.localdate
 

@@ -1,6 +1,5 @@
 """FranceConnect / France Identité login through the real local OIDC provider."""
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -60,8 +59,9 @@ def test_login_page_offers_both_providers(client, db):
 
 
 def test_cancelled_login_shows_a_dsfr_page(client, db, oidc_provider):
-    import requests
     from urllib.parse import urlparse
+
+    import requests
 
     response = client.post(reverse("openid_connect_login", kwargs={"provider_id": "franceconnect"}))
     answer = requests.post(response["Location"], data={"action": "deny"}, allow_redirects=False, timeout=10)

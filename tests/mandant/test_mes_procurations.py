@@ -5,10 +5,9 @@ import subprocess
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from procuration.models import Procuration, Status
-from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
+from procuration.models import Status
+from tests.factories import ElecteurFactory, ProcurationFactory
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from police import services
 from procuration.access import has_totp
 from procuration.models import AuditLog, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
 from procuration.models.procuration import PieceType
-from tests.police._helpers import text
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory, totp_code
+from tests.police._helpers import text
 
 HOME = reverse("police:home")
 

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from procuration.models import AuditLog, ProcurationEvent, Role, User
-from tests.police._helpers import text
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
+from tests.police._helpers import text
 
 HIST = reverse("police:historique")
 

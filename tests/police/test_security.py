@@ -9,8 +9,8 @@ from django.urls import reverse
 from police import services
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, OutboxEmail, Procuration, ProcurationEvent, Status
-from tests.police._helpers import text
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
+from tests.police._helpers import text
 
 HOME = reverse("police:home")
 

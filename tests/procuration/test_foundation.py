@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 
-from procuration.models import OutboxEmail
 from procuration import emails
+from procuration.models import OutboxEmail
 from tests.factories import ProcurationFactory
 
 PORTAL_LOGINS = {

@@ -10,7 +10,7 @@ from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Statu
 from procuration.tasks import expire_and_purge
 from tests.factories import ProcurationFactory, ScrutinFactory, UserFactory
 
-T0 = datetime.datetime(2027, 1, 4, 10, 0, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2027, 1, 4, 10, 0, tzinfo=datetime.UTC)
 
 
 def at(moment):
@@ -72,9 +72,9 @@ def test_old_brouillons_are_deleted(db):
 def test_procuration_becomes_echue_after_its_validity(db, trait):
     end = datetime.date(2027, 6, 20)
     p = ProcurationFactory(**{trait: True}, scrutin=ScrutinFactory(date_tour1=datetime.date(2027, 6, 13), date_tour2=end))
-    with at(datetime.datetime(2027, 6, 20, 21, 0, tzinfo=datetime.timezone.utc)):  # 23:00 in Paris, still the 20th
+    with at(datetime.datetime(2027, 6, 20, 21, 0, tzinfo=datetime.UTC)):  # 23:00 in Paris, still the 20th
         assert expire_and_purge()["echues"] == 0
-    with at(datetime.datetime(2027, 6, 21, 8, 0, tzinfo=datetime.timezone.utc)):
+    with at(datetime.datetime(2027, 6, 21, 8, 0, tzinfo=datetime.UTC)):
         assert expire_and_purge()["echues"] == 1
     p.refresh_from_db()
     assert p.status == Status.ECHUE
@@ -107,10 +107,10 @@ def test_expired_and_refused_demandes_are_purged_after_the_delay(db, settings, o
 def test_established_procuration_is_kept_one_year_after_its_end(db, ending):
     end = datetime.date(2027, 6, 20)
     p = ProcurationFactory(validee_mairie=True, scrutin=ScrutinFactory(date_tour1=datetime.date(2027, 6, 13), date_tour2=end))
-    with at(datetime.datetime(2027, 6, 1, 8, 0, tzinfo=datetime.timezone.utc)):
+    with at(datetime.datetime(2027, 6, 1, 8, 0, tzinfo=datetime.UTC)):
         getattr(p, ending)()
     mandant_pk = p.mandant_id
-    one_year_later = datetime.datetime(2028, 6, 20, 8, 0, tzinfo=datetime.timezone.utc)  # 366 days (2028 is leap)
+    one_year_later = datetime.datetime(2028, 6, 20, 8, 0, tzinfo=datetime.UTC)  # 366 days (2028 is leap)
     with at(one_year_later - datetime.timedelta(days=1)):
         expire_and_purge()
     assert Procuration.objects.filter(pk=p.pk).exists()

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     def handle(self, *args, electeurs, **options):
         result = demo.load(electeurs)
         self.stdout.write(self.style.SUCCESS(f"{result['electeurs']} électeurs dans le registre de démonstration."))
-        self.stdout.write("Comptes de démonstration (mot de passe commun : %s) :" % result["password"])
+        self.stdout.write(f"Comptes de démonstration (mot de passe commun : {result['password']}) :")
         for username, role in result["users"]:
             self.stdout.write(f"  {username:<18} {role}")
         self.stdout.write(
