@@ -126,6 +126,9 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Démarches électorales"
+# Accept the code of the previous and next 30-second step too (RFC 6238 §5.2: a person types the
+# code, the clocks drift); allauth refuses a code used twice, so the window does not allow replay.
+MFA_TOTP_TOLERANCE = env_int("MFA_TOTP_TOLERANCE", 1)
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 
 # FranceConnect and France Identité are OpenID Connect providers. In dev and tests a local

@@ -96,9 +96,8 @@ def dev_totp(request):
     """Development only: the current TOTP code of the demo staff accounts."""
     if not settings.DEBUG:
         raise Http404
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-
     from procuration.demo import DEMO_TOTP_SECRET
+    from procuration.mfa import current_totp_code
 
-    code = format_hotp_value(hotp_value(DEMO_TOTP_SECRET, next(iter(yield_hotp_counters_from_time()))))
+    code = current_totp_code(DEMO_TOTP_SECRET)
     return render(request, "dev_totp.html", {"code": code, "secret": DEMO_TOTP_SECRET})
