@@ -1,10 +1,10 @@
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from dsfr.forms import DsfrBaseForm
 
 from listes import rules
 from listes.models import MotifRattachement, Piece, PieceKind
 from procuration.exceptions import DomainError
+from procuration.forms import check_initial_password
 from procuration.models import Commune, User
 
 
@@ -169,15 +169,7 @@ class AgentCreateForm(DsfrBaseForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("password"):
-            probe = User(
-                username=cleaned.get("username", ""), first_name=cleaned.get("first_name", ""),
-                last_name=cleaned.get("last_name", ""), email=cleaned.get("email", ""),
-            )
-            try:
-                validate_password(cleaned["password"], probe)
-            except forms.ValidationError as e:
-                self.add_error("password", e)
+        check_initial_password(self, cleaned)
         return cleaned
 
 

@@ -1,7 +1,7 @@
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from dsfr.forms import DsfrBaseForm
 
+from procuration.forms import check_initial_password
 from procuration.models import RefusMotif, User
 from procuration.models.accounts import Qualite
 from procuration.models.procuration import PieceType
@@ -101,13 +101,5 @@ class OfficerForm(DsfrBaseForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("password"):
-            candidate = User(
-                username=data.get("username", ""), first_name=data.get("first_name", ""),
-                last_name=data.get("last_name", ""), email=data.get("email", ""),
-            )
-            try:
-                validate_password(data["password"], candidate)
-            except forms.ValidationError as exc:
-                self.add_error("password", exc)
+        check_initial_password(self, data)
         return data
