@@ -4,11 +4,13 @@
 # docs/performance.md), Redis, an SMTP sink (aiosmtpd), a Celery worker (2 processes, as in
 # docker-compose.yml) and gunicorn (2 workers × 4 threads, as in the Dockerfile) with production
 # settings (DEBUG=false, MFA for staff); loads BENCH_N procurations; then runs locust headless:
-#   1. the flow for BENCH_DURATION seconds,  2. the counter lookup alone,  3. the bare view (ceiling);
+#   1. the flow for BENCH_DURATION seconds,  2. the counter lookup alone and 3. the bare view (ceiling),
+#   alternating for BENCH_ROUNDS rounds;
 # then the registre PDF of 1,000 lines, the listes ZIP and the e-mails per second through the
 # worker; prints a table with the targets. Not part of the test suite. Everything stops at the end.
 #   bash bench/run_load.sh                                        # 1,000,000 procurations, 60 s of flow
 #   BENCH_N=20000 BENCH_POOL=3000 BENCH_DURATION=20 bash bench/run_load.sh   # quick check
+#   BENCH_PHASES="lookup bare" bash bench/run_load.sh                         # some phases only
 source "$(dirname "$0")/../scripts/lib.sh"
 
 ensure_apt postgresql redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
@@ -18,6 +20,8 @@ export BENCH_N="${BENCH_N:-1000000}"
 export BENCH_POOL="${BENCH_POOL:-20000}"
 DURATION="${BENCH_DURATION:-60}"        # seconds of measured flow
 PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
+PHASES=" ${BENCH_PHASES:-flow lookup bare measures} "   # a subset, to iterate on one measure
+ROUNDS="${BENCH_ROUNDS:-3}"             # rounds of (lookup, bare view)
 # Users per step roughly in proportion to the step's cost, so that no step starves the next one.
 export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-2}"
 export BENCH_MAIRIE_USERS="${BENCH_MAIRIE_USERS:-4}" BENCH_LOOKUP_USERS="${BENCH_LOOKUP_USERS:-8}"
@@ -96,7 +100,7 @@ PIDS+=($!)
 .venv/bin/celery -A procuration worker --concurrency 2 --loglevel WARNING >"$SCRATCH/worker.log" 2>&1 &
 PIDS+=($!)
 DJANGO_SETTINGS_MODULE=bench_settings .venv/bin/gunicorn procuration.wsgi:application \
-  --pythonpath bench/load --bind "127.0.0.1:$WEB_PORT" --workers 2 --threads 4 \
+  --pythonpath bench/load --bind "127.0.0.1:$WEB_PORT" --workers 2 --threads 4 --keep-alive 0 \
   --error-logfile "$SCRATCH/gunicorn.log" &
 PIDS+=($!)
 for _ in $(seq 100); do
@@ -117,16 +121,27 @@ run_locust() {  # name, seconds, users, classes...
 }
 uptime | tee "$SCRATCH/out/uptime-before.txt"
 psql -c "SELECT pg_stat_statements_reset()" >/dev/null
-run_locust flow "$DURATION" $(( BENCH_MANDANTS + BENCH_OFFICER_USERS + BENCH_MAIRIE_USERS )) \
-  MandantUser OfficerUser MairieUser
-top_queries flow
-run_locust lookup "$PHASE" "$BENCH_LOOKUP_USERS" CounterUser
-top_queries lookup
-run_locust bare "$PHASE" "$BENCH_BARE_USERS" BareUser
+if [[ "$PHASES" == *" flow "* ]]; then
+  run_locust flow "$DURATION" $(( BENCH_MANDANTS + BENCH_OFFICER_USERS + BENCH_MAIRIE_USERS )) \
+    MandantUser OfficerUser MairieUser
+  top_queries flow
+fi
+# The lookup and its ceiling alternate for BENCH_ROUNDS rounds: on a shared machine the speed
+# drifts from one minute to the next, and the ratio is taken within each round (report.py).
+for round in $(seq "$ROUNDS"); do
+  if [[ "$PHASES" == *" lookup "* ]]; then
+    psql -c "SELECT pg_stat_statements_reset()" >/dev/null
+    run_locust "lookup-$round" "$PHASE" "$BENCH_LOOKUP_USERS" CounterUser
+    top_queries "lookup-$round"
+  fi
+  if [[ "$PHASES" == *" bare "* ]]; then run_locust "bare-$round" "$PHASE" "$BENCH_BARE_USERS" BareUser; fi
+done
 uptime | tee "$SCRATCH/out/uptime-after.txt"
 
-log "registre PDF, ZIP, courriels par seconde"
-BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py || log "mesures hors HTTP en échec"
+if [[ "$PHASES" == *" measures "* ]]; then
+  log "registre PDF, ZIP, courriels par seconde"
+  BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py || log "mesures hors HTTP en échec"
+fi
 
 export BENCH_CONTEXT="$(python3 -c "import json;d=json.load(open('$BENCH_DATA'));print(f\"{d['n_procurations']:,} procurations, {d['n_electeurs']:,} électeurs\")"); $(nproc) cœurs; charge avant : $(sed 's/.*load average/load average/' "$SCRATCH/out/uptime-before.txt")"
 .venv/bin/python bench/load/report.py "$SCRATCH/out" | tee "$SCRATCH/out/report.txt"

@@ -7,6 +7,7 @@ decision to `valider` / `refuser`, turning DomainError into a message.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.utils import timezone
 
 from procuration import ratelimit
@@ -14,8 +15,7 @@ from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Procuration, Status
 from procuration.reference import InvalidReference, normalize_reference
 
-SESSION_KEY = "police_allowed_procurations"
-SESSION_MAX = 20
+FICHE_SALT = "police.fiche"
 
 # What the officer is told for each status other than « en attente ». Nothing about the
 # mandant, the mandataire or the commune is revealed.
@@ -76,12 +76,12 @@ def check_actionable(p: Procuration) -> None:
 
 
 def lookup(request, raw: str) -> Procuration:
-    """Rate-limit, normalise, find, audit. Returns a procuration the officer may act on."""
+    """Rate-limit, normalise, find, audit. Returns a procuration the officer may act on (open it
+    with fiche_token)."""
     user, ip = request.user, client_ip(request)
     limit, window = settings.POLICE_LOOKUP_LIMIT, settings.POLICE_LOOKUP_WINDOW_SECONDS
-    user_ok = ratelimit.hit("police-lookup-user", str(user.pk), limit, window)
-    ip_ok = ratelimit.hit("police-lookup-ip", ip, limit, window)
-    if not (user_ok and ip_ok):
+    # Both counters count every attempt, in one round trip to Redis.
+    if not ratelimit.hit_all([("police-lookup-user", str(user.pk)), ("police-lookup-ip", ip)], limit, window):
         AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="limite_atteinte")
         raise RateLimited(RATE_LIMITED, code="rate_limited")
     try:
@@ -89,10 +89,15 @@ def lookup(request, raw: str) -> Procuration:
     except InvalidReference as exc:
         AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="format_invalide")
         raise LookupRefused(str(exc), code="format") from exc
-    # No select_related: the caller only redirects to the procuration's page, which loads it with
-    # its relations; the joins cost more to build than the lookup itself (bench/run_load.sh).
-    p = Procuration.objects.filter(reference=reference).exclude(status=Status.BROUILLON).first()
-    if p is None:
+    # Only what check_actionable reads, no ordering (get: the reference is unique), no joins and the
+    # brouillon test in Python, not in SQL: the caller redirects to the procuration's page, which
+    # loads it whole. Building the query costs more than running it: 0.28 ms against 0.78 ms for
+    # filter().exclude(status=…).first() with every column (bench/run_load.sh, docs/performance.md).
+    try:
+        p = Procuration.objects.only("status", "submitted_at").get(reference=reference)
+    except Procuration.DoesNotExist:
+        p = None
+    if p is None or p.status == Status.BROUILLON:
         AuditLog.record(request, "police.lookup", None, reference=reference, resultat="inconnue")
         raise LookupRefused(UNKNOWN, code="inconnue")
     try:
@@ -101,23 +106,26 @@ def lookup(request, raw: str) -> Procuration:
         AuditLog.record(request, "police.lookup", p, reference=reference, resultat=exc.code)
         raise
     AuditLog.record(request, "police.lookup", p, reference=reference, resultat="trouvee")
-    allow(request, p.pk)
     return p
 
 
-# ---------------------------------------------------------------- session allow-list
-def allow(request, pk: int) -> None:
-    allowed = [x for x in request.session.get(SESSION_KEY, []) if x != pk]
-    allowed.append(pk)
-    request.session[SESSION_KEY] = allowed[-SESSION_MAX:]
+# ---------------------------------------------------------------- the procuration's page
+# Only an officer who found the procuration by its reference may open its page. The lookup gives
+# that officer a token signed by the server: the procuration and the officer, with the time.
+# Nothing to store (no session write per lookup), nothing to enumerate; the token opens the page
+# for that officer only, for POLICE_FICHE_MAX_AGE_SECONDS; acting still requires the status to
+# allow it (check_actionable), so an old token shows « déjà validée », never a second validation.
+def fiche_token(user, pk: int) -> str:
+    return signing.dumps([pk, user.pk], salt=FICHE_SALT)
 
 
-def is_allowed(request, pk: int) -> bool:
-    return pk in request.session.get(SESSION_KEY, [])
-
-
-def forget(request, pk: int) -> None:
-    request.session[SESSION_KEY] = [x for x in request.session.get(SESSION_KEY, []) if x != pk]
+def fiche_pk(request, token: str) -> int | None:
+    """The procuration the token opens for this officer, or None."""
+    try:
+        pk, officer_pk = signing.loads(token, salt=FICHE_SALT, max_age=settings.POLICE_FICHE_MAX_AGE_SECONDS)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return pk if officer_pk == request.user.pk and isinstance(pk, int) else None
 
 
 # ---------------------------------------------------------------- the officer's decision

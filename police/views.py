@@ -37,13 +37,14 @@ def home(request):
         except DomainError as exc:
             form.add_error("reference", exc.message)
         else:
-            return redirect("police:procuration", pk=p.pk)
+            return redirect("police:procuration", jeton=services.fiche_token(request.user, p.pk))
     return render(request, "police/home.html", {"form": form}, status=status)
 
 
-def _allowed_procuration(request, pk):
-    """Only a procuration found by a lookup in this session; anything else is a 404."""
-    if not services.is_allowed(request, pk):
+def _allowed_procuration(request, jeton):
+    """Only a procuration this officer found by a lookup (services.fiche_token); anything else is a 404."""
+    pk = services.fiche_pk(request, jeton)
+    if pk is None:
         raise Http404
     return get_object_or_404(
         Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"), pk=pk
@@ -51,8 +52,8 @@ def _allowed_procuration(request, pk):
 
 
 @portal_required("police")
-def procuration(request, pk):
-    p = _allowed_procuration(request, pk)
+def procuration(request, jeton):
+    p = _allowed_procuration(request, jeton)
     validation_form, refus_form = ValidationForm(), RefusForm()
     if request.method == "POST":
         action = request.POST.get("action")
@@ -61,7 +62,6 @@ def procuration(request, pk):
                 validation_form = ValidationForm(request.POST)
                 if validation_form.is_valid():
                     services.valider(p, by=request.user, **validation_form.cleaned_data)
-                    services.forget(request, p.pk)
                     messages.success(
                         request,
                         f"Procuration {p.reference} validée. Elle est transmise à la mairie de {p.commune.nom} "
@@ -72,13 +72,11 @@ def procuration(request, pk):
                 refus_form = RefusForm(request.POST)
                 if refus_form.is_valid():
                     services.refuser(p, by=request.user, **refus_form.cleaned_data)
-                    services.forget(request, p.pk)
                     messages.success(request, f"Refus de la procuration {p.reference} enregistré. Le mandant est informé.")
                     return redirect("police:home")
             else:
                 messages.error(request, "Choisissez de valider ou de refuser la procuration.")
         except (services.LookupRefused, TransitionError) as exc:
-            services.forget(request, p.pk)
             messages.error(request, exc.message)
             return redirect("police:home")
         except DomainError as exc:  # a rule of the domain (plafond, doublon): the officer may still refuse
@@ -87,7 +85,6 @@ def procuration(request, pk):
         try:
             services.check_actionable(p)
         except DomainError as exc:
-            services.forget(request, p.pk)
             messages.error(request, exc.message)
             return redirect("police:home")
         AuditLog.record(request, "police.consultation", p, reference=p.reference)

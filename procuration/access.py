@@ -18,6 +18,10 @@ PORTAL_ROLES = {
 }
 # Staff of these roles must have a TOTP authenticator (allauth MFA) before they may act.
 MFA_ROLES = frozenset({Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES})
+# Once the check has passed, the session remembers it (for this user) instead of asking the
+# database on every request; removing an authenticator in the session drops the mark
+# (procuration/signals.py), so the next request checks again.
+TOTP_CHECKED_SESSION_KEY = "staff_totp_checked"
 
 
 def has_totp(user) -> bool:
@@ -25,6 +29,17 @@ def has_totp(user) -> bool:
     from allauth.mfa.utils import is_mfa_enabled
 
     return is_mfa_enabled(user, types=[Authenticator.Type.TOTP])
+
+
+def staff_has_totp(request) -> bool:
+    """has_totp(request.user), remembered in the session once true."""
+    user = request.user
+    if request.session.get(TOTP_CHECKED_SESSION_KEY) == user.pk:
+        return True
+    if not has_totp(user):
+        return False
+    request.session[TOTP_CHECKED_SESSION_KEY] = user.pk
+    return True
 
 
 def portal_required(portal: str, roles=None):
@@ -40,7 +55,7 @@ def portal_required(portal: str, roles=None):
                 return redirect(f"{reverse(portal + ':login')}?next={request.get_full_path()}")
             if not user.is_active or user.role not in allowed:
                 raise PermissionDenied("Cet espace est réservé à un autre profil d'utilisateur.")
-            if user.role in MFA_ROLES and settings.MFA_REQUIRED_FOR_STAFF and not has_totp(user):
+            if user.role in MFA_ROLES and settings.MFA_REQUIRED_FOR_STAFF and not staff_has_totp(request):
                 messages.warning(
                     request,
                     "La double authentification est obligatoire : configurez votre application d'authentification.",

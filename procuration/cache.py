@@ -1,42 +1,125 @@
 """A Redis cache that keeps the site working when Redis is unreachable.
 
-Rate limits (ours and allauth's), allauth's TOTP replay protection and the counters of the
-portals live in the cache. If Redis is down or restarting, every operation falls back to this
-process's memory and a warning is logged; Redis is retried after RETRY_AFTER seconds. Limits
-then hold per web process instead of globally, until Redis answers again (docs/faults.md).
+Sessions (cached_db: the database holds them, Redis a copy), rate limits (ours and allauth's),
+allauth's TOTP replay protection and the counters of the portals live in the cache. If Redis is
+down or restarting, every operation falls back to this process's memory and a warning is logged;
+Redis is retried after RETRY_AFTER seconds. Limits then hold per web process instead of globally,
+until Redis answers again (docs/faults.md).
+
+A value written or deleted while Redis was unreachable would leave Redis holding an older copy
+(a session logged out during the outage, say). The process notes those keys and deletes them
+from Redis on its first successful call, before anything else, so the next read goes back to the
+database for a session.
 """
 
 import logging
+import threading
 import time
 
 import redis
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
 UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 RETRY_AFTER = 5.0
-_OPERATIONS = (
-    "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "set_many", "delete_many", "clear",
-)
+MAX_STALE_KEYS = 20000  # beyond that, the whole cache database is flushed when Redis is back
+_READS = ("get", "get_many", "has_key")
+_WRITES = ("add", "set", "touch", "delete", "incr")
+_MANY_WRITES = ("set_many", "delete_many")
+
+
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django builds a new redis.Redis object for every cache operation; with redis-py 8 that
+    object's constructor (its table of response callbacks) cost more CPU than the round trip
+    (py-spy during bench/run_load.sh: 7 % of a counter lookup). A client is thread-safe (it takes a
+    connection from the pool per command): keep one per pool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
 
 
 class FailoverRedisCache(RedisCache):
     def __init__(self, server, params):
         options = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0, **params.get("OPTIONS", {})}
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = ReusedClientRedisCacheClient
         self.fallback = LocMemCache(f"failover-{server}", {"OPTIONS": {"MAX_ENTRIES": 20000}})
         self._down_until = 0.0
+        self._stale: set[str] = set()  # keys changed in memory while Redis was unreachable
+        self._flush_when_back = False
+        self._stale_lock = threading.Lock()  # gunicorn threads share this object
+
+    def _note_stale(self, name, args, kwargs):
+        with self._stale_lock:
+            self._note_stale_locked(name, args, kwargs)
+
+    def _note_stale_locked(self, name, args, kwargs):
+        if name == "clear" or len(self._stale) >= MAX_STALE_KEYS:
+            self._flush_when_back = True
+        elif name in _WRITES:
+            self._stale.add(args[0] if args else kwargs["key"])
+        elif name in _MANY_WRITES:
+            keys = args[0] if args else kwargs.get("data", kwargs.get("keys"))
+            self._stale.update(keys)
+
+    def _forget_stale(self):
+        """Redis answers again: drop its copies of what changed meanwhile (or flush it all)."""
+        with self._stale_lock:
+            if self._flush_when_back:
+                super().clear()
+            elif self._stale:
+                super().delete_many(list(self._stale))
+            self._stale.clear()
+            self._flush_when_back = False
+
+    def _down(self, exc):
+        self._down_until = time.monotonic() + RETRY_AFTER
+        logger.warning("Cache Redis unreachable (%s): using this process's memory for %ss", exc, RETRY_AFTER)
 
     def _call(self, name, *args, **kwargs):
         if time.monotonic() >= self._down_until:
             try:
+                if self._stale or self._flush_when_back:
+                    self._forget_stale()
                 return getattr(super(), name)(*args, **kwargs)
             except UNREACHABLE as exc:
-                self._down_until = time.monotonic() + RETRY_AFTER
-                logger.warning("Cache Redis unreachable (%s): using this process's memory for %ss", exc, RETRY_AFTER)
+                self._down(exc)
+        if name not in _READS:
+            self._note_stale(name, args, kwargs)
         return getattr(self.fallback, name)(*args, **kwargs)
+
+    def incr_window(self, keys, timeout):
+        """Increment each key, opening a `timeout`-second window on its first increment, in one
+        round trip (MULTI: INCR, then EXPIRE NX which leaves a running window alone). Returns the
+        counts. Falls back to process memory like every other operation."""
+        if time.monotonic() >= self._down_until:
+            try:
+                if self._stale or self._flush_when_back:
+                    self._forget_stale()
+                pipe = self._cache.get_client(write=True).pipeline()
+                for key in keys:
+                    key = self.make_and_validate_key(key)
+                    pipe.incr(key)
+                    pipe.expire(key, timeout, nx=True)
+                return [int(count) for count in pipe.execute()[::2]]
+            except UNREACHABLE as exc:
+                self._down(exc)
+        counts = []
+        for key in keys:
+            self._note_stale("incr", (key,), {})
+            self.fallback.add(key, 0, timeout=timeout)
+            counts.append(self.fallback.incr(key))
+        return counts
 
 
 def _operation(name):
@@ -47,5 +130,5 @@ def _operation(name):
     return method
 
 
-for _name in _OPERATIONS:
+for _name in (*_READS, *_WRITES, *_MANY_WRITES, "clear"):
     setattr(FailoverRedisCache, _name, _operation(_name))

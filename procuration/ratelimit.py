@@ -8,13 +8,35 @@ unreachable the cache itself falls back to process memory (procuration/cache.py)
 from django.core.cache import cache
 
 
-def hit(scope: str, ident: str, limit: int, window: int) -> bool:
-    """Count one attempt for (scope, ident); True while the count stays within the limit."""
-    key = f"rl:{scope}:{ident}"
+def _key(scope: str, ident: str) -> str:
+    return f"rl:{scope}:{ident}"
+
+
+def _incr_window(key: str, window: int) -> int:
+    """The generic path (any cache backend): add opens the window, incr keeps its expiry."""
     cache.add(key, 0, timeout=window)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
-        count = 1
-    return count <= limit
+        return 1
+
+
+def counts(scopes: list[tuple[str, str]], window: int) -> list[int]:
+    """Count one attempt for each (scope, ident); the counts after this attempt.
+
+    On Redis the counters are incremented in one round trip (procuration/cache.py incr_window)."""
+    keys = [_key(scope, ident) for scope, ident in scopes]
+    if hasattr(cache, "incr_window"):
+        return cache.incr_window(keys, window)
+    return [_incr_window(key, window) for key in keys]
+
+
+def hit(scope: str, ident: str, limit: int, window: int) -> bool:
+    """Count one attempt for (scope, ident); True while the count stays within the limit."""
+    return hit_all([(scope, ident)], limit, window)
+
+
+def hit_all(scopes: list[tuple[str, str]], limit: int, window: int) -> bool:
+    """Count one attempt against every scope (all are counted); True while each stays within the limit."""
+    return all(count <= limit for count in counts(scopes, window))

@@ -78,7 +78,7 @@ def test_procuration_with_the_keyboard_only(
     keyboard_staff_login(officer, live_server, reverse("police:home"), policier)
     type_into(officer, "#id_reference", reference.lower())
     officer.keyboard.press("Enter")
-    officer.wait_for_url(re.compile(r".*/police/procuration/\d+/$"))
+    officer.wait_for_url(re.compile(r".*/police/procuration/[^/]+/$"))
     choose(officer, "#form-valider select", "Passeport")
     type_into(officer, "#form-valider input[type=text]", "45ab")
     activate(officer, "#form-valider button[type=submit]")

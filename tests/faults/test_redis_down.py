@@ -10,7 +10,7 @@ from procuration.models import OutboxEmail, ProcurationEvent, Status
 from procuration.models.procuration import PieceType
 from procuration.tasks import requeue_stuck_emails
 from tests.factories import ElecteurFactory, ProcurationFactory
-from tests.police._helpers import text
+from tests.police._helpers import fiche_pk, text
 from tests.services import redis_env, start_redis, stop_redis, wait_until, when_broker_answers
 
 HOME = reverse("police:home")
@@ -47,7 +47,7 @@ def test_counter_validation_with_redis_down_then_email_sent_once_when_back(
             # Look the reference up (the rate limiter's cache is down), then validate.
             response = client.post(HOME, {"reference": "r3d1sx"})
             assert response.status_code == 302, text(response)[:2000]
-            assert response["Location"] == reverse("police:procuration", args=[demande.pk])
+            assert fiche_pk(response["Location"], policier) == demande.pk
             response = client.post(
                 response["Location"],
                 {"action": "valider", "piece_type": PieceType.CNI, "piece_numero_fin": "1234"},
@@ -121,3 +121,26 @@ def test_staff_login_with_password_and_totp_works_while_redis_is_down(client, po
     response = client.post(reverse("mfa_authenticate"), {"code": totp_code(policier.totp_secret)})
     assert response.status_code == 302, text(response)[:2000]
     assert client.get(HOME).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_session_ended_while_redis_did_not_answer_does_not_come_back(client, policier, settings):
+    """Sessions are read from a Redis copy (cached_db). Redis stops answering (CLIENT PAUSE: it
+    keeps its data, as after a network cut) while the officer logs out: the database forgets the
+    session, Redis still holds the old copy. When Redis answers again, the old cookie must not
+    open the counter."""
+    import redis as redis_client
+    from django.test import Client
+
+    port, _ = redis_env()
+    client.force_login(policier)
+    assert client.get(HOME).status_code == 200
+    old_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    redis_client.Redis(host="127.0.0.1", port=port).execute_command("CLIENT", "PAUSE", 2000, "ALL")
+    client.logout()  # the cache delete times out: the process notes the key
+    time.sleep(5.5)  # Redis answers again and the process's retry delay has passed
+
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = old_cookie
+    response = replay.get(HOME)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("police:login"))

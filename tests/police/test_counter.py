@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from procuration.access import has_totp
 from procuration.models import AuditLog, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
 from procuration.models.procuration import PieceType
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory, totp_code
-from tests.police._helpers import text
+from tests.police._helpers import fiche_pk, fiche_url, text
 
 HOME = reverse("police:home")
 
@@ -43,7 +44,7 @@ def lookup(client, raw):
 def test_lookup_is_tolerant_of_case_spaces_and_lookalikes_and_shows_identity(officer_client, demande, policier):
     response = lookup(officer_client, " k7m 2qx ")
     assert response.status_code == 302
-    assert response["Location"] == reverse("police:procuration", args=[demande.pk])
+    assert fiche_pk(response["Location"], policier) == demande.pk
     page = text(officer_client.get(response["Location"]))
     for expected in ("DUPONT", "MARTINEZ", "Marie Claire", "Féminin", "12/05/1980", "Albi", "Almayrac",
                      demande.portee_label, "Paul LAMBERT"):
@@ -54,16 +55,32 @@ def test_lookup_is_tolerant_of_case_spaces_and_lookalikes_and_shows_identity(off
     assert AuditLog.objects.filter(action="police.consultation", actor=policier, object_id=str(demande.pk)).exists()
 
 
-def test_lookalike_letters_are_mapped(officer_client, commune):
+def test_lookalike_letters_are_mapped(officer_client, commune, policier):
     p = ProcurationFactory(en_attente=True, reference="0A1B2C", mandant=ElecteurFactory(commune=commune))
     response = lookup(officer_client, "oa-ib2c")
-    assert response["Location"] == reverse("police:procuration", args=[p.pk])
+    assert fiche_pk(response["Location"], policier) == p.pk
 
 
-def test_detail_page_is_unreachable_without_a_lookup_in_this_session(officer_client, demande):
-    url = reverse("police:procuration", args=[demande.pk])
-    assert officer_client.get(url).status_code == 404
-    assert officer_client.post(url, {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"}).status_code == 404
+def test_detail_page_opens_only_with_the_link_the_officers_own_lookup_gave(officer_client, demande, policier, settings):
+    """The page's address is a token signed by the server for (procuration, officer, time): a
+    guessed, altered, borrowed or expired one is a 404, and nothing changes."""
+    other_officer = UserFactory(username="opj-2", policier=True)
+    own = fiche_url(policier, demande.pk)
+    token = own.rstrip("/").rsplit("/", 1)[1]
+    urls = [
+        f"/police/procuration/{demande.pk}/",  # the bare primary key
+        fiche_url(other_officer, demande.pk),  # another officer's link
+        own.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B")),  # altered signature
+        own.replace(token, token.replace(token.split(":")[0], signing.b64_encode(b"[1,1]").decode())),
+    ]
+    for url in urls:
+        assert officer_client.get(url).status_code == 404, url
+        response = officer_client.post(url, {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"})
+        assert response.status_code == 404, url
+    settings.POLICE_FICHE_MAX_AGE_SECONDS = -1  # every link has expired
+    assert officer_client.get(own).status_code == 404
+    settings.POLICE_FICHE_MAX_AGE_SECONDS = 3600
+    assert officer_client.get(own).status_code == 200
     demande.refresh_from_db()
     assert demande.status == Status.EN_ATTENTE
 
@@ -71,8 +88,7 @@ def test_detail_page_is_unreachable_without_a_lookup_in_this_session(officer_cli
 def test_validation_records_the_piece_and_emails_the_mandant_naming_the_officer(
     officer_client, demande, policier, mailoutbox, django_capture_on_commit_callbacks
 ):
-    lookup(officer_client, "K7M2QX")
-    url = reverse("police:procuration", args=[demande.pk])
+    url = lookup(officer_client, "K7M2QX")["Location"]
     with django_capture_on_commit_callbacks(execute=True):
         response = officer_client.post(
             url, {"action": "valider", "piece_type": PieceType.PASSEPORT, "piece_numero_fin": " 45ab "}, follow=True
@@ -89,8 +105,11 @@ def test_validation_records_the_piece_and_emails_the_mandant_naming_the_officer(
     mail = mailoutbox[0]
     assert mail.to == ["marie.dupont@example.fr"]
     assert "MARTIN Julie, Officier de police judiciaire (Commissariat central)" in mail.body
-    # The page is closed after the act: the pk is no longer in the session.
-    assert officer_client.get(url).status_code == 404
+    # The page is closed after the act: its link now says so and leads back to the counter.
+    response = officer_client.get(url, follow=True)
+    assert response.redirect_chain == [(HOME, 302)]
+    assert services.ALREADY_VALIDATED in text(response)
+    assert "DUPONT" not in text(response)
 
 
 @pytest.mark.parametrize(
@@ -105,8 +124,8 @@ def test_validation_records_the_piece_and_emails_the_mandant_naming_the_officer(
     ],
 )
 def test_validation_form_errors_change_nothing(officer_client, demande, data, message):
-    lookup(officer_client, "K7M2QX")
-    response = officer_client.post(reverse("police:procuration", args=[demande.pk]), {"action": "valider", **data})
+    url = lookup(officer_client, "K7M2QX")["Location"]
+    response = officer_client.post(url, {"action": "valider", **data})
     assert response.status_code == 200
     assert message in text(response)
     demande.refresh_from_db()
@@ -118,11 +137,11 @@ def test_validation_form_errors_change_nothing(officer_client, demande, data, me
 def test_each_refusal_reason_is_recorded_and_emailed(
     officer_client, demande, policier, motif, mailoutbox, django_capture_on_commit_callbacks
 ):
-    lookup(officer_client, "K7M2QX")
+    url = lookup(officer_client, "K7M2QX")["Location"]
     detail = "Pièce raturée" if motif == RefusMotif.AUTRE else ""
     with django_capture_on_commit_callbacks(execute=True):
         response = officer_client.post(
-            reverse("police:procuration", args=[demande.pk]), {"action": "refuser", "motif": motif, "detail": detail},
+            url, {"action": "refuser", "motif": motif, "detail": detail},
             follow=True,
         )
     assert "Refus de la procuration K7M2QX enregistré" in text(response)
@@ -142,8 +161,8 @@ def test_each_refusal_reason_is_recorded_and_emailed(
     ],
 )
 def test_refusal_errors_change_nothing(officer_client, demande, data, message):
-    lookup(officer_client, "K7M2QX")
-    response = officer_client.post(reverse("police:procuration", args=[demande.pk]), {"action": "refuser", **data})
+    url = lookup(officer_client, "K7M2QX")["Location"]
+    response = officer_client.post(url, {"action": "refuser", **data})
     assert response.status_code == 200
     assert message in text(response)
     demande.refresh_from_db()
@@ -154,7 +173,7 @@ def _assert_nothing_revealed(response, p):
     html = text(response)
     for secret in (p.mandant.nom, p.mandant.prenoms, p.mandataire.nom, p.commune.nom):
         assert secret not in html, secret
-    assert reverse("police:procuration", args=[p.pk]) not in html
+    assert "/police/procuration/" not in html  # no link to the procuration's page
 
 
 @pytest.mark.parametrize(
@@ -185,7 +204,6 @@ def test_reference_that_cannot_be_acted_on_gets_a_clear_message_and_reveals_noth
     assert message in text(response)
     _assert_nothing_revealed(response, demande)
     assert Procuration.objects.get(pk=demande.pk).status == before
-    assert officer_client.get(reverse("police:procuration", args=[demande.pk])).status_code == 404
     assert AuditLog.objects.filter(action="police.lookup", actor=policier, object_id=str(demande.pk)).exists()
 
 
@@ -217,11 +235,11 @@ def test_a_brouillon_has_no_reference_to_find(officer_client, commune):
 
 
 def test_detail_opened_then_validated_elsewhere_says_already_done(officer_client, demande, policier):
-    lookup(officer_client, "K7M2QX")
+    url = lookup(officer_client, "K7M2QX")["Location"]
     other = UserFactory(username="opj-2", policier=True)
     assert demande.valider_autorite(by=other, piece_type="cni", piece_numero_fin="9999") is True
     response = officer_client.post(
-        reverse("police:procuration", args=[demande.pk]),
+        url,
         {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"}, follow=True,
     )
     assert services.ALREADY_VALIDATED in text(response)
@@ -233,8 +251,7 @@ def test_domain_rule_failure_is_shown_and_the_officer_may_still_refuse(officer_c
     # The mandant already has a validated procuration for these dates (one in force per scrutin).
     ProcurationFactory(validee_autorite=True, reference="ZZZZZ9", mandant=demande.mandant, scrutin=demande.scrutin,
                        mandataire=ElecteurFactory(commune=commune))
-    lookup(officer_client, "K7M2QX")
-    url = reverse("police:procuration", args=[demande.pk])
+    url = lookup(officer_client, "K7M2QX")["Location"]
     response = officer_client.post(url, {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"})
     assert "Le mandant a déjà une procuration validée pour ces dates (référence ZZZZZ9)." in text(response)
     demande.refresh_from_db()
@@ -247,11 +264,11 @@ def test_domain_rule_failure_is_shown_and_the_officer_may_still_refuse(officer_c
 
 def test_disabled_officer_cannot_act(client, demande, policier, password):
     client.force_login(policier)
-    lookup(client, "K7M2QX")
+    url = lookup(client, "K7M2QX")["Location"]
     policier.is_active = False
     policier.save(update_fields=["is_active"])
     response = client.post(
-        reverse("police:procuration", args=[demande.pk]), {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"}
+        url, {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"}
     )
     assert response.status_code == 302 and response["Location"].startswith(reverse("police:login"))
     demande.refresh_from_db()

@@ -101,8 +101,8 @@ ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------- police
     "police:login": STAFF_LOGIN,
     "police:home": door("police"),
-    # A procuration is shown only after a lookup of its reference in this session: 404 otherwise
-    # (test_police_procuration_needs_a_lookup_in_the_session shows the 200 after a lookup).
+    # A procuration is shown only through the link the officer's own lookup gave: 404 otherwise
+    # (test_police_procuration_opens_with_the_officers_own_lookup shows the 200 after a lookup).
     "police:procuration": door("police", ok=404),
     "police:cerfa": door("police"),
     "police:historique": door("police"),
@@ -162,13 +162,14 @@ KWARGS = {
     "numero": lambda w: w.pk["numero"],
     "action": lambda w: "recevoir",
     "name": lambda w: "tampon",
+    # A link to A's pending procuration signed for someone who is no officer: no role may use it.
+    "jeton": lambda w: _fiche_token(w.users[MANDANT_A], w.pk["en_attente"]),
 }
 PK_BY_URL = {
     "mandant:detail": lambda w: w.pk["en_attente"],
     "mandant:confirmation": lambda w: w.pk["en_attente"],
     "mandant:recepisse": lambda w: w.pk["en_attente"],
     "mandant:resilier": lambda w: w.pk["en_attente"],
-    "police:procuration": lambda w: w.pk["en_attente"],
     "police:unite_activation": lambda w: w.users[POLICIER],  # an officer of the admin's unit
     "listes:agent_piece": lambda w: w.pk["piece"],
     "listes:agent_document": lambda w: w.pk["document"],
@@ -176,6 +177,14 @@ PK_BY_URL = {
     "listes:usager_piece": lambda w: w.pk["piece"],
     "listes:user_toggle": lambda w: w.users[LISTES_A],  # an agent of the admin's guichet
 }
+
+
+def _fiche_token(user_pk: int, procuration_pk: int) -> str:
+    from types import SimpleNamespace
+
+    from police.services import fiche_token
+
+    return fiche_token(SimpleNamespace(pk=user_pk), procuration_pk)
 
 
 def collect_patterns() -> dict[str, list[str]]:
@@ -332,25 +341,27 @@ def test_procuration_at_each_status_is_seen_by_its_owners_only(world, status):
         (AGENT_A, "mairie:detail", 200 if submitted else 404),
         (COMMUNE_ADMIN, "mairie:detail", 200 if submitted else 404),
         (AGENT_B, "mairie:detail", 404),
-        (POLICIER, "police:procuration", 404),  # never without a lookup
+        (POLICIER, "police:procuration", 404),  # never with a link from another officer's lookup
     ]
     for role, name, code in cases:
         kw = {"pk": pk} if name != "mairie:detail" else {"procuration_pk": pk}
+        if name == "police:procuration":
+            kw = {"jeton": _fiche_token(world.users[POLICE_ADMIN], pk)}
         assert world.client(role).get(reverse(name, kwargs=kw)).status_code == code, (role, name)
 
 
 @pytest.mark.django_db
-def test_police_procuration_needs_a_lookup_in_the_session(world):
+def test_police_procuration_opens_with_the_officers_own_lookup(world):
     from procuration.models import Procuration
 
     p = Procuration.objects.get(pk=world.pk["en_attente"])
-    url = reverse("police:procuration", args=[p.pk])
     officer = world.client(POLICIER)
-    assert officer.get(url).status_code == 404
+    assert officer.get(f"/police/procuration/{p.pk}/").status_code == 404
     response = officer.post(reverse("police:home"), {"reference": p.reference})
-    assert response.status_code == 302 and response["Location"] == url
+    assert response.status_code == 302
+    url = response["Location"]
     assert officer.get(url).status_code == 200
-    # The allow-list is the session's: another officer's session still gets 404.
+    # The link is signed for this officer: another officer (the unit's admin) gets 404 with it.
     assert world.client(POLICE_ADMIN).get(url).status_code == 404
 
 
