@@ -23,7 +23,7 @@ PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
 PHASES=" ${BENCH_PHASES:-flow lookup bare measures} "   # a subset, to iterate on one measure
 ROUNDS="${BENCH_ROUNDS:-3}"             # rounds of (lookup, bare view)
 # Users per step roughly in proportion to the step's cost, so that no step starves the next one.
-export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-2}"
+export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-3}"
 export BENCH_MAIRIE_USERS="${BENCH_MAIRIE_USERS:-4}" BENCH_LOOKUP_USERS="${BENCH_LOOKUP_USERS:-8}"
 export BENCH_BARE_USERS="${BENCH_BARE_USERS:-8}"
 export BENCH_FLOW_COMMUNES="$BENCH_MAIRIE_USERS"

@@ -72,7 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
+                "procuration.context_processors.site_config",  # dsfr's, kept per process
                 "procuration.context_processors.portal",
             ],
         },

@@ -11,8 +11,12 @@ from tests.factories import PASSWORD, CommuneFactory, ElecteurFactory, UserFacto
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Rate-limit counters live in the cache (Redis under scripts/test.sh): start each test clean."""
+    """Rate-limit counters and sessions live in the cache (Redis under scripts/test.sh), the DSFR
+    site configuration in each process: start each test clean."""
+    from procuration.context_processors import forget_site_config
+
     cache.clear()
+    forget_site_config()
     yield
 
 

@@ -219,11 +219,13 @@ class MandantUser(BenchUser):
         self.get("/mandant/demande/recapitulatif/", "1 mandant 5 GET recapitulatif")
         r = self.post("/mandant/demande/recapitulatif/", "1 mandant 6 POST recapitulatif",
                       {"email_contact": "mandant.bench@example.fr", "attestation": "on"})
-        r = self.get(r.headers["Location"], "1 mandant 7 GET confirmation")
+        confirmation = r.headers["Location"]  # /mandant/procurations/<pk>/confirmation/
+        r = self.get(confirmation, "1 mandant 7 GET confirmation")
         found = REFERENCE_RE.search(r.text)
         if not found:
             raise StepFailed("référence absente")
-        to_police.append((found.group(1), m["commune"]))
+        # The reference goes to the officer; the pk, to the mairie agent (who would click it in the queue).
+        to_police.append((found.group(1), m["commune"], int(confirmation.strip("/").split("/")[-2])))
         if measuring():
             STATE["filed"] += 1
         return "1 mandant"
@@ -244,14 +246,14 @@ class OfficerUser(BenchUser):
         if not to_police:
             gevent.sleep(0.05)
             return None
-        reference, commune = to_police.popleft()
+        reference, commune, pk = to_police.popleft()
         self.get("/police/", "2 police 1 GET guichet")
         r = self.post("/police/", "2 police 2 POST reference", {"reference": reference})
         url = r.headers["Location"]
         self.get(url, "2 police 3 GET procuration")
         self.post(url, "2 police 4 POST valider", {"action": "valider", "piece_type": "cni",
                                                   "piece_numero_fin": "AB12"})
-        to_mairie[commune].append(int(url.rstrip("/").rsplit("/", 1)[1]))
+        to_mairie[commune].append(pk)
         if measuring():
             STATE["police"] += 1
         return "2 police"
