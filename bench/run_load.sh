@@ -4,8 +4,8 @@
 # docs/performance.md), Redis, an SMTP sink (aiosmtpd), a Celery worker (2 processes, as in
 # docker-compose.yml) and gunicorn (2 workers × 4 threads, as in the Dockerfile) with production
 # settings (DEBUG=false, MFA for staff); loads BENCH_N procurations; then runs locust headless:
-#   1. the flow for BENCH_DURATION seconds,  2. the counter lookup alone and 3. the bare view (ceiling),
-#   alternating for BENCH_ROUNDS rounds;
+#   1. the flow for BENCH_DURATION seconds, as fast as it goes, then at BENCH_PACED_RATE demandes/s,
+#   2. the counter lookup alone and 3. the bare view (ceiling), alternating for BENCH_ROUNDS rounds;
 # then the registre PDF of 1,000 lines, the listes ZIP and the e-mails per second through the
 # worker; prints a table with the targets. Not part of the test suite. Everything stops at the end.
 #   bash bench/run_load.sh                                        # 1,000,000 procurations, 60 s of flow
@@ -20,7 +20,8 @@ export BENCH_N="${BENCH_N:-1000000}"
 export BENCH_POOL="${BENCH_POOL:-20000}"
 DURATION="${BENCH_DURATION:-60}"        # seconds of measured flow
 PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
-PHASES=" ${BENCH_PHASES:-flow lookup bare measures} "   # a subset, to iterate on one measure
+PHASES=" ${BENCH_PHASES:-flow paced lookup bare measures} "   # a subset, to iterate on one measure
+PACED_RATE="${BENCH_PACED_RATE:-3}"     # demandes offered per second in the paced phase
 ROUNDS="${BENCH_ROUNDS:-3}"             # rounds of (lookup, bare view)
 # Users per step roughly in proportion to the step's cost, so that no step starves the next one.
 export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-3}"
@@ -126,6 +127,14 @@ if [[ "$PHASES" == *" flow "* ]]; then
     MandantUser OfficerUser MairieUser
   top_queries flow
 fi
+# The same flow below saturation: demandes offered at BENCH_PACED_RATE per second (open loop for
+# the mandants; officers and agents take them as they come), for the latency users would see.
+if [[ "$PHASES" == *" paced "* ]]; then
+  export BENCH_PACE="$(python3 -c "print($BENCH_MANDANTS / $PACED_RATE)")" BENCH_MANDANT_OFFSET=$(( BENCH_POOL / 2 ))
+  run_locust paced "$DURATION" $(( BENCH_MANDANTS + BENCH_OFFICER_USERS + BENCH_MAIRIE_USERS )) \
+    MandantUser OfficerUser MairieUser
+  unset BENCH_PACE BENCH_MANDANT_OFFSET
+fi
 # The lookup and its ceiling alternate for BENCH_ROUNDS rounds: on a shared machine the speed
 # drifts from one minute to the next, and the ratio is taken within each round (report.py).
 for round in $(seq "$ROUNDS"); do
@@ -143,5 +152,6 @@ if [[ "$PHASES" == *" measures "* ]]; then
   BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py || log "mesures hors HTTP en échec"
 fi
 
+export BENCH_PACED_RATE="$PACED_RATE"
 export BENCH_CONTEXT="$(python3 -c "import json;d=json.load(open('$BENCH_DATA'));print(f\"{d['n_procurations']:,} procurations, {d['n_electeurs']:,} électeurs\")"); $(nproc) cœurs; charge avant : $(sed 's/.*load average/load average/' "$SCRATCH/out/uptime-before.txt")"
 .venv/bin/python bench/load/report.py "$SCRATCH/out" | tee "$SCRATCH/out/report.txt"

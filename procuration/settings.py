@@ -102,9 +102,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "procuration.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+AUTHENTICATION_BACKENDS = [  # Django's and allauth's, with a cheaper get_user (procuration/auth.py)
+    "procuration.auth.ModelBackend",
+    "procuration.auth.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = env_list(
     "PASSWORD_HASHERS",

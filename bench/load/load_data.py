@@ -182,7 +182,7 @@ def main() -> None:
     for k in range(POOL):
         u = users[f"fc-bench-{k}"]
         key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-        data = {SESSION_KEY: str(u.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        data = {SESSION_KEY: str(u.pk), BACKEND_SESSION_KEY: "procuration.auth.ModelBackend",
                 HASH_SESSION_KEY: u.get_session_auth_hash()}
         sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
         mdt = pool_electeurs[f"{100000000 + start + 2 * k + 1:09d}"]

@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import gevent
 import gevent.lock
-from locust import FastHttpUser, LoadTestShape, constant, events, task  # noqa: F401
+from locust import FastHttpUser, LoadTestShape, constant, constant_pacing, events, task  # noqa: F401
 
 DATA = json.loads(open(os.environ["BENCH_DATA"]).read())
 HOST = os.environ.get("BENCH_HOST", "127.0.0.1")
@@ -37,7 +37,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 REFERENCE_RE = re.compile(r'id="reference"[^>]*>\s*([A-Z0-9]{6})\s*<')
 
 # Shared state of the single locust process (gevent: no locks needed).
-mandant_pool = iter(DATA["mandants"])
+# A later phase starts further in the pool (BENCH_MANDANT_OFFSET): a couple files only once.
+mandant_pool = iter(DATA["mandants"][int(os.environ.get("BENCH_MANDANT_OFFSET", "0")):])
 to_police: deque = deque()  # (reference, commune index)
 to_mairie: dict = defaultdict(deque)  # commune index -> procuration pk
 officers = iter(DATA["officers"])
@@ -194,6 +195,9 @@ class MandantUser(BenchUser):
     """Step 1: the mandant files the demande (validité, mandataire, récapitulatif, confirmation)."""
 
     fixed_count = int(os.environ.get("BENCH_MANDANTS", "6"))
+    # Paced phase: each mandant starts a demande every BENCH_PACE seconds (an offered rate of
+    # BENCH_MANDANTS / BENCH_PACE demandes per second, whatever the answers' speed).
+    wait_time = constant_pacing(float(os.environ["BENCH_PACE"])) if os.environ.get("BENCH_PACE") else constant(0)
 
     def on_start(self):
         ready()
