@@ -9,6 +9,7 @@ is still verified by django.contrib.auth.get_user.
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.contrib.auth import backends, get_user_model
+from django.core.exceptions import ValidationError
 
 
 class FastGetUserMixin:
@@ -16,7 +17,7 @@ class FastGetUserMixin:
         User = get_user_model()
         try:
             pk = User._meta.pk.to_python(user_id)
-        except Exception:  # a malformed id in a session: nobody
+        except ValidationError:  # a malformed id in a session: nobody
             return None
         sql = f'SELECT * FROM "{User._meta.db_table}" WHERE "{User._meta.pk.column}" = %s'
         user = next(iter(User._default_manager.raw(sql, [pk])), None)

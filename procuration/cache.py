@@ -59,18 +59,13 @@ class FailoverRedisCache(RedisCache):
         self._flush_when_back = False
         self._stale_lock = threading.Lock()  # gunicorn threads share this object
 
-    def _note_stale(self, name, args, kwargs):
+    def _note_stale(self, keys):
+        """Remember keys changed in memory only; None (a clear) or too many: flush when back."""
         with self._stale_lock:
-            self._note_stale_locked(name, args, kwargs)
-
-    def _note_stale_locked(self, name, args, kwargs):
-        if name == "clear" or len(self._stale) >= MAX_STALE_KEYS:
-            self._flush_when_back = True
-        elif name in _WRITES:
-            self._stale.add(args[0] if args else kwargs["key"])
-        elif name in _MANY_WRITES:
-            keys = args[0] if args else kwargs.get("data", kwargs.get("keys"))
-            self._stale.update(keys)
+            if keys is None or len(self._stale) >= MAX_STALE_KEYS:
+                self._flush_when_back = True
+            else:
+                self._stale.update(keys)
 
     def _forget_stale(self):
         """Redis answers again: drop its copies of what changed meanwhile (or flush it all)."""
@@ -82,44 +77,62 @@ class FailoverRedisCache(RedisCache):
             self._stale.clear()
             self._flush_when_back = False
 
-    def _down(self, exc):
-        self._down_until = time.monotonic() + RETRY_AFTER
-        logger.warning("Cache Redis unreachable (%s): using this process's memory for %ss", exc, RETRY_AFTER)
-
-    def _call(self, name, *args, **kwargs):
+    def _failover(self, on_redis, on_memory, written):
+        """on_redis() unless Redis is known down or fails now; else on_memory(), noting the
+        `written` keys (None: all of them) as stale in Redis."""
         if time.monotonic() >= self._down_until:
             try:
                 if self._stale or self._flush_when_back:
                     self._forget_stale()
-                return getattr(super(), name)(*args, **kwargs)
+                return on_redis()
             except UNREACHABLE as exc:
-                self._down(exc)
-        if name not in _READS:
-            self._note_stale(name, args, kwargs)
-        return getattr(self.fallback, name)(*args, **kwargs)
+                self._down_until = time.monotonic() + RETRY_AFTER
+                logger.warning("Cache Redis unreachable (%s): using this process's memory for %ss", exc, RETRY_AFTER)
+        if written is None or written:
+            self._note_stale(written)
+        return on_memory()
+
+    def _call(self, name, *args, **kwargs):
+        if name in _READS:
+            written = []
+        elif name in _WRITES:
+            written = [args[0] if args else kwargs["key"]]
+        elif name in _MANY_WRITES:
+            written = list(args[0] if args else kwargs.get("data", kwargs.get("keys")))
+        else:  # clear
+            written = None
+        return self._failover(
+            lambda: getattr(super(FailoverRedisCache, self), name)(*args, **kwargs),
+            lambda: getattr(self.fallback, name)(*args, **kwargs),
+            written,
+        )
 
     def incr_window(self, keys, timeout):
         """Increment each key, opening a `timeout`-second window on its first increment, in one
         round trip (MULTI: INCR, then EXPIRE NX which leaves a running window alone). Returns the
         counts. Falls back to process memory like every other operation."""
-        if time.monotonic() >= self._down_until:
-            try:
-                if self._stale or self._flush_when_back:
-                    self._forget_stale()
-                pipe = self._cache.get_client(write=True).pipeline()
-                for key in keys:
-                    key = self.make_and_validate_key(key)
-                    pipe.incr(key)
-                    pipe.expire(key, timeout, nx=True)
-                return [int(count) for count in pipe.execute()[::2]]
-            except UNREACHABLE as exc:
-                self._down(exc)
-        counts = []
-        for key in keys:
-            self._note_stale("incr", (key,), {})
-            self.fallback.add(key, 0, timeout=timeout)
-            counts.append(self.fallback.incr(key))
-        return counts
+
+        def on_redis():
+            pipe = self._cache.get_client(write=True).pipeline()
+            for key in keys:
+                key = self.make_and_validate_key(key)
+                pipe.incr(key)
+                pipe.expire(key, timeout, nx=True)
+            return [int(count) for count in pipe.execute()[::2]]
+
+        return self._failover(
+            on_redis, lambda: [fixed_window_incr(self.fallback, key, timeout) for key in keys], list(keys)
+        )
+
+
+def fixed_window_incr(backend, key: str, timeout: int) -> int:
+    """On any cache backend: add opens the window, incr keeps its expiry. The count after this one."""
+    backend.add(key, 0, timeout=timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:  # expired between add and incr
+        backend.set(key, 1, timeout=timeout)
+        return 1
 
 
 def _operation(name):

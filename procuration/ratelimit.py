@@ -7,19 +7,11 @@ unreachable the cache itself falls back to process memory (procuration/cache.py)
 
 from django.core.cache import cache
 
+from procuration.cache import fixed_window_incr
+
 
 def _key(scope: str, ident: str) -> str:
     return f"rl:{scope}:{ident}"
-
-
-def _incr_window(key: str, window: int) -> int:
-    """The generic path (any cache backend): add opens the window, incr keeps its expiry."""
-    cache.add(key, 0, timeout=window)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        return 1
 
 
 def counts(scopes: list[tuple[str, str]], window: int) -> list[int]:
@@ -29,7 +21,7 @@ def counts(scopes: list[tuple[str, str]], window: int) -> list[int]:
     keys = [_key(scope, ident) for scope, ident in scopes]
     if hasattr(cache, "incr_window"):
         return cache.incr_window(keys, window)
-    return [_incr_window(key, window) for key in keys]
+    return [fixed_window_incr(cache, key, window) for key in keys]
 
 
 def hit(scope: str, ident: str, limit: int, window: int) -> bool:

@@ -171,12 +171,7 @@ def test_resiliation_by_the_mandant_with_worker_and_smtp(
 def test_ile_from_filing_to_new_elector_with_worker_and_smtp(
     live_server, page, browser, oidc_provider, commune, scrutin, agent_listes, celery_worker, smtp_sink, tmp_path,
 ):
-    from tests.listes.conftest import pdf_bytes, png_bytes
-
-    identite = tmp_path / "carte-identite.pdf"
-    identite.write_bytes(pdf_bytes("Carte nationale d'identité"))
-    domicile = tmp_path / "facture.png"
-    domicile.write_bytes(png_bytes())
+    from tests.listes.conftest import file_ile_in_browser
 
     # The usager (not on any list) logs in with FranceConnect and files an ILE.
     franceconnect_login(page, live_server, oidc_provider, "fc-inconnu", start=reverse("listes:usager_home"))
@@ -184,18 +179,7 @@ def test_ile_from_filing_to_new_elector_with_worker_and_smtp(
     page.get_by_role("link", name="S'inscrire sur les listes électorales").first.click()
     assert page.locator("h1").inner_text() == "Demande d'inscription sur les listes électorales"
     axe(page, "listes: formulaire ILE")
-    page.locator("#id_commune").select_option(label=str(commune))
-    page.locator("label[for=id_motif_rattachement_0]").click()
-    page.locator("#id_lieu_naissance").fill("Paris")
-    page.locator("#id_adresse").fill("3 rue des Lilas")
-    page.locator("#id_code_postal").fill("81190")
-    page.locator("#id_ville").fill("Almayrac")
-    page.locator("#id_piece_identite").set_input_files(str(identite))
-    page.locator("#id_piece_attache").set_input_files(str(domicile))
-    page.get_by_role("button", name="Transmettre ma demande").click()
-    assert page.locator("h1").inner_text().startswith("Télédossier A-9-")
-    numero = page.locator("h1").inner_text().removeprefix("Télédossier ")
-    assert page.locator("#etat").inner_text() == "Dossier transmis au service traitant"
+    numero = file_ile_in_browser(page, commune, tmp_path, lieu_naissance="Paris")
     axe(page, "listes: dossier usager")
     messages = wait_for_mail(smtp_sink, 2)
     assert {m["To"] for m in messages} == {"jules.nemo@example.fr", commune.email_service}

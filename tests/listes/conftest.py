@@ -119,3 +119,25 @@ def file_ile(client, mandant_user, commune, scrutin, django_capture_on_commit_ca
         return Teledossier.objects.get(numero=response["Location"].rstrip("/").split("/")[-1])
 
     return _file
+
+
+def file_ile_in_browser(page, commune, tmp_path, lieu_naissance: str) -> str:
+    """In Chromium, on the open ILE form: fill it (commune, motif, birthplace, address, an identity
+    PDF and a proof of address) and send it. Returns the new dossier's number."""
+    identite = tmp_path / "carte-identite.pdf"
+    identite.write_bytes(pdf_bytes("Carte nationale d'identité"))
+    domicile = tmp_path / "facture.png"
+    domicile.write_bytes(png_bytes())
+    page.locator("#id_commune").select_option(label=str(commune))
+    page.locator("label[for=id_motif_rattachement_0]").click()  # DSFR: the label covers the radio
+    assert page.locator("#id_motif_rattachement_0").is_checked()
+    page.locator("#id_lieu_naissance").fill(lieu_naissance)
+    page.locator("#id_adresse").fill("3 rue des Lilas")
+    page.locator("#id_code_postal").fill("81190")
+    page.locator("#id_ville").fill("Almayrac")
+    page.locator("#id_piece_identite").set_input_files(str(identite))
+    page.locator("#id_piece_attache").set_input_files(str(domicile))
+    page.get_by_role("button", name="Transmettre ma demande").click()
+    assert page.locator("h1").inner_text().startswith("Télédossier A-9-")
+    assert page.locator("#etat").inner_text() == "Dossier transmis au service traitant"
+    return page.locator("h1").inner_text().removeprefix("Télédossier ")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from listes.models import Decision, Teledossier
 from procuration.models import Electeur
 from tests.factories import totp_code
-from tests.listes.conftest import pdf_bytes, png_bytes
+from tests.listes.conftest import file_ile_in_browser
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", "/tmp")
 
@@ -25,28 +25,10 @@ def test_ile_from_filing_to_acceptance(live_server, page, browser, client, manda
         "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
         "url": live_server.url,
     }])
-    identite = tmp_path / "carte-identite.pdf"
-    identite.write_bytes(pdf_bytes("Carte nationale d'identité"))
-    domicile = tmp_path / "facture.png"
-    domicile.write_bytes(png_bytes())
-
     page.goto(live_server.url + reverse("listes:usager_home"))
     page.get_by_role("link", name="S'inscrire sur les listes électorales").first.click()
     assert page.locator("h1").inner_text() == "Demande d'inscription sur les listes électorales"
-    page.locator("#id_commune").select_option(label=str(commune))
-    page.locator("label[for=id_motif_rattachement_0]").click()  # DSFR: the label covers the radio
-    assert page.locator("#id_motif_rattachement_0").is_checked()
-    page.locator("#id_lieu_naissance").fill("Albi")
-    page.locator("#id_adresse").fill("3 rue des Lilas")
-    page.locator("#id_code_postal").fill("81190")
-    page.locator("#id_ville").fill("Almayrac")
-    page.locator("#id_piece_identite").set_input_files(str(identite))
-    page.locator("#id_piece_attache").set_input_files(str(domicile))
-    page.get_by_role("button", name="Transmettre ma demande").click()
-
-    assert page.locator("h1").inner_text().startswith("Télédossier A-9-")
-    numero = page.locator("h1").inner_text().removeprefix("Télédossier ")
-    assert page.locator("#etat").inner_text() == "Dossier transmis au service traitant"
+    numero = file_ile_in_browser(page, commune, tmp_path, lieu_naissance="Albi")
     page.screenshot(path=os.path.join(SHOTS, "listes-usager-depot.png"), full_page=True)
     assert {m.to[0] for m in mailoutbox} == {"marie.dupont@example.fr", commune.email_service}
 

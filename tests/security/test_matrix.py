@@ -212,6 +212,21 @@ def url_for(name: str, world) -> str:
     return reverse(name, kwargs=kwargs)
 
 
+def door_refusal(r, role: str) -> tuple[int, str | None] | None:
+    """What a portal's door answers `role` (login, wrong portal, foreign object, not the admin),
+    or None when it lets the role in."""
+    if role == ANON:
+        return 302, f"{r.door}:login"
+    if role not in PORTAL_ROLES[r.door]:
+        return 403, None
+    steps = [(role in r.foreign, 404), (r.only is not None and role not in r.only, 403)]
+    # listes and police check the admin before looking the object up; the mairie the reverse.
+    for hit, status in (steps if r.scope_first else steps[::-1]):
+        if hit:
+            return status, None
+    return None
+
+
 def expected(name: str, role: str) -> tuple[int, str | None]:
     """(status, url name the 302 goes to) that the design gives for a GET."""
     r = ROUTES[name]
@@ -219,15 +234,8 @@ def expected(name: str, role: str) -> tuple[int, str | None]:
         return r.overrides[role]
     if r.post_only == "first":
         return 405, None
-    if r.door:
-        if role == ANON:
-            return 302, f"{r.door}:login"
-        if role not in PORTAL_ROLES[r.door]:
-            return 403, None
-        steps = [(role in r.foreign, 404), (r.only is not None and role not in r.only, 403)]
-        for hit, status in (steps if r.scope_first else steps[::-1]):
-            if hit:
-                return status, None
+    if r.door and (refusal := door_refusal(r, role)):
+        return refusal
     if r.post_only == "view":
         return 405, None
     return r.ok, r.ok_to
@@ -281,17 +289,7 @@ POST_ONLY = sorted(n for n, r in ROUTES.items() if r.post_only)
 
 def expected_post_refusal(name: str, role: str) -> tuple[int, str | None] | None:
     """The refusal the design gives to a POST (CSRF token present), or None for who may act."""
-    r = ROUTES[name]
-    if role == ANON:
-        return 302, f"{r.door}:login"
-    if role not in PORTAL_ROLES[r.door]:
-        return 403, None
-    steps = [(role in r.foreign, 404), (r.only is not None and role not in r.only, 403)]
-    # listes and police check the admin before looking the object up; the mairie the reverse.
-    for hit, status in (steps if r.scope_first else steps[::-1]):
-        if hit:
-            return status, None
-    return None
+    return door_refusal(ROUTES[name], role)
 
 
 def _snapshot(world):
