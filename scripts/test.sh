@@ -5,11 +5,13 @@
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/procuration -x
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/axe.sh"
+source "$(dirname "$0")/vnu.sh"
 
 ensure_apt postgresql redis-server chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-  libharfbuzz-subset0 fonts-dejavu-core
+  libharfbuzz-subset0 fonts-dejavu-core default-jre-headless
 ensure_venv
 ensure_axe  # axe-core for tests/a11y (AXE_JS)
+ensure_vnu  # the Nu HTML Checker for tests/a11y/test_html_valid.py (VNU_JAR)
 
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 SCRATCH="$(mktemp -d /tmp/procuration-test.XXXXXX)"
