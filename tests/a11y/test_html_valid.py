@@ -182,10 +182,24 @@ def collect_flow_pages(world, pages: Pages) -> None:
         pages.add(f"admin: {name}", admin.get(reverse(name)))
 
 
-def test_vnu_is_the_pinned_version():
+def test_vnu_is_the_pinned_version_and_named_by_the_statement(client):
+    import html
+
     pinned = re.search(r"^VNU_VERSION=(\S+)$", (Path(settings.BASE_DIR) / "scripts/vnu.sh").read_text(), re.M)[1]
     assert pinned == vnu.VNU_VERSION_EXPECTED
     assert Path(vnu.vnu_command()[-1]).parent.name == f"vnu-jar-{pinned}"
+    statement = html.unescape(client.get(reverse("accessibilite")).content.decode())
+    assert f'<li id="outil-vnu">Nu HTML Checker (vnu) {pinned}, validation du code HTML</li>' in statement
+
+
+def test_without_the_checker_the_gate_fails_loudly(monkeypatch):
+    """No VNU_JAR (outside scripts/test.sh, or npm pack failed): a failure, never a skip."""
+    monkeypatch.delenv("VNU_JAR", raising=False)
+    with pytest.raises(pytest.fail.Exception, match="VNU_JAR is not set"):
+        vnu.check([])
+    monkeypatch.setenv("VNU_JAR", "/nonexistent/vnu.jar")
+    with pytest.raises(pytest.fail.Exception, match="VNU_JAR is not set"):
+        vnu.check([])
 
 
 def test_every_page_is_valid_html(world, tmp_path, settings):
