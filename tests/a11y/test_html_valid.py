@@ -14,6 +14,7 @@ in the same run, that the checker catches them.
 import datetime
 import re
 import warnings
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ class Pages:
         html = response.content.decode()
         if not html.lstrip().lower().startswith("<!doctype html>"):
             # A fragment the page inserts (the live check of the mandataire): checked inside a minimal document.
-            html = FRAGMENT.format(label=label, body=html)
+            html = FRAGMENT.format(label=escape(label), body=html)
         self.save(label, html)
 
 
