@@ -362,6 +362,9 @@ def _inscrire(d: Teledossier):
                     sexe=d.sexe,
                     date_naissance=d.date_naissance,
                     lieu_naissance=d.lieu_naissance,
+                    # The usager's identité pivot (FranceConnect), so that their login finds them.
+                    code_lieu_naissance=d.usager.birthplace,
+                    code_pays_naissance=d.usager.birthcountry,
                     commune_id=d.commune_id,
                     bureau=bureau,
                     liste=Liste.PRINCIPALE,

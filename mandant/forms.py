@@ -5,7 +5,8 @@ from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
 from mandant import services
-from procuration import checks
+from procuration import checks, normalize
+from procuration.exceptions import DomainError
 from procuration.models import Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
@@ -169,11 +170,14 @@ class MandataireForm(DsfrBaseForm):
         mode = data.get("mode")
         field = "nne" if mode == "nne" else "nom"
         if mode == "nne":
-            nne = services.normalize_nne(data.get("nne", ""))
-            if not nne:
+            nne = ""
+            if not normalize.strip_nne(data.get("nne", "")):
                 self.add_error("nne", "Saisissez le numéro national d'électeur du mandataire.")
-            elif not services.NNE_RE.match(nne):
-                self.add_error("nne", "Le numéro national d'électeur compte 8 ou 9 chiffres, sans lettre.")
+            else:
+                try:
+                    nne = normalize.normalize_nne(data.get("nne", ""))
+                except DomainError as e:
+                    self.add_error("nne", e.message)
             if data.get("date_naissance_nne") is None and "date_naissance_nne" not in self.errors:
                 self.add_error("date_naissance_nne", "Saisissez la date de naissance du mandataire.")
             if self.errors:

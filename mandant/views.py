@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from mandant import services
 from mandant.forms import MandataireForm, RecapForm, ValiditeForm, build_procuration
-from procuration import checks, ratelimit
+from procuration import checks, identity, normalize, ratelimit
 from procuration.access import portal_required
 from procuration.documents import recepisse_pdf
 from procuration.exceptions import DomainError
 from procuration.models import Procuration, Status
 from procuration.models.procuration import ACTIVE_FOR_PLAFOND
 
-SESSION_KEY = "mandant_demande"
+SESSION_KEY = identity.DEMANDE_SESSION_KEY  # kept when the same account logs in again
 STEPS = ["Validité de la procuration", "Votre mandataire", "Récapitulatif"]
 # Where a refusal of the domain at confirmation is shown: the step that holds the field.
 CODE_STEP = {
@@ -46,7 +46,8 @@ def login(request):
     next_url = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = ""
-    return render(request, "mandant/login.html", {"next_url": next_url})
+    return render(request, "mandant/login.html",
+                  {"next_url": next_url, "france_identite": identity.france_identite_configured()})
 
 
 def _electeur_or_page(request):
@@ -78,7 +79,8 @@ def home(request):
         )
     return render(
         request, "mandant/home.html",
-        {"electeur": electeur, "reason": reason, "donnees": donnees, "recues": recues},
+        {"electeur": electeur, "reason": reason, "donnees": donnees, "recues": recues,
+         "certified": identity.is_certified(request)},
     )
 
 
@@ -165,7 +167,7 @@ def verifier_mandataire(request):
 
 def _enough_typed(q) -> bool:
     if q.get("mode") == "nne":
-        return len(services.normalize_nne(q.get("nne", ""))) >= 8 and bool(q.get("date_naissance_nne"))
+        return len(normalize.strip_nne(q.get("nne", ""))) >= 8 and bool(q.get("date_naissance_nne"))
     if q.get("mode") == "etat_civil":
         return all(q.get(k) for k in ("nom", "prenoms", "sexe", "date_naissance", "commune"))
     return False
@@ -184,16 +186,21 @@ def demande_recapitulatif(request):
         return redirect("mandant:demande_mandataire")
     p = build_procuration(electeur, demande)
     step_errors = {}
+    # The certification of this session's login, read once: it may expire while the page is open.
+    certification = identity.certification(request)
     if request.method == "POST":
         form = RecapForm(request.POST)
-        if form.is_valid():
+        if certification == identity.EXPIRED:
+            step_errors["general"] = _expired_message()  # nothing is saved: log in again first
+            form.add_error(None, step_errors["general"])
+        elif form.is_valid():
             try:
                 with transaction.atomic():
                     p.mandant_user = request.user
                     p.email_contact = form.cleaned_data["email_contact"]
                     p.save()
                     p.soumettre(by=request.user)
-                    if request.user.identity_certified:
+                    if certification == identity.CERTIFIED:
                         p.valider_autorite(by=None, france_identite=True)
             except DomainError as e:
                 p = build_procuration(electeur, demande)  # the transaction rolled back: nothing saved
@@ -208,7 +215,17 @@ def demande_recapitulatif(request):
     return render(
         request, "mandant/demande_recapitulatif.html",
         {"form": form, "p": p, "results": results, "step_errors": step_errors, "stepper": _stepper(3),
-         "certified": request.user.identity_certified},
+         "certified": certification == identity.CERTIFIED, "expired": certification == identity.EXPIRED,
+         "expired_message": _expired_message(), "france_identite": identity.france_identite_configured()},
+    )
+
+
+def _expired_message() -> str:
+    minutes = settings.IDENTITY_CERTIFICATION_MAX_AGE // 60
+    return (
+        f"Votre connexion avec France Identité date de plus de {minutes} minutes : elle ne peut plus valider "
+        "votre procuration en ligne. Reconnectez-vous avec France Identité pour confirmer la demande ; "
+        "les informations saisies sont conservées."
     )
 
 

@@ -2,9 +2,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from procuration import identity, oidc
 from procuration.models import Role
 
 
@@ -17,13 +19,23 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
         return reverse("after_login")
 
+    def login(self, request, user):
+        """Every login (password or OpenID Connect) replaces the session's certification with the
+        one of this login: only a France Identité login sets one (see SocialAccountAdapter)."""
+        super().login(request, user)
+        identity.remember_login(request, user, getattr(request, "_identity_certification", None),
+                                getattr(request, "_identity_kept_session", None))
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """FranceConnect and France Identité users are electors (role mandant).
 
     On every callback the id_token's nonce is checked against the one sent (a mismatch refuses
-    the login), then the identity claims are copied onto the user: they are refreshed at each
-    login, and identity_certified is true only after a France Identité login.
+    the login), then the identité pivot is copied onto the user (refreshed at each login). A
+    ``sub`` already linked enters its own account only (allauth looks the account up by provider
+    and ``sub``); a new ``sub`` joins an existing account only through
+    procuration.identity.account_for_pivot. What this login certifies is kept for the session
+    (procuration.identity.remember_login, called by AccountAdapter.login once logged in).
     """
 
     def is_open_for_signup(self, request, sociallogin):
@@ -35,11 +47,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def pre_social_login(self, request, sociallogin):
-        from mandant.providers.franceconnect import NonceError, apply_identity, check_nonce, claims
-
         try:
-            check_nonce(sociallogin)
-        except NonceError:
+            oidc.check_nonce(sociallogin)
+        except oidc.NonceError:
             messages.error(
                 request,
                 "La connexion a été refusée : la réponse du fournisseur d'identité n'a pas pu être vérifiée "
@@ -50,39 +60,29 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if sociallogin.is_existing and user.role != Role.MANDANT:
             messages.error(request, "Ce compte ne peut pas se connecter à l'espace électeur.")
             raise ImmediateHttpResponse(redirect("mandant:login"))
-        data, provider_id = claims(sociallogin), sociallogin.account.provider
-        fields = apply_identity(user, data, provider_id)
-        if not sociallogin.is_existing:
-            twin = self._same_person(user)
-            if twin is not None:
-                # FranceConnect's "identité pivot": the same person already came through the other
-                # provider. Attach this social account to that user rather than creating a second one.
-                sociallogin.connect(request, twin)
-                user = twin
-                apply_identity(user, data, provider_id)
-            else:
-                from django.contrib.auth import get_user_model
-
-                if user.email and get_user_model().objects.filter(email__iexact=user.email).exists():
-                    # A shared (family) address: keep it as contact only, so sign-up stays automatic.
-                    sociallogin.email_addresses = []
+        data, provider_id = oidc.claims(sociallogin), sociallogin.account.provider
+        pivot = identity.Pivot.from_claims(data)
+        request._identity_certification = identity.certification_of_login(provider_id, oidc.id_token(sociallogin))
+        fields = identity.apply_pivot(user, pivot, data.get("email") or "", provider_id)
         if sociallogin.is_existing:
             user.save(update_fields=fields)
-
-    @staticmethod
-    def _same_person(user):
-        """An elector account with the same identité pivot (names, birth date, sex, birthplace)."""
-        from django.contrib.auth import get_user_model
-
-        if not (user.first_name and user.last_name and user.birthdate):
-            return None
-        return (
-            get_user_model()
-            .objects.filter(
-                role=Role.MANDANT, socialaccount__isnull=False, first_name__iexact=user.first_name,
-                last_name__iexact=user.last_name, birthdate=user.birthdate, gender=user.gender,
-                birthplace=user.birthplace,
+            request._identity_kept_session = identity.session_to_keep(request, sociallogin)
+            return
+        try:
+            twin = identity.account_for_pivot(pivot, provider_id)
+        except identity.AmbiguousIdentity:
+            messages.error(
+                request,
+                "Plusieurs comptes correspondent à votre identité : nous ne pouvons pas savoir lequel est le "
+                "vôtre. Contactez votre mairie.",
             )
-            .order_by("pk")
-            .first()
-        )
+            raise ImmediateHttpResponse(redirect("mandant:login")) from None
+        if twin is not None:
+            # The same person (same identité pivot) already came through the other provider:
+            # attach this social account to that user rather than creating a second one.
+            sociallogin.connect(request, twin)
+            fields = identity.apply_pivot(twin, pivot, data.get("email") or "", provider_id)
+            twin.save(update_fields=fields)
+        elif user.email and get_user_model().objects.filter(email__iexact=user.email).exists():
+            # A shared (family) address: keep it as contact only, so sign-up stays automatic.
+            sociallogin.email_addresses = []

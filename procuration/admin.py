@@ -24,7 +24,7 @@ class UserAdmin(BaseUserAdmin):
         ("Rôle", {"fields": ("role", "commune", "is_commune_admin")}),
         ("Police et gendarmerie", {"fields": ("qualite", "unite", "matricule", "is_unit_admin")}),
         ("Identité (FranceConnect)", {"fields": ("birthdate", "gender", "birthplace", "birthcountry",
-                                                 "identity_provider", "identity_certified")}),
+                                                 "identity_provider")}),
     )
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
         ("Rôle", {"fields": ("role", "first_name", "last_name", "email", "commune", "is_commune_admin",

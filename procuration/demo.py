@@ -7,6 +7,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
+from procuration.identity import FRANCE
 from procuration.models import BureauDeVote, Commune, Electeur, Liste, Role, Scrutin, ScrutinType, User
 
 DEMO_PASSWORD = "demo-Procuration-2026"
@@ -27,10 +28,10 @@ PRENOMS_M = ["Jean", "Lucas", "Hugo", "Louis", "Gabriel", "Arthur", "Paul", "Jul
 
 # The people the local OIDC provider logs in (see scripts/oidc_users.json).
 DEMO_ELECTORS = [
-    # nne, nom, prenoms, sexe, date_naissance, commune, lieu
-    ("100000001", "DUPONT", "Marie Claire", "F", datetime.date(1980, 5, 12), "81005", "Albi"),
-    ("100000002", "LAMBERT", "Paul", "M", datetime.date(1975, 2, 3), "81005", "Toulouse"),
-    ("100000003", "FAURE", "Jeanne", "F", datetime.date(1990, 11, 23), "38214", "Grenoble"),
+    # nne, nom, prenoms, sexe, date_naissance, commune, lieu, lieu (code COG; all born in France)
+    ("100000001", "DUPONT", "Marie Claire", "F", datetime.date(1980, 5, 12), "81005", "Albi", "81004"),
+    ("100000002", "LAMBERT", "Paul", "M", datetime.date(1975, 2, 3), "81005", "Toulouse", "31555"),
+    ("100000003", "FAURE", "Jeanne", "F", datetime.date(1990, 11, 23), "38214", "Grenoble", "38185"),
 ]
 
 
@@ -66,13 +67,13 @@ def load(electors_per_commune: int = 100) -> dict:
         defaults={"type": ScrutinType.PRESIDENTIELLE, "date_tour1": datetime.date(2027, 4, 11),
                   "date_tour2": datetime.date(2027, 4, 25)},
     )
-    for nne, nom, prenoms, sexe, naissance, code, lieu in DEMO_ELECTORS:
+    for nne, nom, prenoms, sexe, naissance, code, lieu, code_lieu in DEMO_ELECTORS:
         commune = communes[code]
-        Electeur.objects.get_or_create(
+        Electeur.objects.update_or_create(
             nne=nne,
             defaults={"nom": nom, "prenoms": prenoms, "sexe": sexe, "date_naissance": naissance, "commune": commune,
-                      "bureau": commune.bureaux.first(), "lieu_naissance": lieu,
-                      "adresse": f"1 place de la Mairie, {commune.nom}"},
+                      "bureau": commune.bureaux.first(), "lieu_naissance": lieu, "code_lieu_naissance": code_lieu,
+                      "code_pays_naissance": FRANCE, "adresse": f"1 place de la Mairie, {commune.nom}"},
         )
     nne_counter = 200000000
     for commune in communes.values():
@@ -89,6 +90,8 @@ def load(electors_per_commune: int = 100) -> dict:
                 sexe=sexe,
                 date_naissance=datetime.date(rng.randint(1940, 2006), rng.randint(1, 12), rng.randint(1, 28)),
                 lieu_naissance=commune.nom,
+                code_lieu_naissance=commune.code_insee,
+                code_pays_naissance=FRANCE,
                 commune=commune,
                 bureau=rng.choice(bureaux),
                 liste=Liste.COMPLEMENTAIRE if rng.random() < 0.03 else Liste.PRINCIPALE,

@@ -1,7 +1,10 @@
 """Local OpenID Connect provider for development and tests (oidc-provider-mock on loopback).
 
 It plays FranceConnect and France Identité: the demo electors are predefined users whose
-claims mimic FranceConnect's (given_name, family_name, birthdate, gender, birthplace, email).
+claims mimic FranceConnect's identité pivot (given_name, family_name, birthdate, gender,
+birthplace, birthcountry), plus email and the eIDAS level in ``acr`` (which the provider puts in
+the id_token): the demo identities answer ``eidas2``, so a login through the "franceidentite" app
+is certified (procuration.identity).
 A nonce is required, as FranceConnect requires it.
 
     python -m procuration.oidc_mock --port 9400
@@ -16,8 +19,9 @@ import threading
 from contextlib import contextmanager
 
 
-def user_claims(sub: str, nom: str, prenoms: str, sexe: str, naissance, birthplace: str = "", email: str = "") -> dict:
-    """FranceConnect-like claims for one person (``sub`` included)."""
+def user_claims(sub: str, nom: str, prenoms: str, sexe: str, naissance, birthplace: str = "", email: str = "",
+                birthcountry: str = "99100", acr: str = "eidas1") -> dict:
+    """FranceConnect-like claims for one person (``sub`` included); born abroad: birthplace ""."""
     return {
         "sub": sub,
         "given_name": prenoms,
@@ -25,7 +29,8 @@ def user_claims(sub: str, nom: str, prenoms: str, sexe: str, naissance, birthpla
         "birthdate": naissance.isoformat() if hasattr(naissance, "isoformat") else str(naissance),
         "gender": "female" if sexe == "F" else "male",
         "birthplace": birthplace,
-        "birthcountry": "99100",
+        "birthcountry": birthcountry,
+        "acr": acr,
         "email": email or f"{prenoms.split()[0].lower()}.{nom.lower()}@demo.example",
         "email_verified": True,
     }
@@ -39,8 +44,8 @@ def demo_users() -> list[dict]:
     from procuration.demo import DEMO_ELECTORS
 
     return [
-        user_claims(f"fc-{nne}", nom, prenoms, sexe, naissance, code)
-        for nne, nom, prenoms, sexe, naissance, code, _lieu in DEMO_ELECTORS
+        user_claims(f"fc-{nne}", nom, prenoms, sexe, naissance, code_lieu, acr="eidas2")
+        for nne, nom, prenoms, sexe, naissance, _commune, _lieu, code_lieu in DEMO_ELECTORS
     ]
 
 

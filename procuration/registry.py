@@ -6,32 +6,12 @@ found: a radiated elector is not "on a list" and answers like an unknown one.
 """
 
 import datetime
-import re
-import unicodedata
 
-from procuration.exceptions import DomainError
+from procuration.identity import Pivot
 from procuration.models.territory import Commune, Electeur
+from procuration.normalize import fold, normalize_nne
 
-_NNE = re.compile(r"^\d{8,9}$")
-
-
-def normalize_nne(raw: str) -> str:
-    """Digits only (spaces, dots and dashes dropped); 8 or 9 digits, else DomainError."""
-    value = re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", raw or ""))
-    if not _NNE.match(value):
-        raise DomainError(
-            "Le numéro national d'électeur compte 8 ou 9 chiffres ; il figure sur la carte électorale.",
-            code="nne", field="nne",
-        )
-    return value
-
-
-def fold(text: str) -> str:
-    """Accent-, case- and punctuation-insensitive form of a name: 'Éloïse-Marie  d'Arc' -> 'eloise marie d arc'."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    bare = bare.replace("œ", "oe").replace("æ", "ae")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
+__all__ = ["fold", "normalize_nne", "find_mandataire_by_nne", "find_electeur_by_etat_civil", "electeur_for_pivot"]
 
 
 def find_mandataire_by_nne(nne: str, date_naissance: datetime.date) -> Electeur | None:
@@ -73,3 +53,20 @@ def find_electeur_by_etat_civil(
         if wanted in (fold(e.nom), fold(e.nom_usage)) and _prenoms_match(prenoms, e.prenoms)
     ]
     return found[0] if len(found) == 1 else None
+
+
+def electeur_for_pivot(pivot) -> tuple[Electeur | None, str]:
+    """The one living elector on a list whose identité pivot matches the login's (nom de
+    naissance, all prénoms, date of birth, sexe, country and place of birth: see
+    procuration.identity.Pivot), as (electeur, ""); or (None, "introuvable") when none matches
+    or the pivot is incomplete; or (None, "homonymes") when several do: nothing is guessed."""
+    if not pivot.complete:
+        return None, "introuvable"
+    candidates = Electeur.objects.select_related("commune", "bureau").filter(
+        date_naissance=pivot.birthdate, sexe=pivot.gender, code_pays_naissance=pivot.birthcountry,
+        code_lieu_naissance=pivot.birthplace, inscrit=True, deces=False,
+    )
+    found = [e for e in candidates if Pivot.of_electeur(e).matches(pivot)]
+    if len(found) == 1:
+        return found[0], ""
+    return None, "homonymes" if found else "introuvable"

@@ -140,38 +140,52 @@ MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 OIDC_FRANCECONNECT_URL = env_str("OIDC_FRANCECONNECT_URL", "http://127.0.0.1:9400")
 OIDC_FRANCECONNECT_CLIENT_ID = env_str("OIDC_FRANCECONNECT_CLIENT_ID", "procuration-dev")
 OIDC_FRANCECONNECT_SECRET = env_str("OIDC_FRANCECONNECT_SECRET", "procuration-dev-secret")
-OIDC_FRANCEIDENTITE_URL = env_str("OIDC_FRANCEIDENTITE_URL", OIDC_FRANCECONNECT_URL)
+# France Identité has its own endpoint, always configured explicitly: never the FranceConnect one
+# (a login there would pass for a certified one). Without OIDC_FRANCEIDENTITE_URL the
+# "franceidentite" app is not configured and its button is not shown.
+OIDC_FRANCEIDENTITE_URL = env_str("OIDC_FRANCEIDENTITE_URL", "")
 OIDC_FRANCEIDENTITE_CLIENT_ID = env_str("OIDC_FRANCEIDENTITE_CLIENT_ID", "procuration-dev-fi")
 OIDC_FRANCEIDENTITE_SECRET = env_str("OIDC_FRANCEIDENTITE_SECRET", "procuration-dev-fi-secret")
+# How long a certified France Identité login counts (seconds): the 20-minute window of the France
+# Identité identity check (france-identite.gouv.fr; docs/domain.md "Identité et comptes").
+IDENTITY_CERTIFICATION_MAX_AGE = env_int("IDENTITY_CERTIFICATION_MAX_AGE", 20 * 60)
+OIDC_SCOPE = ["openid", "profile", "email", "given_name", "family_name", "birthdate", "gender", "birthplace",
+              "birthcountry"]
+OIDC_APPS = [
+    {
+        "provider_id": "franceconnect",
+        "name": "FranceConnect",
+        "client_id": OIDC_FRANCECONNECT_CLIENT_ID,
+        "secret": OIDC_FRANCECONNECT_SECRET,
+        "settings": {
+            "server_url": OIDC_FRANCECONNECT_URL,
+            "token_auth_method": "client_secret_post",
+            "scope": OIDC_SCOPE,
+            "acr_values": "eidas1",
+        },
+    },
+]
+if OIDC_FRANCEIDENTITE_URL:
+    OIDC_APPS.append(
+        {
+            "provider_id": "franceidentite",
+            "name": "France Identité",
+            "client_id": OIDC_FRANCEIDENTITE_CLIENT_ID,
+            "secret": OIDC_FRANCEIDENTITE_SECRET,
+            "settings": {
+                "server_url": OIDC_FRANCEIDENTITE_URL,
+                "token_auth_method": "client_secret_post",
+                "scope": OIDC_SCOPE,
+                "acr_values": "eidas2",
+            },
+        }
+    )
 SOCIALACCOUNT_PROVIDERS = {
     "openid_connect": {
-        # Adds FranceConnect's nonce and checks it on the callback (see mandant/providers/).
-        "provider_class": "mandant.providers.franceconnect.FranceConnectProvider",
+        # Adds FranceConnect's nonce and checks it on the callback (see procuration/oidc.py).
+        "provider_class": "procuration.oidc.FranceConnectProvider",
         "OAUTH_PKCE_ENABLED": True,
-        "APPS": [
-            {
-                "provider_id": "franceconnect",
-                "name": "FranceConnect",
-                "client_id": OIDC_FRANCECONNECT_CLIENT_ID,
-                "secret": OIDC_FRANCECONNECT_SECRET,
-                "settings": {
-                    "server_url": OIDC_FRANCECONNECT_URL,
-                    "token_auth_method": "client_secret_post",
-                    "scope": ["openid", "profile", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
-                },
-            },
-            {
-                "provider_id": "franceidentite",
-                "name": "France Identité",
-                "client_id": OIDC_FRANCEIDENTITE_CLIENT_ID,
-                "secret": OIDC_FRANCEIDENTITE_SECRET,
-                "settings": {
-                    "server_url": OIDC_FRANCEIDENTITE_URL,
-                    "token_auth_method": "client_secret_post",
-                    "scope": ["openid", "profile", "email", "given_name", "family_name", "birthdate", "gender", "birthplace"],
-                },
-            },
-        ],
+        "APPS": OIDC_APPS,
     }
 }
 
@@ -279,7 +293,7 @@ CONTENT_SECURITY_POLICY = {
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "frame-ancestors": ["'none'"],
-        "form-action": [SELF, OIDC_FRANCECONNECT_URL, OIDC_FRANCEIDENTITE_URL],
+        "form-action": [SELF, OIDC_FRANCECONNECT_URL, *([OIDC_FRANCEIDENTITE_URL] if OIDC_FRANCEIDENTITE_URL else [])],
         "base-uri": [SELF],
         "object-src": ["'none'"],
     }

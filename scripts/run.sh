@@ -8,6 +8,7 @@ ensure_apt libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-cor
 ensure_venv
 
 unset DATABASE_URL CELERY_BROKER_URL || true
+export OIDC_FRANCEIDENTITE_URL="${OIDC_FRANCEIDENTITE_URL:-http://127.0.0.1:9400}"  # the local mock plays France Identité too
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py seed_demo
 

@@ -48,6 +48,8 @@ export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$SCRATCH/var}"
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 export DB_CONN_MAX_AGE=0
 export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
+# France Identité is configured only when its URL is set; the tests start its mock (tests/mandant/conftest.py).
+export OIDC_FRANCEIDENTITE_URL=http://127.0.0.1:9401
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -46,7 +46,7 @@ def mandant_user(mandant_electeur):
     e = mandant_electeur
     return UserFactory(
         username="mandant-a", first_name=e.prenoms, last_name=e.nom, birthdate=e.date_naissance, gender=e.sexe,
-        email="marie.dupont@example.fr",
+        birthplace=e.code_lieu_naissance, birthcountry=e.code_pays_naissance, email="marie.dupont@example.fr",
     )
 
 

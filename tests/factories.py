@@ -53,6 +53,8 @@ class ElecteurFactory(factory.django.DjangoModelFactory):
     sexe = "F"
     date_naissance = datetime.date(1980, 1, 15)
     lieu_naissance = "Albi"
+    code_lieu_naissance = "81004"
+    code_pays_naissance = "99100"
     commune = factory.SubFactory(CommuneFactory)
     bureau = factory.LazyAttribute(
         lambda o: BureauDeVote.objects.get_or_create(commune=o.commune, numero=1, defaults={"nom": "Bureau 1"})[0]

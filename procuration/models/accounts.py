@@ -29,7 +29,6 @@ class User(AbstractUser):
     birthplace = models.CharField("lieu de naissance (code COG)", max_length=5, blank=True)
     birthcountry = models.CharField("pays de naissance (code COG)", max_length=5, blank=True)
     identity_provider = models.CharField("fournisseur d'identité", max_length=30, blank=True)
-    identity_certified = models.BooleanField("identité certifiée (France Identité)", default=False)
 
     # Police and gendarmerie.
     qualite = models.CharField("qualité", max_length=3, choices=Qualite.choices, blank=True)

@@ -57,6 +57,13 @@ class Electeur(models.Model):
     sexe = models.CharField("sexe", max_length=1, choices=Sexe.choices)
     date_naissance = models.DateField("date de naissance")
     lieu_naissance = models.CharField("lieu de naissance", max_length=150, blank=True)
+    # The identité pivot's place and country of birth (COG codes, as FranceConnect gives them):
+    # a login matches an elector only on both (procuration.identity.Pivot).
+    code_lieu_naissance = models.CharField(
+        "lieu de naissance (code COG)", max_length=5, blank=True, help_text="Vide pour une personne née à l'étranger."
+    )
+    code_pays_naissance = models.CharField("pays de naissance (code COG)", max_length=5, blank=True,
+                                           help_text="99100 pour la France.")
     commune = models.ForeignKey(Commune, on_delete=models.PROTECT, related_name="electeurs")
     bureau = models.ForeignKey(BureauDeVote, on_delete=models.PROTECT, related_name="electeurs", null=True, blank=True)
     liste = models.CharField("liste", max_length=20, choices=Liste.choices, default=Liste.PRINCIPALE)
@@ -74,7 +81,7 @@ class Electeur(models.Model):
         ordering = ["nom", "prenoms"]
         indexes = [
             models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx"),
-            # Matching a FranceConnect identity starts from the date of birth (mandant/services.py).
+            # Matching a FranceConnect identity starts from the date of birth (procuration/registry.py).
             models.Index(fields=["date_naissance"], name="electeur_naissance_idx"),
         ]
 

@@ -85,11 +85,11 @@ def test_demande_by_etat_civil_for_a_duree(logged, mandataire, django_capture_on
 
 
 def test_france_identite_demande_is_validated_at_once(
-    client, mandant_user, scrutin, mandataire, mailoutbox, django_capture_on_commit_callbacks
+    client, oidc_provider, mandant_electeur, scrutin, mandataire, mailoutbox, django_capture_on_commit_callbacks
 ):
-    mandant_user.identity_provider, mandant_user.identity_certified = "franceidentite", True
-    mandant_user.save()
-    client.force_login(mandant_user)
+    from tests.mandant.conftest import oidc_login
+
+    oidc_login(client, "franceidentite", "fc-marie")
     post_validite(client, scrutin)
     post_mandataire(client, mode="nne", nne="123456789", date_naissance_nne="1975-02-03")
     assert "sans passage au commissariat" in client.get(reverse("mandant:demande_recapitulatif")).content.decode()
@@ -249,6 +249,6 @@ def test_france_identite_login_then_demande_skips_the_police_step(
                                {"email_contact": "marie.fc@example.fr", "attestation": "on"}, follow=True)
     p = Procuration.objects.get()
     assert p.status == Status.VALIDEE_AUTORITE and p.origine == Origine.FRANCE_IDENTITE
-    assert p.mandant_user.identity_certified
+    assert p.mandant_user.socialaccount_set.get().provider == "franceidentite"
     assert "Procuration validée grâce à France Identité" in response.content.decode()
     assert len(mailoutbox) == 2

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from procuration import identity
 from tests.mandant.conftest import oidc_login
 
 User = get_user_model()
@@ -15,8 +16,8 @@ def test_franceconnect_login_maps_claims_and_matches_the_elector(client, oidc_pr
     user = User.objects.get(socialaccount__uid="fc-marie")
     assert (user.role, user.first_name, user.last_name) == ("mandant", "Marie Claire", "Dupont")
     assert str(user.birthdate) == "1980-05-12" and user.gender == "F" and user.birthplace == "81004"
-    assert user.email == "marie.fc@example.fr"
-    assert user.identity_provider == "franceconnect" and user.identity_certified is False
+    assert user.birthcountry == "99100" and user.email == "marie.fc@example.fr"
+    assert user.identity_provider == "franceconnect" and identity.SESSION_KEY not in client.session
     html = response.content.decode()
     assert "Vous êtes inscrit(e) sur la liste électorale de Almayrac" in html
     assert "Faire une nouvelle demande" in html
@@ -25,14 +26,17 @@ def test_franceconnect_login_maps_claims_and_matches_the_elector(client, oidc_pr
 def test_france_identite_login_certifies_and_each_login_refreshes(client, oidc_provider, mandant_electeur):
     oidc_login(client, "franceidentite", "fc-marie")
     user = User.objects.get(socialaccount__uid="fc-marie")
-    assert user.identity_provider == "franceidentite" and user.identity_certified is True
+    assert user.identity_provider == "franceidentite"
+    # The certification is the login's, kept in its session (provider and eIDAS level).
+    record = client.session[identity.SESSION_KEY]
+    assert (record["provider"], record["acr"], record["user"]) == ("franceidentite", "eidas2", user.pk)
     client.logout()
     oidc_login(client, "franceconnect", "fc-marie")
     # The same person through the other provider: the same user (identité pivot), refreshed.
     user.refresh_from_db()
     assert set(user.socialaccount_set.values_list("provider", flat=True)) == {"franceconnect", "franceidentite"}
     assert User.objects.filter(role="mandant").count() == 1
-    assert user.identity_provider == "franceconnect" and user.identity_certified is False
+    assert user.identity_provider == "franceconnect" and identity.SESSION_KEY not in client.session
 
 
 def test_nonce_mismatch_refuses_login(client, oidc_provider, mandant_electeur):

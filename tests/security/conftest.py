@@ -92,7 +92,8 @@ def build_world() -> World:
     users = {
         MANDANT_A: UserFactory(
             username="mandant-a", first_name=electeur.prenoms, last_name=electeur.nom, birthdate=electeur.date_naissance,
-            gender=electeur.sexe, email="marie.dupont@example.fr",
+            gender=electeur.sexe, birthplace=electeur.code_lieu_naissance, birthcountry=electeur.code_pays_naissance,
+            email="marie.dupont@example.fr",
         ),
         MANDANT_B: UserFactory(username="mandant-b", email="b@example.fr"),
         POLICIER: UserFactory(username="opj", policier=True, first_name="Julie", last_name="Martin"),

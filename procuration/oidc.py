@@ -6,16 +6,15 @@ each authorization request and keeps it in allauth's login state (stored in the 
 the callback :func:`check_nonce` compares it with the ``nonce`` claim of the id_token. A missing
 or different nonce refuses the login (see procuration.adapters.SocialAccountAdapter).
 
-The same class serves both apps, "franceconnect" and "franceidentite"; the latter certifies
-the identity (CERTIFIED_PROVIDER_IDS).
+The same class serves both apps, "franceconnect" and "franceidentite". An app's settings may
+name the eIDAS level to ask for (``"acr_values": "eidas2"`` for France Identité); what a login
+certifies is decided from the id_token's ``acr`` by procuration.identity.
 """
 
 import hmac
 import secrets
 
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
-
-CERTIFIED_PROVIDER_IDS = frozenset({"franceidentite"})
 
 
 class NonceError(Exception):
@@ -32,6 +31,9 @@ class FranceConnectProvider(OpenIDConnectProvider):
         if auth_params is None:
             auth_params = self.get_auth_params()
         auth_params = {**auth_params, "nonce": nonce}
+        acr_values = (self.app.settings or {}).get("acr_values")
+        if acr_values:
+            auth_params["acr_values"] = acr_values
         # Extra keyword arguments end up in the stashed state, read back on the callback.
         return super().redirect(request, process, next_url, data, auth_params=auth_params, nonce=nonce, **kwargs)
 
@@ -45,34 +47,12 @@ def check_nonce(sociallogin) -> None:
         raise NonceError("nonce mismatch")
 
 
+def id_token(sociallogin) -> dict:
+    """The id_token's claims (signed by the provider, checked by allauth)."""
+    return (sociallogin.account.extra_data or {}).get("id_token") or {}
+
+
 def claims(sociallogin) -> dict:
     """The identity claims: userinfo first, completed by the id_token."""
     extra = sociallogin.account.extra_data or {}
     return {**(extra.get("id_token") or {}), **(extra.get("userinfo") or {})}
-
-
-GENDERS = {"female": "F", "male": "M", "f": "F", "m": "M"}
-IDENTITY_FIELDS = [
-    "first_name", "last_name", "email", "birthdate", "gender", "birthplace", "birthcountry",
-    "identity_provider", "identity_certified",
-]
-
-
-def apply_identity(user, data: dict, provider_id: str) -> list[str]:
-    """Copy the identity claims onto the user (refreshed at every login); returns the fields."""
-    import datetime
-
-    user.first_name = (data.get("given_name") or "").strip()[:150]
-    user.last_name = (data.get("family_name") or "").strip()[:150]
-    if data.get("email"):
-        user.email = data["email"].strip()
-    try:
-        user.birthdate = datetime.date.fromisoformat(str(data.get("birthdate") or ""))
-    except ValueError:
-        user.birthdate = None
-    user.gender = GENDERS.get(str(data.get("gender") or "").lower(), "")
-    user.birthplace = str(data.get("birthplace") or "")[:5]
-    user.birthcountry = str(data.get("birthcountry") or "")[:5]
-    user.identity_provider = provider_id[:30]
-    user.identity_certified = provider_id in CERTIFIED_PROVIDER_IDS
-    return IDENTITY_FIELDS
