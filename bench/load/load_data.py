@@ -38,6 +38,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
+from procuration.identity import FRANCE  # noqa: E402
 from procuration.models import BureauDeVote, Commune, Electeur, Procuration, Role, Scrutin, Status, User  # noqa: E402
 from procuration.reference import generate_reference  # noqa: E402
 
@@ -64,6 +65,9 @@ def defaults(model) -> dict:
     return {f.column: f.get_default() for f in model._meta.concrete_fields if not (f.primary_key or f.null)}
 
 
+BIRTHPLACE = "81004"  # every bench elector is born in Albi: the login matches on the whole identité pivot
+
+
 def electeur_rows(start: int, count: int, commune_of, name_of, bureau_of=lambda i: None):
     base = defaults(Electeur)
     columns = list(base) + ["bureau_id"]
@@ -75,7 +79,7 @@ def electeur_rows(start: int, count: int, commune_of, name_of, bureau_of=lambda 
             nom, prenoms, sexe = name_of(i)
             row.update(nne=f"{100000000 + i:09d}", nom=nom, prenoms=prenoms, sexe=sexe,
                        date_naissance=dob0 + datetime.timedelta(days=i % 18000), commune_id=commune_of(i),
-                       bureau_id=bureau_of(i))
+                       bureau_id=bureau_of(i), code_lieu_naissance=BIRTHPLACE, code_pays_naissance=FRANCE)
             yield [row[c] for c in columns]
 
     return columns, rows()
@@ -170,7 +174,8 @@ def main() -> None:
             row = dict(ucols_base)
             row.update(username=f"fc-bench-{k}", password="!" + get_random_string(40), first_name=e["prenoms"],
                        last_name=e["nom"], email=f"fc-bench-{k}@example.fr", role=Role.MANDANT, gender="F",
-                       birthdate=e["date_naissance"], identity_provider="franceconnect", date_joined=date_joined,
+                       birthdate=e["date_naissance"], birthplace=BIRTHPLACE, birthcountry=FRANCE,
+                       identity_provider="franceconnect", date_joined=date_joined,
                        is_active=True, commune_id=None)
             yield [row[c] for c in ucols]
 
