@@ -130,3 +130,11 @@ def test_without_its_url_france_identite_is_not_configured_nor_offered(client, s
     settings.SOCIALACCOUNT_PROVIDERS = providers
     html = client.get(reverse("mandant:login")).content.decode()
     assert 'id="franceconnect-login"' in html and 'id="franceidentite-login"' not in html
+
+
+def test_each_provider_is_asked_its_eidas_level(client, db, oidc_provider):
+    from urllib.parse import parse_qs, urlparse
+
+    for provider_id, acr in (("franceconnect", "eidas1"), ("franceidentite", "eidas2")):
+        response = client.post(reverse("openid_connect_login", kwargs={"provider_id": provider_id}))
+        assert parse_qs(urlparse(response["Location"]).query)["acr_values"] == [acr]
