@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from mairie import alerts, prechecks
+from mairie import alerts
 from mairie.forms import (
     AgentForm,
     AlertPreferenceForm,
@@ -29,12 +29,15 @@ from mairie.forms import (
 from mairie.models import ExportJob, RegistrePrint
 from procuration import checks
 from procuration.access import portal_required
-from procuration.exceptions import DomainError
-from procuration.models import AuditLog, Procuration, Role, Status, User
+from procuration.exceptions import DomainError, TransitionError
+from procuration.forms import add_domain_error
+from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Status, User, Verificateur
 from procuration.views import PortalLoginView
 
 QUEUE_PAGE_SIZE = 50
 BATCH_MAX = 200
+# The checks the queue shows in columns; the others are shown only when they fail.
+QUEUE_COLUMNS = ("mandant_inscrit", "mandataire_inscrit", "plafond")
 
 
 class LoginView(PortalLoginView):
@@ -110,12 +113,13 @@ def queue(request):
             qs = qs.filter(mandant__bureau=data["bureau"])
         if data["age"]:
             qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
-    qs = qs.filter(status=status).select_related(*prechecks.QUEUE_RELATED).order_by("autorite_at", "pk")
+    qs = qs.filter(status=status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
     page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    verdicts = prechecks.evaluate_page(rows)
+    verdicts = checks.evaluate_page(rows)
     for p in rows:
         p.verdict = verdicts[p.pk]
+        p.columns = [r for r in p.verdict.results if r.code in QUEUE_COLUMNS]
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "mairie/queue.html", {
@@ -136,18 +140,13 @@ def batch_validate(request):
         messages.error(request, "Cochez au moins une procuration à valider.")
         return redirect(back)
     done, skipped = 0, []
-    for p in Procuration.objects.visible_to(request.user).filter(pk__in=ids, status=Status.VALIDEE_AUTORITE).select_related(
-        *prechecks.QUEUE_RELATED
-    ):
-        # The domain's checks again, on the current data: a row that no longer passes is left alone.
-        if not checks.all_pass(p):
-            skipped.append(p.reference)
-            continue
+    for p in Procuration.objects.visible_to(request.user).filter(pk__in=ids, status=Status.VALIDEE_AUTORITE):
+        # valider_mairie runs the checks again on the current data: a row that no longer passes is left alone.
         try:
             if p.valider_mairie(by=request.user):
                 done += 1
-        except DomainError as exc:
-            skipped.append(f"{p.reference} ({exc})")
+        except DomainError:
+            skipped.append(p.reference)
     if done:
         messages.success(request, f"{done} procuration{'s' if done > 1 else ''} validée{'s' if done > 1 else ''}.")
     if skipped:
@@ -171,6 +170,7 @@ def _render_detail(request, p, *, invalidation_form=None, validation_form=None, 
     events = list(p.events.select_related("actor"))
     return render(request, "mairie/detail.html", {
         "p": p, "results": results, "all_ok": all(r.ok for r in results), "events": events,
+        "plafond_ok": all(r.ok for r in results if r.code == "plafond"),
         "waiting": p.status == Status.VALIDEE_AUTORITE,
         "invalidation_form": invalidation_form or InvalidationForm(),
         "validation_form": validation_form or ValidationForm(),
@@ -183,15 +183,16 @@ def validate(request, procuration_pk):
     if (resp := _post_only(request)) is not None:
         return resp
     form = ValidationForm(request.POST)
-    form.is_valid()
-    if not checks.all_pass(p) and not form.cleaned_data.get("forcer"):
-        form.add_error("forcer", "Un contrôle n'est pas conforme : cochez cette case pour valider quand même, ou invalidez.")
-        messages.error(request, "La procuration n'a pas été validée : un contrôle automatique n'est pas conforme.")
+    if not form.is_valid():
         return _render_detail(request, p, validation_form=form, status=400)
     try:
-        changed = p.valider_mairie(by=request.user)
+        changed = p.valider_mairie(by=request.user, forcer=form.cleaned_data["forcer"], motif=form.cleaned_data["motif"])
+    except TransitionError as exc:
+        messages.error(request, exc.message)
     except DomainError as exc:
-        messages.error(request, str(exc))
+        add_domain_error(form, exc)
+        messages.error(request, f"La procuration n'a pas été validée : {exc.message}")
+        return _render_detail(request, p, validation_form=form, status=400)
     else:
         if changed:
             messages.success(request, f"Procuration {p.reference} validée. Le mandant en est informé par courriel.")
@@ -405,9 +406,9 @@ def agent_reset(request, agent_pk):
 # ----------------------------------------------------------------- paper CERFA keyed in by the mairie
 @portal_required("mairie")
 def cerfa(request):
-    """Key a paper CERFA into the register. The paper carries the authority's validation: the
-    procuration is recorded (procuration.cerfa.enregistrer_cerfa), moved to « validée par
-    l'autorité » with the authority named on the paper, then waits in the queue for the usual
+    """Key a paper CERFA into the register. The paper carries the authority's validation: one domain
+    call (procuration.cerfa.enregistrer_cerfa -> Procuration.etablir) records it « validée par
+    l'autorité » with the authority named on the paper; it then waits in the queue for the usual
     mairie decision (or is validated automatically when the commune chose so)."""
     from procuration.cerfa import enregistrer_cerfa
 
@@ -415,19 +416,21 @@ def cerfa(request):
     form = form_class(request.POST if request.method == "POST" else None, commune=request.user.commune)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        email = data.get("email_contact") or ""
-        # The mandant did not ask online: the only e-mail is the mairie's decision.
-        data["email_contact"] = ""
+        identite = IdentiteVerifiee(
+            Verificateur.MAIRIE, by=request.user, autorite=data["autorite"], date_etablissement=data["date_etablissement"],
+        )
         try:
             with transaction.atomic():
-                p = enregistrer_cerfa(form, by=request.user)
-                p.valider_autorite(by=request.user)
-                label = f"{data['autorite'].strip()}, le {data['date_etablissement']:%d/%m/%Y} (formulaire papier)"
-                Procuration.objects.filter(pk=p.pk).update(autorite_label=label[:300], email_contact=email)
+                p = enregistrer_cerfa(form, identite)
                 AuditLog.record(request, "mairie.cerfa", p, modele=data.get("modele"))
         except DomainError as exc:
-            form.add_error(None, str(exc))
+            add_domain_error(form, exc)
         else:
-            messages.success(request, f"Formulaire enregistré sous la référence {p.reference}. Contrôlez-le puis validez-le.")
+            if p.status == Status.VALIDEE_MAIRIE:
+                messages.success(request, f"Formulaire enregistré sous la référence {p.reference} et validé "
+                                          "automatiquement : tous les contrôles sont conformes.")
+            else:
+                messages.success(request, f"Formulaire enregistré sous la référence {p.reference}. "
+                                          "Contrôlez-le puis validez-le.")
             return redirect("mairie:detail", procuration_pk=p.pk)
     return render(request, "mairie/cerfa.html", {"form": form})

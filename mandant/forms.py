@@ -5,20 +5,12 @@ from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
 from mandant import services
-from procuration import checks, normalize
+from procuration import checks, normalize, validity
 from procuration.exceptions import DomainError
 from procuration.models import Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
-DURATION_YEARS = {Etablissement.FRANCE: 1, Etablissement.ETRANGER: 3}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def add_years(d: datetime.date, years: int) -> datetime.date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
 
 
 def scrutin_label(s: Scrutin) -> str:
@@ -61,60 +53,24 @@ class ValiditeForm(DsfrBaseForm):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
         portee = data.get("portee")
-        etablissement = data.get("etablissement") or Etablissement.FRANCE
-        start = end = None
+        if portee not in Portee.values or self.errors:
+            return data
+        try:  # the domain's one rule for the period; its error goes on the field it names
+            start, end = validity.periode(
+                portee=portee, scrutin=data.get("scrutin"), tour1=bool(data.get("tour1")), tour2=bool(data.get("tour2")),
+                valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
+                etablissement=data.get("etablissement") or Etablissement.FRANCE,
+            )
+        except DomainError as exc:
+            self.add_error(exc.field, exc.message)
+            return data
+        data["valid_from"], data["valid_until"] = start, end
         if portee == Portee.SCRUTIN:
-            s = data.get("scrutin")
-            if s is None:
-                if "scrutin" not in self.errors:
-                    self.add_error("scrutin", "Choisissez le scrutin pour lequel vous donnez procuration.")
-                return data
-            if s.derniere_date < today:
-                self.add_error("scrutin", f"Ce scrutin est déjà passé (dernier tour le {s.derniere_date:%d/%m/%Y}).")
-                return data
-            t1, t2 = data.get("tour1"), data.get("tour2")
-            if not (t1 or t2):
-                self.add_error("tour1", "Cochez au moins un tour.")
-                return data
-            if t2 and not s.date_tour2:
-                self.add_error("tour2", "Ce scrutin n'a qu'un tour.")
-                return data
-            if t1 and s.date_tour1 < today:
-                self.add_error("tour1", f"Le 1er tour de ce scrutin est déjà passé ({s.date_tour1:%d/%m/%Y}).")
-                return data
-            start = s.date_tour1 if t1 else s.date_tour2
-            end = s.date_tour2 if t2 else s.date_tour1
-            data["valid_from"], data["valid_until"] = start, end
-            duplicate_field = "tour1" if t1 else "tour2"
-        elif portee == Portee.DUREE:
-            start, end = data.get("valid_from"), data.get("valid_until")
-            if start is None and "valid_from" not in self.errors:
-                self.add_error("valid_from", "Indiquez la date de début de validité.")
-            if end is None and "valid_until" not in self.errors:
-                self.add_error("valid_until", "Indiquez la date de fin de validité.")
-            if start is None or end is None:
-                return data
-            if start < today:
-                self.add_error("valid_from", "La date de début ne peut pas être déjà passée.")
-                return data
-            if end < start:
-                self.add_error("valid_until", "La date de fin doit être postérieure à la date de début.")
-                return data
-            years = DURATION_YEARS[etablissement]
-            if end > add_years(start, years):
-                self.add_error(
-                    "valid_until",
-                    "Une procuration pour une durée limitée vaut au plus un an"
-                    if years == 1
-                    else "Une procuration établie à l'étranger vaut au plus trois ans",
-                )
-                return data
+            duplicate_field = "tour1" if data.get("tour1") else "tour2"
+        else:
             data["scrutin"], data["tour1"], data["tour2"] = None, False, False
             duplicate_field = "valid_from"
-        else:
-            return data
         doublon = checks.duplicate_for_mandant(
             Procuration(mandant=self.electeur, valid_from=start, valid_until=end)
         )

@@ -19,7 +19,7 @@ from procuration import checks, identity, normalize, ratelimit
 from procuration.access import portal_required
 from procuration.documents import recepisse_pdf
 from procuration.exceptions import DomainError
-from procuration.models import Procuration, Status
+from procuration.models import IdentiteVerifiee, Procuration, Status
 from procuration.models.procuration import ACTIVE_FOR_PLAFOND
 
 SESSION_KEY = identity.DEMANDE_SESSION_KEY  # kept when the same account logs in again
@@ -28,7 +28,8 @@ STEPS = ["Validité de la procuration", "Votre mandataire", "Récapitulatif"]
 CODE_STEP = {
     "self": "mandataire", "mandataire_non_inscrit": "mandataire", "mandataire_inscrit": "mandataire",
     "plafond": "mandataire", "tutelle": "mandataire", "liste_complementaire": "mandataire",
-    "passe": "validite", "doublon": "validite",
+    "passe": "validite", "doublon": "validite", "duree": "validite", "periode": "validite", "scrutin": "validite",
+    "tour": "validite",
 }
 
 
@@ -199,9 +200,10 @@ def demande_recapitulatif(request):
                     p.mandant_user = request.user
                     p.email_contact = form.cleaned_data["email_contact"]
                     p.save()
-                    p.soumettre(by=request.user)
-                    if certification == identity.CERTIFIED:
-                        p.valider_autorite(by=None, france_identite=True)
+                    if certification == identity.CERTIFIED:  # identity checked online: established at once
+                        p.etablir(IdentiteVerifiee.france_identite(electeur), by=request.user)
+                    else:
+                        p.soumettre(by=request.user)
             except DomainError as e:
                 p = build_procuration(electeur, demande)  # the transaction rolled back: nothing saved
                 step_errors[CODE_STEP.get(e.code, "general")] = e.message

@@ -11,9 +11,19 @@ from django.views.decorators.http import require_POST
 from police import services
 from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
 from procuration.access import portal_required
-from procuration.cerfa import CerfaForm, enregistrer_cerfa_valide
+from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
-from procuration.models import AuditLog, Procuration, ProcurationEvent, Role, Status, User
+from procuration.forms import add_domain_error
+from procuration.models import (
+    AuditLog,
+    IdentiteVerifiee,
+    Procuration,
+    ProcurationEvent,
+    Role,
+    Status,
+    User,
+    Verificateur,
+)
 from procuration.views import PortalLoginView
 
 ACTS = (Status.VALIDEE_AUTORITE, Status.REFUSEE_AUTORITE)
@@ -101,9 +111,10 @@ def cerfa(request):
         forms_ok = form.is_valid() & validation_form.is_valid()  # both validated, to show every error at once
         if forms_ok:
             try:
-                p = enregistrer_cerfa_valide(form, by=request.user, **validation_form.cleaned_data)
+                identite = IdentiteVerifiee(Verificateur.AUTORITE, by=request.user, **validation_form.cleaned_data)
+                p = enregistrer_cerfa(form, identite)
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                add_domain_error(form, exc)
             else:
                 messages.success(
                     request,

@@ -14,9 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
-from procuration import checks, registry
+from procuration import registry, validity
 from procuration.exceptions import DomainError
-from procuration.models import Origine, Portee, Procuration, Scrutin, Sexe
+from procuration.models import IdentiteVerifiee, Origine, Portee, Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement
 
 MODELES = [("14952*03", "CERFA n°14952*03"), ("12668*03", "CERFA n°12668*03 (guichet)")]
@@ -183,81 +183,43 @@ class CerfaForm(DsfrBaseForm):
         self.mandataire = e
 
     def _resolve_validity(self, data):
-        today = timezone.localdate()
-        if data["portee"] == Portee.SCRUTIN:
-            s = data.get("scrutin")
-            if s is None:
-                self.add_error("scrutin", "Choisissez le scrutin.")
-                return
-            if not (data.get("tour1") or data.get("tour2")):
-                self.add_error("tour1", "Cochez au moins un tour.")
-                return
-            if data.get("tour2") and not s.date_tour2:
-                self.add_error("tour2", "Ce scrutin n'a qu'un tour.")
-                return
-            if data.get("tour1") and s.date_tour1 < today:
-                self.add_error("tour1", "Le 1er tour de ce scrutin est déjà passé.")
-                return
-            data["valid_from"] = s.date_tour1 if data.get("tour1") else s.date_tour2
-            data["valid_until"] = s.date_tour2 if data.get("tour2") else s.date_tour1
-        else:
-            start, end = data.get("valid_from"), data.get("valid_until")
-            if not start or not end:
-                self.add_error("valid_from" if not start else "valid_until", "Saisissez les dates de validité.")
-                return
-            if start < today:
-                self.add_error("valid_from", "La date de début ne peut pas être passée.")
-                return
-            if end < start:
-                self.add_error("valid_until", "La date de fin doit suivre la date de début.")
-                return
-            years = (
-                checks.DUREE_MAX_ANNEES_FRANCE
-                if data["etablissement"] == Etablissement.FRANCE
-                else checks.DUREE_MAX_ANNEES_ETRANGER
+        """The period, by the domain's one rule (procuration.validity), its error on its field."""
+        try:
+            data["valid_from"], data["valid_until"] = validity.periode(
+                portee=data["portee"], scrutin=data.get("scrutin"), tour1=bool(data.get("tour1")),
+                tour2=bool(data.get("tour2")), valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
+                etablissement=data["etablissement"],
             )
-            if end > checks.add_years(start, years):
-                self.add_error(
-                    "valid_until",
-                    "Une procuration établie en France vaut au plus un an."
-                    if years == 1 else "Une procuration établie à l'étranger vaut au plus trois ans.",
-                )
-                return
+        except DomainError as exc:
+            self.add_error(exc.field, exc.message)
+            return
+        if data["portee"] == Portee.DUREE:
             data["scrutin"] = None
             data["tour1"] = data["tour2"] = False
 
 
-def enregistrer_cerfa(form: CerfaForm, *, by) -> Procuration:
-    """Record a keyed-in paper form as a demande « en attente » with its reference, after the same
-    checks as an online demande. No e-mail: the mandant did not ask online. Call inside
-    transaction.atomic() together with the next step (validation), so a refusal leaves nothing."""
+def enregistrer_cerfa(form: CerfaForm, identite: IdentiteVerifiee) -> Procuration:
+    """Record a keyed-in paper form as an established procuration (origin « CERFA papier »): the
+    officer at the counter, or the mairie copying the authority named on the paper, checked the
+    mandant's identity. One domain call (Procuration.etablir): the same checks as an online demande,
+    every step logged. No reference e-mail: the mandant did not ask online. Raises DomainError,
+    leaving nothing."""
     data = form.cleaned_data
-    p = Procuration.objects.create(
-        origine=Origine.CERFA_PAPIER,
-        mandant=form.mandant,
-        commune=form.mandant.commune,
-        mandataire=form.mandataire,
-        email_contact=data.get("email_contact") or "",
-        portee=data["portee"],
-        scrutin=data.get("scrutin"),
-        tour1=bool(data.get("tour1")),
-        tour2=bool(data.get("tour2")),
-        valid_from=data["valid_from"],
-        valid_until=data["valid_until"],
-        etablissement=data["etablissement"],
-    )
-
-    p.soumettre(
-        by=by, notify=False, reason=f"Saisie d'un formulaire CERFA n°{data.get('modele') or MODELES[0][0]}"
-    )
-    return p
-
-
-def enregistrer_cerfa_valide(form: CerfaForm, *, by, piece_type: str, piece_numero_fin: str) -> Procuration:
-    """Key in a paper form at an authority's counter: the procuration is created and validated
-    by the officer in one transaction (origin « CERFA papier »). Raises DomainError, leaving nothing."""
     with transaction.atomic():
-        p = enregistrer_cerfa(form, by=by)
-        if not p.valider_autorite(by=by, piece_type=piece_type, piece_numero_fin=piece_numero_fin):
-            raise DomainError("Cette procuration a déjà été validée.")
+        p = Procuration.objects.create(
+            origine=Origine.CERFA_PAPIER,
+            mandant=form.mandant,
+            commune=form.mandant.commune,
+            mandataire=form.mandataire,
+            email_contact=data.get("email_contact") or "",
+            portee=data["portee"],
+            scrutin=data.get("scrutin"),
+            tour1=bool(data.get("tour1")),
+            tour2=bool(data.get("tour2")),
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+            etablissement=data["etablissement"],
+        )
+        p.etablir(identite, by=identite.by,
+                  reason=f"Saisie d'un formulaire CERFA n°{data.get('modele') or MODELES[0][0]}")
     return p

@@ -1,23 +1,29 @@
-"""The automatic checks of a procuration, computed by the domain for every portal.
+"""The automatic checks of a procuration: the one home of these rules (docs/domain.md).
 
-`evaluate` returns the verdicts the mairie sees in its queue and the mandant sees while typing.
-`raise_for_demande` and `raise_for_validation` enforce the blocking ones inside the transition's
-transaction, after locking the elector rows, so that the plafond holds under concurrency.
+`evaluate_page(rows)` computes every check for a page of procurations with a fixed number of
+queries (one for the mandataires' binding procurations, one for the mandants', at most one for the
+scrutins that forbid a liste complémentaire), whatever the number of rows; `evaluate(p)` is the
+same code for one procuration (saved or not: the mandant's form checks a demande before it exists).
+
+`raise_for_demande`, `raise_for_plafond` and `raise_for_validation` enforce the blocking ones inside
+a transition's transaction, after locking the elector rows, so that the plafond holds under
+concurrency.
+
+Rows given to evaluate_page should come with RELATED selected (else each row loads them).
 """
 
-import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from procuration.exceptions import DomainError
-from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement
+from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
-DUREE_MAX_ANNEES_FRANCE = 1  # durée limitée: at most one year when established in France...
-DUREE_MAX_ANNEES_ETRANGER = 3  # ...three years when established abroad (Français établis hors de France).
+RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin")
+_FIELDS = ("pk", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
+           "etablissement", "reference")
 
 
 @dataclass(frozen=True)
@@ -32,190 +38,202 @@ class CheckResult:
         return "Conforme" if self.ok else "Non conforme"
 
 
-def _others(qs, p):
-    return qs.exclude(pk=p.pk) if p.pk else qs
+@dataclass(frozen=True)
+class Verdict:
+    results: list[CheckResult]
+
+    @property
+    def all_ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.ok]
+
+    def get(self, code: str) -> CheckResult:
+        return next(r for r in self.results if r.code == code)
 
 
-def mandataire_load(p) -> tuple[int, int]:
-    """(total, in France) of the mandataire's binding procurations overlapping p's validity."""
+@dataclass
+class _Loaded:
+    """What the checks need beyond the rows themselves, loaded once for a page."""
+
+    by_mandataire: dict[int, list]
+    by_mandant: dict[int, list]
+    forbidding: list[tuple]  # (date_tour1, date_tour2) of the scrutins closed to a liste complémentaire
+
+
+def _needs_forbidding(p) -> bool:
+    return p.mandataire.liste == Liste.COMPLEMENTAIRE and not (p.portee == Portee.SCRUTIN and p.scrutin_id)
+
+
+def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bool = True) -> _Loaded:
     from procuration.models.procuration import Procuration
 
-    qs = _others(
-        Procuration.objects.filter(mandataire_id=p.mandataire_id, status__in=ACTIVE_FOR_PLAFOND).overlapping(
-            p.valid_from, p.valid_until
-        ),
-        p,
-    )
+    by_mandataire, by_mandant = defaultdict(list), defaultdict(list)
+    if mandataire:
+        for o in Procuration.objects.filter(
+            mandataire_id__in={p.mandataire_id for p in rows}, status__in=ACTIVE_FOR_PLAFOND
+        ).only(*_FIELDS).order_by("pk"):
+            by_mandataire[o.mandataire_id].append(o)
+    if mandant:
+        for o in Procuration.objects.filter(
+            mandant_id__in={p.mandant_id for p in rows}, status__in=ACTIVE_FOR_MANDANT
+        ).only(*_FIELDS).order_by("pk"):
+            by_mandant[o.mandant_id].append(o)
+    dates = []
+    if forbidding and any(_needs_forbidding(p) for p in rows):
+        dates = list(
+            Scrutin.objects.filter(type__in=[ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES]).values_list(
+                "date_tour1", "date_tour2"
+            )
+        )
+    return _Loaded(by_mandataire, by_mandant, dates)
+
+
+def _overlaps(a, b) -> bool:
+    return a.valid_from <= b.valid_until and a.valid_until >= b.valid_from
+
+
+def _counts_against(p, other) -> bool:
+    """Does `other` (binding) count against p's plafond? Only overlapping ones, and once p is
+    established only those established before it: the earliest stand (L.73)."""
+    if (p.pk is not None and other.pk == p.pk) or not _overlaps(p, other):
+        return False
     if p.pk and p.autorite_at:
-        # The earliest stand (L.73): only those established before this one count against it.
-        qs = qs.filter(Q(autorite_at__lt=p.autorite_at) | Q(autorite_at=p.autorite_at, pk__lt=p.pk))
-    total = qs.count()
-    france = qs.filter(etablissement=Etablissement.FRANCE).count()
-    return total, france
-
-
-def plafond_ok(p) -> bool:
-    total, france = mandataire_load(p)
-    if total >= PLAFOND_TOTAL:
-        return False
-    if p.etablissement == Etablissement.FRANCE and france >= PLAFOND_FRANCE:
-        return False
+        if other.autorite_at is None:
+            return False
+        return other.autorite_at < p.autorite_at or (other.autorite_at == p.autorite_at and other.pk < p.pk)
     return True
 
 
-def duplicate_for_mandant(p):
-    from procuration.models.procuration import Procuration
-
-    return _others(
-        Procuration.objects.filter(mandant_id=p.mandant_id, status__in=ACTIVE_FOR_MANDANT).overlapping(
-            p.valid_from, p.valid_until
-        ),
-        p,
-    ).first()
+def _plafond(p, binding) -> tuple[bool, int, int]:
+    """(ok, total, in France) of the mandataire's procurations that count against p."""
+    counted = [o for o in binding if _counts_against(p, o)]
+    total = len(counted)
+    france = sum(1 for o in counted if o.etablissement == Etablissement.FRANCE)
+    ok = not (total >= PLAFOND_TOTAL or (p.etablissement == Etablissement.FRANCE and france >= PLAFOND_FRANCE))
+    return ok, total, france
 
 
-def liste_complementaire_interdite(p) -> bool:
+def plafond_message(p, total: int, france: int) -> str:
+    """What the mandataire actually holds, when p would exceed the plafond of L.73."""
+    if total >= PLAFOND_TOTAL:
+        return ("Le mandataire détient déjà deux procurations sur cette période : "
+                "il ne peut pas en recevoir une troisième (article L.73 du code électoral).")
+    return ("Le mandataire détient déjà une procuration établie en France sur cette période : "
+            "il ne peut en recevoir une seconde que si elle est établie à l'étranger (article L.73 du code électoral).")
+
+
+def _doublon(p, binding):
+    return next((o for o in binding if (p.pk is None or o.pk != p.pk) and _overlaps(p, o)), None)
+
+
+def _liste_complementaire_interdite(p, forbidding) -> bool:
     if p.mandataire.liste != Liste.COMPLEMENTAIRE:
         return False
-    if p.portee == "scrutin" and p.scrutin_id:
+    if p.portee == Portee.SCRUTIN and p.scrutin_id:
         return p.scrutin.interdit_liste_complementaire
-    return (
-        Scrutin.objects.filter(type__in=[ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES])
-        .filter(Q(date_tour1__range=(p.valid_from, p.valid_until)) | Q(date_tour2__range=(p.valid_from, p.valid_until)))
-        .exists()
+    return any(
+        p.valid_from <= d1 <= p.valid_until or (d2 is not None and p.valid_from <= d2 <= p.valid_until)
+        for d1, d2 in forbidding
     )
 
 
-def evaluate(p) -> list[CheckResult]:
-    """Every automatic check with its verdict, for display."""
+def _results(p, loaded: _Loaded) -> list[CheckResult]:
     mandant, mandataire = p.mandant, p.mandataire
+    mandant_ok = mandant.peut_voter and mandant.commune_id == p.commune_id
     results = [
         CheckResult(
-            "mandant_inscrit",
-            "Mandant inscrit",
-            mandant.peut_voter and mandant.commune_id == p.commune_id,
-            "Inscrit sur la liste électorale de la commune."
-            if mandant.peut_voter and mandant.commune_id == p.commune_id
+            "mandant_inscrit", "Mandant inscrit", mandant_ok,
+            "Inscrit sur la liste électorale de la commune." if mandant_ok
             else "Le mandant n'est pas (ou plus) inscrit sur la liste électorale de la commune.",
         ),
         CheckResult(
-            "mandataire_inscrit",
-            "Mandataire inscrit",
-            mandataire.peut_voter,
+            "mandataire_inscrit", "Mandataire inscrit", mandataire.peut_voter,
             f"Inscrit à {mandataire.commune.nom}." if mandataire.peut_voter
             else "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter.",
         ),
     ]
-    total, france = mandataire_load(p)
-    ok = plafond_ok(p)
-    results.append(
-        CheckResult(
-            "plafond",
-            "Plafond du mandataire",
-            ok,
-            f"Le mandataire détient {total} autre(s) procuration(s) sur la période, dont {france} établie(s) en France."
-            if ok
-            else "Le mandataire détient déjà le nombre maximal de procurations (deux, dont une seule établie en France).",
-        )
-    )
-    doublon = duplicate_for_mandant(p)
-    results.append(
-        CheckResult(
-            "doublon",
-            "Procuration unique du mandant",
-            doublon is None,
-            "Aucune autre procuration du mandant sur la période."
-            if doublon is None
-            else f"Le mandant a déjà une procuration pour ces dates (référence {doublon.reference}).",
-        )
-    )
+    ok, total, france = _plafond(p, loaded.by_mandataire[p.mandataire_id])
+    results.append(CheckResult(
+        "plafond", "Plafond du mandataire", ok,
+        f"Le mandataire détient {total} autre(s) procuration(s) sur la période, dont {france} établie(s) en France."
+        if ok else plafond_message(p, total, france),
+    ))
+    doublon = _doublon(p, loaded.by_mandant[p.mandant_id])
+    results.append(CheckResult(
+        "doublon", "Procuration unique du mandant", doublon is None,
+        "Aucune autre procuration du mandant sur la période." if doublon is None
+        else f"Le mandant a déjà une procuration pour ces dates (référence {doublon.reference}).",
+    ))
     tutelle = mandant.sous_tutelle and mandant.tuteur_id == mandataire.pk
-    results.append(
-        CheckResult(
-            "tutelle",
-            "Tutelle (L.72-1)",
-            not tutelle,
-            "Sans objet." if not tutelle
-            else "Un majeur sous tutelle ne peut pas donner procuration à son tuteur ou curateur.",
-        )
-    )
-    complementaire = liste_complementaire_interdite(p)
-    results.append(
-        CheckResult(
-            "liste_complementaire",
-            "Liste complémentaire",
-            not complementaire,
-            "Sans objet." if not complementaire
-            else "Un électeur inscrit sur une liste complémentaire ne peut pas être mandataire "
-            "pour l'élection présidentielle ou les élections législatives.",
-        )
-    )
+    results.append(CheckResult(
+        "tutelle", "Tutelle (L.72-1)", not tutelle,
+        "Sans objet." if not tutelle
+        else "Un majeur sous tutelle ne peut pas donner procuration à son tuteur ou curateur.",
+    ))
+    complementaire = _liste_complementaire_interdite(p, loaded.forbidding)
+    results.append(CheckResult(
+        "liste_complementaire", "Liste complémentaire", not complementaire,
+        "Sans objet." if not complementaire
+        else "Un électeur inscrit sur une liste complémentaire ne peut pas être mandataire "
+        "pour l'élection présidentielle ou les élections législatives.",
+    ))
     return results
+
+
+def evaluate_page(rows) -> dict[int, Verdict]:
+    """Every check of every (saved) row, keyed by pk, in a constant number of queries."""
+    rows = list(rows)
+    if not rows:
+        return {}
+    loaded = _load(rows)
+    return {p.pk: Verdict(_results(p, loaded)) for p in rows}
+
+
+def evaluate(p) -> list[CheckResult]:
+    """Every automatic check of one procuration (saved or not), with its verdict, for display."""
+    return _results(p, _load([p]))
 
 
 def all_pass(p) -> bool:
     return all(r.ok for r in evaluate(p))
 
 
-def add_years(d: datetime.date, years: int) -> datetime.date:
-    """Same day `years` later; 29 February becomes 28 February."""
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:
-        return d.replace(year=d.year + years, day=28)
-
-
-def duree_max_end(p) -> datetime.date:
-    """Last day a durée limitée starting on p.valid_from may run to (1 year in France, 3 abroad)."""
-    years = DUREE_MAX_ANNEES_FRANCE if p.etablissement == Etablissement.FRANCE else DUREE_MAX_ANNEES_ETRANGER
-    return add_years(p.valid_from, years)
-
-
-def raise_for_validity(p, today: datetime.date | None = None) -> None:
-    """The validity period: not in the past, start before end, durée limitée within its maximum."""
-    from django.utils import timezone
-
-    today = today or timezone.localdate()
-    if p.valid_from is None or p.valid_until is None:
-        raise DomainError("Indiquez la période de validité.", code="periode", field="valid_from")
-    if p.valid_until < p.valid_from:
-        raise DomainError("La date de fin doit suivre la date de début.", code="periode", field="valid_until")
-    if p.portee == "duree":
-        if p.valid_from < today:
-            raise DomainError("La date de début ne peut pas être dans le passé.", code="passe", field="valid_from")
-        if p.valid_until > duree_max_end(p):
-            if p.etablissement == Etablissement.FRANCE:
-                message = "Une procuration établie en France vaut au plus un an : choisissez une date de fin plus proche."
-            else:
-                message = "Une procuration établie à l'étranger vaut au plus trois ans : choisissez une date de fin plus proche."
-            raise DomainError(message, code="duree", field="valid_until")
-    elif p.valid_from < today:
-        raise DomainError("Le scrutin ou le tour choisi est déjà passé.", code="passe", field="scrutin")
+def duplicate_for_mandant(p):
+    """The mandant's binding procuration overlapping p's dates, or None."""
+    return _doublon(p, _load([p], mandataire=False, forbidding=False).by_mandant[p.mandant_id])
 
 
 def raise_for_demande(p) -> None:
-    """Blocking rules when the demande is submitted (mandant row locked)."""
+    """Blocking rules when the demande is submitted (mandant row locked). The period is checked
+    before, by procuration.validity."""
     Electeur.objects.select_for_update().filter(pk=p.mandant_id).first()
     if p.mandant_id == p.mandataire_id:
         raise DomainError("Le mandataire doit être une autre personne que vous.", code="self", field="mandataire")
     if not p.mandataire.peut_voter:
         raise DomainError("Le mandataire n'est inscrit sur aucune liste électorale.", code="mandataire_non_inscrit")
-    raise_for_validity(p)
     for r in evaluate(p):
         if not r.ok:
             raise DomainError(r.message, code=r.code)
 
 
-def raise_for_validation(p) -> None:
-    """Blocking rules when an authority validates: the mandataire row is locked first."""
+def raise_for_plafond(p) -> None:
+    """L.73, never forceable: the mandataire row is locked first, then its procurations counted."""
     Electeur.objects.select_for_update().filter(pk=p.mandataire_id).first()
-    if not plafond_ok(p):
-        raise DomainError(
-            "Le mandataire détient déjà le nombre maximal de procurations (deux, dont une seule établie en France).",
-            code="plafond",
-        )
+    ok, total, france = _plafond(p, _load([p], mandant=False, forbidding=False).by_mandataire[p.mandataire_id])
+    if not ok:
+        raise DomainError(plafond_message(p, total, france), code="plafond")
+
+
+def raise_for_validation(p) -> None:
+    """Blocking rules when an authority validates: the plafond, and no second established
+    procuration of the mandant for the same dates."""
+    raise_for_plafond(p)
     doublon = duplicate_for_mandant(p)
     if doublon is not None and doublon.status in ACTIVE_FOR_PLAFOND:
         raise DomainError(
             f"Le mandant a déjà une procuration validée pour ces dates (référence {doublon.reference}).", code="doublon"
         )
+

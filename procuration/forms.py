@@ -19,3 +19,8 @@ def check_initial_password(form: forms.Form, data: dict, field: str = "password"
         validate_password(data[field], person)
     except forms.ValidationError as exc:
         form.add_error(field, exc)
+
+
+def add_domain_error(form: forms.Form, exc) -> None:
+    """A domain error on the field it names when the form has that field, else on the whole form."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -2,6 +2,7 @@ from procuration.models.accounts import Role, User
 from procuration.models.audit import AuditLog
 from procuration.models.outbox import OutboxEmail
 from procuration.models.procuration import (
+    IdentiteVerifiee,
     InvalidationMotif,
     Origine,
     Portee,
@@ -9,6 +10,7 @@ from procuration.models.procuration import (
     ProcurationEvent,
     RefusMotif,
     Status,
+    Verificateur,
 )
 from procuration.models.territory import BureauDeVote, Commune, Electeur, Liste, Scrutin, ScrutinType, Sexe
 
@@ -17,6 +19,7 @@ __all__ = [
     "BureauDeVote",
     "Commune",
     "Electeur",
+    "IdentiteVerifiee",
     "InvalidationMotif",
     "Liste",
     "Origine",
@@ -31,4 +34,5 @@ __all__ = [
     "Sexe",
     "Status",
     "User",
+    "Verificateur",
 ]

@@ -7,6 +7,7 @@ the outbox, all in one transaction (see ../../docs/domain.md).
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -95,6 +96,57 @@ class PieceType(models.TextChoices):
     PERMIS = "permis", "Permis de conduire"
     CARTE_VITALE = "carte_vitale", "Carte Vitale avec photographie"
     AUTRE = "autre", "Autre pièce admise"
+
+
+class Verificateur(models.TextChoices):
+    """Who checked the mandant's identity."""
+
+    AUTORITE = "autorite", "Officier ou agent de police judiciaire habilité, au guichet"
+    MAIRIE = "mairie", "Autorité nommée sur le formulaire papier, saisi par la mairie"
+    FRANCE_IDENTITE = "france_identite", "France Identité (identité numérique certifiée)"
+
+
+@dataclass(frozen=True)
+class IdentiteVerifiee:
+    """A verified identity: who checked it, with what, and where the procuration is thereby established
+    (empty: as the procuration says)."""
+
+    verificateur: str
+    by: object = None  # the officer, or the agent who keyed the paper in; None for France Identité
+    etablissement: str = ""
+    piece_type: str = ""
+    piece_numero_fin: str = ""
+    autorite: str = ""  # paper keyed in at the mairie: the authority named on the form...
+    date_etablissement: datetime.date | None = None  # ...and the date it signed
+
+    @classmethod
+    def france_identite(cls, electeur) -> "IdentiteVerifiee":
+        """Online with France Identité: established in France, or abroad for an elector of a consular list."""
+        from procuration.models.territory import Liste
+
+        where = Etablissement.ETRANGER if electeur.liste == Liste.CONSULAIRE else Etablissement.FRANCE
+        return cls(Verificateur.FRANCE_IDENTITE, etablissement=where)
+
+    def raise_if_incomplete(self) -> None:
+        if self.verificateur != Verificateur.FRANCE_IDENTITE and self.by is None:
+            raise DomainError("La validation doit nommer l'officier ou l'agent qui l'a faite.")
+        if self.verificateur == Verificateur.MAIRIE and not (self.autorite.strip() and self.date_etablissement):
+            raise DomainError("Indiquez l'autorité qui a établi le formulaire et sa date.", field="autorite")
+
+    def label(self) -> str:
+        """autorite_label: the authority named to the mandant and on the registre."""
+        if self.verificateur == Verificateur.FRANCE_IDENTITE:
+            return "France Identité (identité numérique certifiée)"
+        if self.verificateur == Verificateur.MAIRIE:
+            return f"{self.autorite.strip()}, le {self.date_etablissement:%d/%m/%Y} (formulaire papier)"
+        return self.by.officer_label
+
+    def reason(self) -> str:
+        if self.verificateur == Verificateur.FRANCE_IDENTITE:
+            return "France Identité"
+        if self.verificateur == Verificateur.MAIRIE:
+            return f"Formulaire papier établi par {self.label()}, saisi par la mairie"
+        return ""
 
 
 class ProcurationQuerySet(models.QuerySet):
@@ -209,18 +261,6 @@ class Procuration(models.Model):
             return f"{self.scrutin.libelle} — {' et '.join(tours)}"
         return f"Du {self.valid_from:%d/%m/%Y} au {self.valid_until:%d/%m/%Y}"
 
-    def dates_from_scrutin(self) -> tuple[datetime.date, datetime.date]:
-        """(valid_from, valid_until) implied by the scrutin and the tours chosen."""
-        if self.scrutin is None:
-            raise DomainError("Choisissez le scrutin.", code="scrutin", field="scrutin")
-        if not (self.tour1 or self.tour2):
-            raise DomainError("Choisissez au moins un tour.", code="tour", field="tour1")
-        if self.tour2 and not self.scrutin.date_tour2:
-            raise DomainError("Ce scrutin n'a qu'un tour.", code="tour", field="tour2")
-        start = self.scrutin.date_tour1 if self.tour1 else self.scrutin.date_tour2
-        end = self.scrutin.date_tour2 if self.tour2 else self.scrutin.date_tour1
-        return start, end
-
     def expires_on(self) -> datetime.date | None:
         if self.submitted_at is None:
             return None
@@ -238,7 +278,7 @@ class Procuration(models.Model):
         by=None,
         reason: str = "",
         changes: Callable[["Procuration"], list[str]] | None = None,
-        check: Callable[["Procuration"], None] | None = None,
+        check: Callable[["Procuration"], str | None] | None = None,
         email: Callable[["Procuration"], object] | None = None,
     ) -> bool:
         """Lock, re-check, change, log, schedule the e-mail. Returns False if already done."""
@@ -254,7 +294,8 @@ class Procuration(models.Model):
                     f"« {Status(locked.status).label} »."
                 )
             if check is not None:
-                check(locked)
+                # A check may return the reason to log, when it depends on the locked row.
+                reason = check(locked) or reason
             from_status = locked.status
             fields = changes(locked) if changes else []
             locked.status = target
@@ -275,12 +316,11 @@ class Procuration(models.Model):
     def soumettre(self, *, by=None, reason: str = "", notify: bool = True) -> bool:
         """Brouillon -> en attente: checks the demande and issues the 6-character reference.
         notify=False for a paper form keyed in by an authority: the mandant asked nothing online."""
-        from procuration import checks, emails
+        from procuration import checks, emails, validity
 
         def check(p):
-            if p.portee == Portee.SCRUTIN:
-                # The dates of a scrutin procuration are those of the tours chosen, never typed.
-                p.valid_from, p.valid_until = p.dates_from_scrutin()
+            # The dates of a scrutin procuration are those of the tours chosen, never typed.
+            p.valid_from, p.valid_until = validity.periode_of(p)
             checks.raise_for_demande(p)
 
         def changes(p):
@@ -293,37 +333,79 @@ class Procuration(models.Model):
             email=emails.reference_issued if notify else None,
         )
 
-    def valider_autorite(self, *, by, piece_type: str = "", piece_numero_fin: str = "", france_identite: bool = False) -> bool:
-        """En attente -> validée par l'autorité (an OPJ/APJ at the counter, or France Identité online)."""
+    def valider_autorite(
+        self, *, by=None, piece_type: str = "", piece_numero_fin: str = "", france_identite: bool = False,
+        identite: "IdentiteVerifiee | None" = None,
+    ) -> bool:
+        """En attente -> validée par l'autorité: the mandant's identity was checked by an OPJ/APJ at the
+        counter, by France Identité online, or (paper keyed in at the mairie) by the authority named
+        on the form. Then, in the same transaction, the commune's automatic validation if it opted in."""
         from procuration import checks, emails
 
-        if not france_identite and by is None:
-            raise DomainError("La validation doit nommer l'officier ou l'agent qui l'a faite.")
+        if identite is None:
+            if france_identite:
+                identite = IdentiteVerifiee(Verificateur.FRANCE_IDENTITE)
+            else:
+                identite = IdentiteVerifiee(Verificateur.AUTORITE, by=by, piece_type=piece_type,
+                                            piece_numero_fin=piece_numero_fin)
+        identite.raise_if_incomplete()
 
         def check(p):
             checks.raise_for_validation(p)
 
         def changes(p):
-            p.autorite_by = None if france_identite else by
+            p.autorite_by = identite.by
             p.autorite_at = timezone.now()
-            p.autorite_label = "France Identité (identité numérique certifiée)" if france_identite else by.officer_label
-            p.piece_type = piece_type
-            p.piece_numero_fin = piece_numero_fin[-4:]
+            p.autorite_label = identite.label()[:300]
+            p.piece_type = identite.piece_type
+            p.piece_numero_fin = identite.piece_numero_fin[-4:]
             fields = ["autorite_by", "autorite_at", "autorite_label", "piece_type", "piece_numero_fin"]
-            if france_identite:
+            if identite.verificateur == Verificateur.FRANCE_IDENTITE:
                 p.origine = Origine.FRANCE_IDENTITE
                 fields.append("origine")
             return fields
 
-        def email(p):
-            emails.validated_by_authority(p)
-            if p.commune.auto_validation and checks.all_pass(p):
-                transaction.on_commit(lambda: _auto_validate(p.pk))
+        # Paper keyed in at the mairie: the mandant asked nothing online; the only e-mail is the decision.
+        email = None if identite.verificateur == Verificateur.MAIRIE else emails.validated_by_authority
+        with transaction.atomic():
+            done = self._transition(
+                "valider_autorite", by=identite.by, changes=changes, check=check, email=email,
+                reason=identite.reason(),
+            )
+            if done:
+                self._valider_automatiquement()
+        return done
 
-        return self._transition(
-            "valider_autorite", by=by, changes=changes, check=check, email=email,
-            reason="France Identité" if france_identite else "",
-        )
+    def _valider_automatiquement(self) -> bool:
+        """The commune's opt-in automatic validation, a domain step right after the authority's:
+        valider_mairie refuses unless every check passes; a refusal leaves the procuration waiting."""
+        from procuration.models.territory import Commune
+
+        if not Commune.objects.filter(pk=self.commune_id, auto_validation=True).exists():
+            return False
+        try:
+            with transaction.atomic():  # a savepoint: a failed check undoes nothing of the authority's act
+                return self.valider_mairie(automatique=True)
+        except DomainError:
+            return False
+
+    def etablir(self, identite: "IdentiteVerifiee", *, by, reason: str = "") -> "Procuration":
+        """A brouillon whose mandant's identity is already verified becomes an established procuration
+        in one call: soumettre then valider_autorite (each logged like any transition), and the
+        commune's automatic validation. Used by France Identité online and by the paper CERFA keyed in
+        at the police or at the mairie. `by` keys it in (the mandant online, the officer, the agent).
+        Raises DomainError and leaves nothing when a rule refuses."""
+        with transaction.atomic():
+            if self.status != Status.BROUILLON:
+                raise TransitionError("Seule une demande en cours de saisie peut être établie.")
+            if identite.etablissement and identite.etablissement != self.etablissement:
+                # Where it is established follows who checked the identity (before the period is checked).
+                self.etablissement = identite.etablissement
+                type(self).objects.filter(pk=self.pk, status=Status.BROUILLON).update(etablissement=self.etablissement)
+            self.soumettre(by=by, reason=reason, notify=self.origine != Origine.CERFA_PAPIER)
+            if not self.valider_autorite(identite=identite):
+                raise DomainError("Cette procuration a déjà été validée.")
+        return self
 
     def refuser_autorite(self, *, by, motif: str, detail: str = "") -> bool:
         from procuration import emails
@@ -347,18 +429,39 @@ class Procuration(models.Model):
             reason=f"{RefusMotif(motif).label}{' : ' + detail if detail else ''}",
         )
 
-    def valider_mairie(self, *, by=None, automatique: bool = False) -> bool:
-        from procuration import emails
+    def valider_mairie(self, *, by=None, forcer: bool = False, motif: str = "", automatique: bool = False) -> bool:
+        """Validée par l'autorité -> validée par la mairie, only when every automatic check passes, or
+        when an agent forces it with a reason (recorded in the event). The plafond of L.73 is checked
+        again here, under the mandataire's lock, and can never be forced."""
+        from procuration import checks, emails
+
+        def check(p):
+            checks.raise_for_plafond(p)
+            failures = [r for r in checks.evaluate(p) if not r.ok]
+            if automatique:
+                if failures:
+                    raise DomainError("Validation automatique impossible : un contrôle n'est pas conforme.",
+                                      code="controles")
+                return "Validation automatique (tous les contrôles satisfaits)"
+            if not failures:
+                return ""
+            labels = ", ".join(r.label for r in failures)
+            if not forcer:
+                raise DomainError(
+                    f"Un contrôle automatique n'est pas conforme ({labels}) : cochez la case pour valider quand même, "
+                    "en indiquant pourquoi, ou invalidez.", code="controles", field="forcer",
+                )
+            if not motif.strip():
+                raise DomainError("Indiquez pourquoi vous validez malgré les contrôles non conformes.",
+                                  code="motif_forcage", field="motif")
+            return f"Validation forcée malgré : {labels}. Motif : {motif.strip()}"
 
         def changes(p):
             p.mairie_by = by
             p.mairie_at = timezone.now()
             return ["mairie_by", "mairie_at"]
 
-        return self._transition(
-            "valider_mairie", by=by, changes=changes, email=emails.mairie_decision,
-            reason="Validation automatique (tous les contrôles satisfaits)" if automatique else "",
-        )
+        return self._transition("valider_mairie", by=by, changes=changes, check=check, email=emails.mairie_decision)
 
     def invalider_mairie(self, *, by, motif: str, detail: str = "") -> bool:
         from procuration import emails
@@ -411,17 +514,6 @@ class Procuration(models.Model):
             return ["ended_at"]
 
         return self._transition("echoir", changes=changes, reason="Fin de validité")
-
-
-def _auto_validate(pk: int) -> None:
-    from procuration import checks
-
-    p = Procuration.objects.filter(pk=pk, status=Status.VALIDEE_AUTORITE).select_related("commune").first()
-    if p is not None and p.commune.auto_validation and checks.all_pass(p):
-        try:
-            p.valider_mairie(automatique=True)
-        except DomainError:
-            pass
 
 
 def _assign_reference(pk: int, attempts: int = 20) -> str:

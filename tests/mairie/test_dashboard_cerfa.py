@@ -5,6 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from procuration import validity
+from procuration.exceptions import DomainError
 from procuration.models import Origine, Procuration, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
@@ -97,4 +99,48 @@ def test_paper_cerfa_bad_input_keeps_nothing(client, agent_mairie, commune):
     assert "La date d'établissement ne peut pas être dans le futur." in text(r)
     r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandant, scrutin))
     assert "Le mandataire doit être une autre personne que le mandant." in text(r)
+    assert not Procuration.objects.exists()
+
+
+def test_paper_cerfa_is_established_by_the_domain_with_every_step_logged(client, agent_mairie, commune):
+    """Procuration.etablir: the authority named on the paper goes through the transition (no raw
+    update), the e-mail address is kept, and both steps are in the timeline."""
+    mandant, mandataire = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, ScrutinFactory()))
+    p = Procuration.objects.get(mandant=mandant)
+    assert r["Location"] == reverse("mairie:detail", args=[p.pk])
+    label = f"MARTIN Julie, OPJ, commissariat d'Albi, le {timezone.localdate():%d/%m/%Y} (formulaire papier)"
+    assert (p.autorite_label, p.autorite_by, p.email_contact) == (label, agent_mairie, "papier@example.fr")
+    assert [(e.from_status, e.to_status, e.actor, e.reason) for e in p.events.all()] == [
+        (Status.BROUILLON, Status.EN_ATTENTE, agent_mairie, "Saisie d'un formulaire CERFA n°14952*03"),
+        (Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, agent_mairie,
+         f"Formulaire papier établi par {label}, saisi par la mairie"),
+    ]
+    assert not p.emails.exists()  # neither the reference nor « validée par l'autorité »: the mandant asked nothing online
+
+
+def test_paper_cerfa_at_a_commune_with_auto_validation_is_validated_at_once(client, agent_mairie, commune):
+    commune.auto_validation = True
+    commune.save()
+    mandant, mandataire = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune)
+    client.force_login(agent_mairie)
+    client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, ScrutinFactory()))
+    p = Procuration.objects.get(mandant=mandant)
+    assert p.status == Status.VALIDEE_MAIRIE
+    assert list(p.emails.values_list("kind", "to")) == [("mairie_decision", "papier@example.fr")]
+
+
+def test_paper_cerfa_validity_error_is_the_domains_on_its_field(client, agent_mairie, commune):
+    mandant, mandataire = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune)
+    start = timezone.localdate() + datetime.timedelta(days=2)
+    end = validity.add_years(start, 3) + datetime.timedelta(days=1)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(
+        mandant, mandataire, ScrutinFactory(), portee="duree", valid_from=start.isoformat(), valid_until=end.isoformat(),
+        etablissement="etranger",
+    ))
+    with pytest.raises(DomainError) as excinfo:
+        validity.periode(portee="duree", valid_from=start, valid_until=end, etablissement="etranger")
+    assert r.context["form"].errors["valid_until"] == [excinfo.value.message]
     assert not Procuration.objects.exists()

@@ -107,12 +107,35 @@ def test_validate_requires_confirmation_when_a_check_fails(client, agent_mairie,
     client.force_login(agent_mairie)
     r = client.post(reverse("mairie:validate", args=[p.pk]))
     assert r.status_code == 400
-    assert "un contrôle automatique n'est pas conforme" in page_text(r)
+    assert "La procuration n'a pas été validée : Un contrôle automatique n'est pas conforme (Mandataire inscrit)" in page_text(r)
+    assert "forcer" in r.context["validation_form"].errors
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_AUTORITE
-    client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on"})
+    r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on"})
+    assert r.status_code == 400
+    assert r.context["validation_form"].errors["motif"] == [
+        "Indiquez pourquoi vous validez malgré les contrôles non conformes."
+    ]
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE
+    client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif": "Radiation annulée par le juge"})
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_MAIRIE
+    assert p.events.get().reason == "Validation forcée malgré : Mandataire inscrit. Motif : Radiation annulée par le juge"
+
+
+def test_the_plafond_cannot_be_forced_from_the_detail_page(client, agent_mairie, commune):
+    mandataire = ElecteurFactory(commune=commune)
+    first = waiting(commune, mandataire=mandataire, autorite_at=timezone.now() - datetime.timedelta(hours=1))
+    p = waiting(commune, mandataire=mandataire, scrutin=first.scrutin)
+    client.force_login(agent_mairie)
+    detail = page_text(client.get(reverse("mairie:detail", args=[p.pk])))
+    assert "ne peut pas être validée, même après vérification" in detail and "Valider la procuration" not in detail
+    r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif": "J'insiste"})
+    assert r.status_code == 400
+    assert "détient déjà une procuration établie en France" in page_text(r)
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
 
 
 def test_validate_twice_or_after_invalidation_is_refused_in_french(client, agent_mairie, commune):

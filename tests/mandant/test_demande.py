@@ -207,7 +207,7 @@ def test_plafond_is_checked_at_the_mandataire_field(logged, scrutin, mandataire)
     ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin)
     post_validite(logged, scrutin)
     response = post_mandataire(logged, mode="nne", nne="123456789", date_naissance_nne="1975-02-03")
-    assert_field_error(response, "nne", "nombre maximal de procurations")
+    assert_field_error(response, "nne", "détient déjà une procuration établie en France")
     assert Procuration.objects.count() == 1
 
 
@@ -252,3 +252,18 @@ def test_france_identite_login_then_demande_skips_the_police_step(
     assert p.mandant_user.socialaccount_set.get().provider == "franceidentite"
     assert "Procuration validée grâce à France Identité" in response.content.decode()
     assert len(mailoutbox) == 2
+
+
+@pytest.mark.parametrize("etablissement", ["france", "etranger"])
+def test_validity_error_is_the_domains_on_its_field(logged, mandant_electeur, etablissement):
+    from procuration import validity
+    from procuration.exceptions import DomainError
+
+    start = TODAY() + datetime.timedelta(days=2)
+    end = validity.add_years(start, 1 if etablissement == "france" else 3) + datetime.timedelta(days=1)
+    response = logged.post(reverse("mandant:demande_validite"), {
+        "portee": "duree", "valid_from": start.isoformat(), "valid_until": end.isoformat(), "etablissement": etablissement})
+    with pytest.raises(DomainError) as excinfo:
+        validity.periode(portee="duree", valid_from=start, valid_until=end, etablissement=etablissement)
+    assert response.context["form"].errors["valid_until"] == [excinfo.value.message]
+    assert_nothing_saved()

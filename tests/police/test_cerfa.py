@@ -6,6 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from procuration import validity
+from procuration.exceptions import DomainError
 from procuration.models import Origine, OutboxEmail, Procuration, ProcurationEvent, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.police._helpers import text
@@ -100,11 +102,11 @@ def _days(n):
         ({"mandataire_nne": ""}, "Sans numéro national d'électeur, ce champ est obligatoire."),
         ({"mandataire_nne": "", "mandataire_nom": "Inconnu", "mandataire_prenoms": "Jeanne", "mandataire_sexe": "F",
           "mandataire_commune": "38214"}, "Le mandataire n'a pas été trouvé"),
-        ({"scrutin": ""}, "Choisissez le scrutin."),
+        ({"scrutin": ""}, "Choisissez le scrutin pour lequel la procuration est donnée."),
         ({"tour1": "", "tour2": ""}, "Cochez au moins un tour."),
-        ({"portee": "duree", "valid_from": _days(2), "valid_until": _days(400)}, "Une procuration établie en France vaut au plus un an."),
-        ({"portee": "duree", "valid_from": _days(-2), "valid_until": _days(20)}, "La date de début ne peut pas être passée."),
-        ({"portee": "duree", "valid_from": _days(20), "valid_until": _days(2)}, "La date de fin doit suivre la date de début."),
+        ({"portee": "duree", "valid_from": _days(2), "valid_until": _days(400)}, "Une procuration établie en France vaut au plus un an"),
+        ({"portee": "duree", "valid_from": _days(-2), "valid_until": _days(20)}, "La date de début ne peut pas être déjà passée."),
+        ({"portee": "duree", "valid_from": _days(20), "valid_until": _days(2)}, "La date de fin doit être postérieure à la date de début."),
         ({"piece_numero_fin": ""}, "Saisissez les 4 derniers caractères du numéro de la pièce présentée."),
         ({"mandant_date_naissance": "12/05/1980x"}, "Saisissez une date valide."),
     ],
@@ -131,7 +133,7 @@ def test_paper_cerfa_runs_the_same_domain_checks_plafond(officer_client, people,
     ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, mandant=ElecteurFactory(commune=commune))
     response = officer_client.post(URL, data)
     assert response.status_code == 200
-    assert "Le mandataire détient déjà le nombre maximal de procurations" in text(response)
+    assert "Le mandataire détient déjà une procuration établie en France" in text(response)
     assert Procuration.objects.count() == 1  # only the earlier one: the transaction left nothing
     assert not ProcurationEvent.objects.exists()
 
@@ -173,3 +175,24 @@ def test_paper_cerfa_keeps_dates_after_an_error(officer_client, data):
     data["mandant_nom"] = "DURAND"
     html = text(officer_client.post(URL, data))
     assert 'value="1980-05-12"' in html and 'value="1990-11-23"' in html
+
+
+@pytest.mark.parametrize("etablissement", ["france", "etranger"])
+def test_paper_cerfa_validity_error_is_the_domains_on_its_field(officer_client, data, etablissement):
+    start = timezone.localdate() + datetime.timedelta(days=2)
+    end = validity.add_years(start, 1 if etablissement == "france" else 3) + datetime.timedelta(days=1)
+    data.update(portee="duree", valid_from=start.isoformat(), valid_until=end.isoformat(), etablissement=etablissement)
+    response = officer_client.post(URL, data)
+    with pytest.raises(DomainError) as excinfo:
+        validity.periode(portee="duree", valid_from=start, valid_until=end, etablissement=etablissement)
+    assert response.context["form"].errors["valid_until"] == [excinfo.value.message]
+    assert not Procuration.objects.exists()
+
+
+def test_paper_cerfa_logs_both_steps_with_the_officer(officer_client, data, policier):
+    officer_client.post(URL, data)
+    p = Procuration.objects.get()
+    assert [(e.from_status, e.to_status, e.actor) for e in p.events.all()] == [
+        (Status.BROUILLON, Status.EN_ATTENTE, policier), (Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, policier),
+    ]
+    assert list(p.emails.values_list("kind", flat=True)) == ["validated_by_authority"]

@@ -3,10 +3,11 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from procuration import checks
+from procuration import checks, validity
 from procuration.exceptions import DomainError
 from procuration.models import Liste, Procuration, ScrutinType, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
@@ -47,11 +48,11 @@ def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer):
     abroad = en_attente(mandataire, scrutin, "etranger")
     third = en_attente(mandataire, scrutin, "etranger")
     assert first.valider_autorite(by=officer)
-    with pytest.raises(DomainError, match="nombre maximal") as excinfo:
+    with pytest.raises(DomainError, match="détient déjà une procuration établie en France") as excinfo:
         second_france.valider_autorite(by=officer)  # a second one established in France
     assert excinfo.value.code == "plafond"
     assert abroad.valider_autorite(by=officer)  # one in France + one abroad: allowed
-    with pytest.raises(DomainError, match="nombre maximal"):
+    with pytest.raises(DomainError, match="détient déjà deux procurations"):
         third.valider_autorite(by=officer)  # a third one, even abroad
     statuses = dict(Procuration.objects.values_list("pk", "status"))
     assert statuses[second_france.pk] == statuses[third.pk] == Status.EN_ATTENTE
@@ -224,7 +225,7 @@ def duree(mandant, start, end, etablissement="france"):
 
 def test_duree_at_most_one_year_in_france(commune):
     today = timezone.localdate()
-    one_year = checks.add_years(today, 1)
+    one_year = validity.add_years(today, 1)
     assert duree(ElecteurFactory(commune=commune), today, one_year).soumettre()
     too_long = duree(ElecteurFactory(commune=commune), today, one_year + datetime.timedelta(days=1))
     with pytest.raises(DomainError, match="au plus un an") as excinfo:
@@ -234,7 +235,7 @@ def test_duree_at_most_one_year_in_france(commune):
 
 def test_duree_at_most_three_years_abroad(commune):
     today = timezone.localdate()
-    three = checks.add_years(today, 3)
+    three = validity.add_years(today, 3)
     assert duree(ElecteurFactory(commune=commune), today, three, "etranger").soumettre()
     with pytest.raises(DomainError, match="au plus trois ans"):
         duree(ElecteurFactory(commune=commune), today, three + datetime.timedelta(days=1), "etranger").soumettre()
@@ -247,8 +248,8 @@ def test_duree_cannot_start_in_the_past(commune):
 
 
 def test_add_years_on_29_february():
-    assert checks.add_years(datetime.date(2028, 2, 29), 1) == datetime.date(2029, 2, 28)
-    assert checks.add_years(datetime.date(2028, 2, 29), 4) == datetime.date(2032, 2, 29)
+    assert validity.add_years(datetime.date(2028, 2, 29), 1) == datetime.date(2029, 2, 28)
+    assert validity.add_years(datetime.date(2028, 2, 29), 4) == datetime.date(2032, 2, 29)
 
 
 def test_evaluate_lists_every_check_in_french(mandant_electeur, scrutin):
@@ -258,3 +259,80 @@ def test_evaluate_lists_every_check_in_french(mandant_electeur, scrutin):
         "mandant_inscrit", "mandataire_inscrit", "plafond", "doublon", "tutelle", "liste_complementaire",
     ]
     assert all(r.ok and r.verdict == "Conforme" for r in results)
+
+
+# ------------------------------------------------------------------ one module for one row and for a page
+
+
+def test_evaluate_page_gives_each_rows_verdicts(commune, other_commune):
+    """The page and the single procuration run the same code; here every check fails once, on the
+    row where it should, and nowhere else."""
+    now = timezone.now()
+    presidentielle = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+    busy = ElecteurFactory(commune=commune)
+    tuteur = ElecteurFactory(commune=commune)
+    expected = {}
+
+    def row(failing, **kw):
+        kw.setdefault("mandant", ElecteurFactory(commune=commune))
+        p = ProcurationFactory(validee_autorite=True, commune=commune, **kw)
+        expected[p.pk] = failing
+        return p
+
+    row(set())
+    row({"mandant_inscrit"}, mandant=ElecteurFactory(commune=other_commune))
+    row({"mandant_inscrit"}, mandant=ElecteurFactory(commune=commune, deces=True))
+    row({"mandataire_inscrit"}, mandataire=ElecteurFactory(commune=commune, inscrit=False))
+    row({"tutelle"}, mandant=ElecteurFactory(commune=commune, sous_tutelle=True, tuteur=tuteur), mandataire=tuteur)
+    row({"liste_complementaire"}, scrutin=presidentielle,
+        mandataire=ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE))
+    row({"liste_complementaire"}, portee="duree", scrutin=None, tour1=False, tour2=False,
+        valid_from=presidentielle.date_tour1 - datetime.timedelta(days=3),
+        valid_until=presidentielle.date_tour1 + datetime.timedelta(days=30),
+        mandataire=ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE))
+    s = ScrutinFactory()
+    # The busy mandataire's first (France) stands; the second (France) and third exceed the plafond.
+    for i, failing in enumerate([set(), {"plafond"}, {"plafond"}]):
+        row(failing, mandataire=busy, scrutin=s, autorite_at=now - datetime.timedelta(hours=3 - i))
+    m = ElecteurFactory(commune=commune)
+    row({"doublon"}, mandant=m, scrutin=s)
+    doublon = ProcurationFactory(en_attente=True, commune=commune, mandant=m, scrutin=s)
+    expected[doublon.pk] = {"doublon"}
+
+    loaded = list(Procuration.objects.filter(pk__in=expected).select_related(*checks.RELATED))
+    verdicts = checks.evaluate_page(loaded)
+    for p in loaded:
+        assert {r.code for r in verdicts[p.pk].failures} == expected[p.pk], p.reference
+        assert verdicts[p.pk].results == checks.evaluate(p)
+    plafond = [verdicts[p.pk].get("plafond").message for p in loaded if "plafond" in expected[p.pk]]
+    assert sorted(plafond) == sorted([
+        "Le mandataire détient déjà une procuration établie en France sur cette période : il ne peut en recevoir "
+        "une seconde que si elle est établie à l'étranger (article L.73 du code électoral).",
+        "Le mandataire détient déjà deux procurations sur cette période : il ne peut pas en recevoir une "
+        "troisième (article L.73 du code électoral).",
+    ])
+
+
+def _page(commune, n, scrutin):
+    rows = []
+    for i in range(n):
+        mandataire = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE if i % 2 else Liste.PRINCIPALE)
+        portee = {"portee": "duree", "scrutin": None, "tour1": False, "tour2": False,
+                  "valid_from": scrutin.date_tour1, "valid_until": scrutin.date_tour2} if i % 3 == 0 else {"scrutin": scrutin}
+        rows.append(ProcurationFactory(validee_autorite=True, commune=commune, mandataire=mandataire,
+                                       mandant=ElecteurFactory(commune=commune), **portee))
+    return list(Procuration.objects.filter(pk__in=[p.pk for p in rows]).select_related(*checks.RELATED))
+
+
+def test_evaluate_page_runs_as_many_queries_for_50_rows_as_for_5(commune, django_assert_max_num_queries):
+    scrutin = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+    small = _page(commune, 5, scrutin)
+    with CaptureQueriesContext(connection) as five:
+        verdicts = checks.evaluate_page(small)
+    assert len(verdicts) == 5 and 0 < len(five.captured_queries) <= 3
+    Procuration.objects.all().delete()
+    large = _page(commune, 50, scrutin)
+    with django_assert_max_num_queries(len(five.captured_queries)):
+        verdicts = checks.evaluate_page(large)
+    assert len(verdicts) == 50
+    assert sum("liste_complementaire" in {r.code for r in v.failures} for v in verdicts.values()) == 25

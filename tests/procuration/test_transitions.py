@@ -1,5 +1,7 @@
 """Every transition of TRANSITIONS from every status: allowed moves work, the others raise."""
 
+import datetime
+
 import pytest
 from django.utils import timezone
 
@@ -226,3 +228,78 @@ def test_no_auto_validation_when_a_check_fails(users, django_capture_on_commit_c
         p.valider_autorite(by=users["policier"])
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_AUTORITE
+
+
+def test_auto_validation_happens_in_the_authoritys_own_call(users):
+    """A domain step, not a side effect of the e-mail: no on_commit callback runs in this test."""
+    p = ProcurationFactory(en_attente=True)
+    p.commune.auto_validation = True
+    p.commune.save()
+    assert p.valider_autorite(by=users["policier"], piece_type="cni") is True
+    assert p.status == Status.VALIDEE_MAIRIE
+    assert [(e.from_status, e.to_status, e.actor_id) for e in p.events.all()] == [
+        (Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, users["policier"].pk),
+        (Status.VALIDEE_AUTORITE, Status.VALIDEE_MAIRIE, None),
+    ]
+    assert p.events.last().reason == "Validation automatique (tous les contrôles satisfaits)"
+
+
+# ------------------------------------------------------------------ the mairie validates when every check passes
+
+
+def test_mairie_validation_refuses_a_failing_check_unless_forced_with_a_reason(users):
+    p = ProcurationFactory(validee_autorite=True)
+    p.mandataire.inscrit = False
+    p.mandataire.save()
+    with pytest.raises(DomainError) as excinfo:
+        p.valider_mairie(by=users["agent"])
+    assert (excinfo.value.code, excinfo.value.field) == ("controles", "forcer")
+    assert "Mandataire inscrit" in excinfo.value.message
+    with pytest.raises(DomainError) as excinfo:
+        p.valider_mairie(by=users["agent"], forcer=True, motif="   ")
+    assert excinfo.value.field == "motif"
+    assert not p.events.exists()
+    assert p.valider_mairie(by=users["agent"], forcer=True, motif="Réinscrit ce matin, registre pas encore à jour")
+    event = p.events.get()
+    assert (event.to_status, event.actor) == (Status.VALIDEE_MAIRIE, users["agent"])
+    assert event.reason == ("Validation forcée malgré : Mandataire inscrit. "
+                            "Motif : Réinscrit ce matin, registre pas encore à jour")
+
+
+def test_mairie_can_never_force_past_the_plafond(users):
+    first = ProcurationFactory(validee_mairie=True)  # the mandataire holds one established in France already
+    p = ProcurationFactory(validee_autorite=True, mandataire=first.mandataire, scrutin=first.scrutin,
+                           autorite_at=first.autorite_at + datetime.timedelta(minutes=1))
+    with pytest.raises(DomainError, match="détient déjà une procuration établie en France") as excinfo:
+        p.valider_mairie(by=users["agent"], forcer=True, motif="J'insiste")
+    assert excinfo.value.code == "plafond"
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
+
+
+# ------------------------------------------------------------------ born established: one domain method
+
+
+def test_etablir_with_france_identite_logs_both_steps_and_follows_the_consular_list(users):
+    from procuration.models import IdentiteVerifiee, Liste
+
+    p = ProcurationFactory(mandant__liste=Liste.CONSULAIRE)
+    assert p.etablissement == "france"
+    p.etablir(IdentiteVerifiee.france_identite(p.mandant), by=users["mandant"])
+    p.refresh_from_db()
+    assert (p.status, p.origine, p.etablissement) == (Status.VALIDEE_AUTORITE, "france_identite", "etranger")
+    assert [(e.from_status, e.to_status, e.actor, e.reason) for e in p.events.all()] == [
+        (Status.BROUILLON, Status.EN_ATTENTE, users["mandant"], ""),
+        (Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, None, "France Identité"),
+    ]
+    assert list(p.emails.order_by("pk").values_list("kind", flat=True)) == ["reference_issued", "validated_by_authority"]
+
+
+def test_etablir_refused_by_a_rule_leaves_a_brouillon(users):
+    from procuration.models import IdentiteVerifiee, Verificateur
+
+    p = ProcurationFactory(mandataire__inscrit=False)
+    with pytest.raises(DomainError):
+        p.etablir(IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"]), by=users["policier"])
+    p.refresh_from_db()
+    assert p.status == Status.BROUILLON and not p.events.exists() and not OutboxEmail.objects.exists()
