@@ -52,7 +52,7 @@ class ValidationForm(DsfrBaseForm):
         label="Je valide malgré les contrôles non conformes, après vérification", required=False,
         help_text="Jamais possible quand le mandataire a atteint le plafond de procurations (article L.73).",
     )
-    motif = forms.CharField(
+    motif_forcage = forms.CharField(
         label="Motif de la validation malgré les contrôles", required=False, max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Obligatoire si vous cochez la case : il figure dans l'historique de la procuration.",

@@ -186,7 +186,8 @@ def validate(request, procuration_pk):
     if not form.is_valid():
         return _render_detail(request, p, validation_form=form, status=400)
     try:
-        changed = p.valider_mairie(by=request.user, forcer=form.cleaned_data["forcer"], motif=form.cleaned_data["motif"])
+        changed = p.valider_mairie(by=request.user, forcer=form.cleaned_data["forcer"],
+                                  motif_forcage=form.cleaned_data["motif_forcage"])
     except TransitionError as exc:
         messages.error(request, exc.message)
     except DomainError as exc:

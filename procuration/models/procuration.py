@@ -429,7 +429,7 @@ class Procuration(models.Model):
             reason=f"{RefusMotif(motif).label}{' : ' + detail if detail else ''}",
         )
 
-    def valider_mairie(self, *, by=None, forcer: bool = False, motif: str = "", automatique: bool = False) -> bool:
+    def valider_mairie(self, *, by=None, forcer: bool = False, motif_forcage: str = "", automatique: bool = False) -> bool:
         """Validée par l'autorité -> validée par la mairie, only when every automatic check passes, or
         when an agent forces it with a reason (recorded in the event). The plafond of L.73 is checked
         again here, under the mandataire's lock, and can never be forced."""
@@ -451,10 +451,10 @@ class Procuration(models.Model):
                     f"Un contrôle automatique n'est pas conforme ({labels}) : cochez la case pour valider quand même, "
                     "en indiquant pourquoi, ou invalidez.", code="controles", field="forcer",
                 )
-            if not motif.strip():
+            if not motif_forcage.strip():
                 raise DomainError("Indiquez pourquoi vous validez malgré les contrôles non conformes.",
-                                  code="motif_forcage", field="motif")
-            return f"Validation forcée malgré : {labels}. Motif : {motif.strip()}"
+                                  code="motif_forcage", field="motif_forcage")
+            return f"Validation forcée malgré : {labels}. Motif : {motif_forcage.strip()}"
 
         def changes(p):
             p.mairie_by = by

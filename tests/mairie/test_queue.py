@@ -113,12 +113,12 @@ def test_validate_requires_confirmation_when_a_check_fails(client, agent_mairie,
     assert p.status == Status.VALIDEE_AUTORITE
     r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on"})
     assert r.status_code == 400
-    assert r.context["validation_form"].errors["motif"] == [
+    assert r.context["validation_form"].errors["motif_forcage"] == [
         "Indiquez pourquoi vous validez malgré les contrôles non conformes."
     ]
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_AUTORITE
-    client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif": "Radiation annulée par le juge"})
+    client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif_forcage": "Radiation annulée par le juge"})
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_MAIRIE
     assert p.events.get().reason == "Validation forcée malgré : Mandataire inscrit. Motif : Radiation annulée par le juge"
@@ -131,7 +131,7 @@ def test_the_plafond_cannot_be_forced_from_the_detail_page(client, agent_mairie,
     client.force_login(agent_mairie)
     detail = page_text(client.get(reverse("mairie:detail", args=[p.pk])))
     assert "ne peut pas être validée, même après vérification" in detail and "Valider la procuration" not in detail
-    r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif": "J'insiste"})
+    r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif_forcage": "J'insiste"})
     assert r.status_code == 400
     assert "détient déjà une procuration établie en France" in page_text(r)
     p.refresh_from_db()

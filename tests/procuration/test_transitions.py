@@ -256,10 +256,10 @@ def test_mairie_validation_refuses_a_failing_check_unless_forced_with_a_reason(u
     assert (excinfo.value.code, excinfo.value.field) == ("controles", "forcer")
     assert "Mandataire inscrit" in excinfo.value.message
     with pytest.raises(DomainError) as excinfo:
-        p.valider_mairie(by=users["agent"], forcer=True, motif="   ")
-    assert excinfo.value.field == "motif"
+        p.valider_mairie(by=users["agent"], forcer=True, motif_forcage="   ")
+    assert excinfo.value.field == "motif_forcage"
     assert not p.events.exists()
-    assert p.valider_mairie(by=users["agent"], forcer=True, motif="Réinscrit ce matin, registre pas encore à jour")
+    assert p.valider_mairie(by=users["agent"], forcer=True, motif_forcage="Réinscrit ce matin, registre pas encore à jour")
     event = p.events.get()
     assert (event.to_status, event.actor) == (Status.VALIDEE_MAIRIE, users["agent"])
     assert event.reason == ("Validation forcée malgré : Mandataire inscrit. "
@@ -271,7 +271,7 @@ def test_mairie_can_never_force_past_the_plafond(users):
     p = ProcurationFactory(validee_autorite=True, mandataire=first.mandataire, scrutin=first.scrutin,
                            autorite_at=first.autorite_at + datetime.timedelta(minutes=1))
     with pytest.raises(DomainError, match="détient déjà une procuration établie en France") as excinfo:
-        p.valider_mairie(by=users["agent"], forcer=True, motif="J'insiste")
+        p.valider_mairie(by=users["agent"], forcer=True, motif_forcage="J'insiste")
     assert excinfo.value.code == "plafond"
     p.refresh_from_db()
     assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
