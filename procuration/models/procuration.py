@@ -313,12 +313,15 @@ class Procuration(models.Model):
             setattr(self, field.attname, getattr(other, field.attname))
 
     # ---------------------------------------------------------------- transitions
-    def soumettre(self, *, by=None, reason: str = "", notify: bool = True) -> bool:
+    def soumettre(self, *, by=None, reason: str = "", notify: bool = True, etablissement: str = "") -> bool:
         """Brouillon -> en attente: checks the demande and issues the 6-character reference.
-        notify=False for a paper form keyed in by an authority: the mandant asked nothing online."""
+        notify=False for a paper form keyed in by an authority: the mandant asked nothing online.
+        etablissement (from etablir): where the identity check establishes it, before the period is checked."""
         from procuration import checks, emails, validity
 
         def check(p):
+            if etablissement:
+                p.etablissement = etablissement
             # The dates of a scrutin procuration are those of the tours chosen, never typed.
             p.valid_from, p.valid_until = validity.periode_of(p)
             checks.raise_for_demande(p)
@@ -326,7 +329,7 @@ class Procuration(models.Model):
         def changes(p):
             p.submitted_at = timezone.now()
             p.reference = _assign_reference(p.pk)
-            return ["submitted_at", "reference", "valid_from", "valid_until"]
+            return ["submitted_at", "reference", "valid_from", "valid_until", "etablissement"]
 
         return self._transition(
             "soumettre", by=by, changes=changes, check=check, reason=reason,
@@ -398,11 +401,10 @@ class Procuration(models.Model):
         with transaction.atomic():
             if self.status != Status.BROUILLON:
                 raise TransitionError("Seule une demande en cours de saisie peut être établie.")
-            if identite.etablissement and identite.etablissement != self.etablissement:
-                # Where it is established follows who checked the identity (before the period is checked).
-                self.etablissement = identite.etablissement
-                type(self).objects.filter(pk=self.pk, status=Status.BROUILLON).update(etablissement=self.etablissement)
-            self.soumettre(by=by, reason=reason, notify=self.origine != Origine.CERFA_PAPIER)
+            # Where it is established follows who checked the identity.
+            if not self.soumettre(by=by, reason=reason, notify=self.origine != Origine.CERFA_PAPIER,
+                                  etablissement=identite.etablissement):
+                raise TransitionError("Cette demande a déjà été soumise.")
             if not self.valider_autorite(identite=identite):
                 raise DomainError("Cette procuration a déjà été validée.")
         return self
