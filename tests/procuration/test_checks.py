@@ -230,7 +230,8 @@ def test_duree_at_most_one_year_in_france(commune):
     too_long = duree(ElecteurFactory(commune=commune), today, one_year + datetime.timedelta(days=1))
     with pytest.raises(DomainError, match="au plus un an") as excinfo:
         too_long.soumettre()
-    assert excinfo.value.code == "duree"
+    assert (excinfo.value.code, excinfo.value.field) == ("duree", "valid_until")
+    assert too_long.events.count() == 0
 
 
 def test_duree_at_most_three_years_abroad(commune):
