@@ -5,9 +5,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY requirements/ requirements/
+# The runtime lock only: no test, browser or benchmark packages in the production image.
+COPY requirements/runtime.lock requirements/runtime.lock
 RUN pip install --no-cache-dir uv==0.13.8 \
-    && uv pip install --system --no-cache --require-hashes -r requirements/dev.lock
+    && uv pip install --system --no-cache --require-hashes -r requirements/runtime.lock
 COPY . .
 RUN DEBUG=false SECRET_KEY=build-only ALLOWED_HOSTS=localhost STATIC_MANIFEST=true \
     python manage.py collectstatic --noinput -v0

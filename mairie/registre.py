@@ -7,7 +7,6 @@ Each edition is recorded (mairie.RegistrePrint); what the mairie validated after
 edition of the same bureau is marked "nouvelle" so late arrivals are not missed.
 """
 
-import csv
 import datetime
 import io
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from mairie.models import RegistrePrint
 from procuration.models import BureauDeVote, Portee, Procuration, Status
+from procuration.spreadsheet import safe_csv_writer
 
 # An edition is dated when its rows were read and covers what was committed then. A validation
 # committing during the read may be missing from it: the next edition flags as "nouvelle"
@@ -153,7 +153,7 @@ CSV_HEADER = [
 
 def build_csv(secs: list[BureauSection]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = safe_csv_writer(out, delimiter=";")
     writer.writerow(CSV_HEADER)
     for s in secs:
         for p in s.rows:
@@ -171,8 +171,7 @@ def build_csv(secs: list[BureauSection]) -> bytes:
 
 def build_pdf(secs: list[BureauSection], *, commune, scrutin, tour: int, on_page=None) -> bytes:
     """One document per bureau rendered in turn (progress can be reported), then joined."""
-    from django.conf import settings
-    from weasyprint import HTML
+    from procuration.pdf import html_document
 
     documents = []
     now = timezone.now()
@@ -184,7 +183,7 @@ def build_pdf(secs: list[BureauSection], *, commune, scrutin, tour: int, on_page
             {"section": s, "commune": commune, "scrutin": scrutin, "tour": tour,
              "date": tour_date(scrutin, tour), "generated_at": now, "header": PDF_HEADER},
         )
-        documents.append(HTML(string=html, base_url=str(settings.BASE_DIR)).render())
+        documents.append(html_document(html).render())
         if on_page:
             on_page(i, len(secs))
     if not documents:
@@ -193,7 +192,7 @@ def build_pdf(secs: list[BureauSection], *, commune, scrutin, tour: int, on_page
             {"section": BureauSection(bureau=None), "commune": commune, "scrutin": scrutin, "tour": tour,
              "date": tour_date(scrutin, tour), "generated_at": now, "header": PDF_HEADER},
         )
-        documents.append(HTML(string=html, base_url=str(settings.BASE_DIR)).render())
+        documents.append(html_document(html).render())
     pages = [page for doc in documents for page in doc.pages]
     return documents[0].copy(pages).write_pdf()
 

@@ -1,4 +1,5 @@
 import email
+import ipaddress
 from email import policy
 from pathlib import Path
 
@@ -81,9 +82,22 @@ def _parse(path: Path):
             }
 
 
-def dev_mailbox(request):
-    if not settings.DEV_MAILBOX:
+def _dev_only(request, enabled: bool = True) -> None:
+    """The /dev/ pages exist only with DEBUG on, and answer only to the machine itself (loopback):
+    anyone else gets the 404 a production server gives."""
+    if not (settings.DEBUG and enabled and _is_loopback(request.META.get("REMOTE_ADDR", ""))):
         raise Http404
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback  # 127.0.0.0/8 and ::1
+    except ValueError:
+        return False
+
+
+def dev_mailbox(request):
+    _dev_only(request, settings.DEV_MAILBOX)
     messages_ = []
     for path in _mail_files()[:100]:
         for item in _parse(path):
@@ -94,8 +108,7 @@ def dev_mailbox(request):
 
 def dev_totp(request):
     """Development only: the current TOTP code of the demo staff accounts."""
-    if not settings.DEBUG:
-        raise Http404
+    _dev_only(request)
     from procuration.demo import DEMO_TOTP_SECRET
     from procuration.mfa import current_totp_code
 

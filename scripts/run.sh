@@ -4,6 +4,9 @@
 # FranceConnect and France Identité on http://127.0.0.1:9400.
 source "$(dirname "$0")/lib.sh"
 
+# The development variables of the embedded default (settings are safe by default: DEBUG off).
+export DEBUG=true
+
 ensure_apt libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 ensure_venv
 

@@ -50,6 +50,9 @@ export DB_CONN_MAX_AGE=0
 export PASSWORD_HASHERS=django.contrib.auth.hashers.MD5PasswordHasher
 # France Identité is configured only when its URL is set; the tests start its mock (tests/mandant/conftest.py).
 export OIDC_FRANCEIDENTITE_URL=http://127.0.0.1:9401
+# The tests assume the development defaults (no HTTPS redirect, static files from the finders);
+# settings are safe by default (DEBUG off), so say it. pytest-django still runs views with DEBUG off.
+export DEBUG=true
 
 set +e
 .venv/bin/python -m pytest "$@"

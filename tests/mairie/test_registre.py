@@ -163,3 +163,21 @@ def test_export_runs_in_a_celery_worker_and_is_downloadable(client, agent_mairie
     # One part per bureau, in order.
     assert text.index("Bureau n° 1") < text.index("Bureau n° 2 — École Jean Jaurès") < text.index("MARTIN")
     assert RegistrePrint.objects.filter(job=job).count() == 2
+
+
+@pytest.mark.django_db
+def test_registre_csv_neutralises_cells_that_would_be_formulas(agent_mairie, commune, registre_data):
+    """OWASP CSV injection: a name typed by an elector never runs as a formula in the spreadsheet."""
+    d = registre_data
+    ProcurationFactory(
+        validee_mairie=True, commune=commune, scrutin=d["scrutin"], mairie_by=agent_mairie,
+        mandant=ElecteurFactory(commune=commune, nom='=HYPERLINK("http://evil.example";"x")', prenoms="@SUM(1+1)",
+                                bureau=d["b1"]),
+        mandataire=ElecteurFactory(commune=commune, nom="+CMD", prenoms="-2+3"),
+    )
+    job = _export(agent_mairie, d, format="csv")
+    rows = list(csv.reader(io.StringIO(job.file.read().decode("utf-8-sig")), delimiter=";"))
+    hostile = next(r for r in rows[1:] if "HYPERLINK" in r[3])
+    assert hostile[3:5] == ["'=HYPERLINK(\"HTTP://EVIL.EXAMPLE\";\"X\")", "'@SUM(1+1)"]
+    assert hostile[6:8] == ["'+CMD", "'-2+3"]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
