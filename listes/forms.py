@@ -4,8 +4,7 @@ from dsfr.forms import DsfrBaseForm
 from listes import rules
 from listes.models import MotifRattachement, Piece, PieceKind
 from procuration.exceptions import DomainError
-from procuration.forms import check_initial_password
-from procuration.models import Commune, User
+from procuration.models import Commune
 
 
 class PieceChoiceField(forms.ModelChoiceField):
@@ -150,27 +149,16 @@ class DocumentForm(DsfrBaseForm):
 
 
 class AgentCreateForm(DsfrBaseForm):
-    username = forms.RegexField(
-        label="Identifiant de connexion", regex=r"^[\w.@+-]+$", max_length=150,
-        error_messages={"invalid": "Lettres, chiffres et . @ + - _ uniquement."},
-    )
+    """The identifiant is generated and the agent chooses their password through an activation
+    link (procuration.activation): the administrator knows neither."""
+
     first_name = forms.CharField(label="Prénom", max_length=150)
     last_name = forms.CharField(label="Nom", max_length=150)
-    email = forms.EmailField(label="Adresse électronique")
-    password = forms.CharField(
-        label="Mot de passe initial (12 caractères au moins)", widget=forms.PasswordInput(render_value=False),
+    email = forms.EmailField(
+        label="Adresse électronique",
+        help_text="Le lien d'activation du compte y est envoyé : l'agent y choisit son mot de passe, puis configure "
+        "sa double authentification.",
     )
-
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("Cet identifiant est déjà utilisé.")
-        return username
-
-    def clean(self):
-        cleaned = super().clean()
-        check_initial_password(self, cleaned)
-        return cleaned
 
 
 class ConfigForm(DsfrBaseForm):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("electeurs/", views.electeurs, name="electeurs"),
     path("administration/utilisateurs/", views.users, name="users"),
     path("administration/utilisateurs/<int:pk>/activation/", views.user_toggle, name="user_toggle"),
+    path("administration/utilisateurs/<int:pk>/reinitialiser/", views.user_reset, name="user_reset"),
     path("administration/attestations/", views.config, name="config"),
     path("administration/attestations/<str:name>.img", views.config_image, name="config_image"),
     # Espace personnel of the usager.

@@ -20,6 +20,7 @@ from listes.forms import (
 )
 from listes.models import Demarche, Document, Etat, ListesCommuneConfig, Piece, Teledossier, normalize_numero
 from procuration.access import portal_required
+from procuration.activation import issue_activation, new_staff_username
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Electeur, Role, User
 from procuration.views import PortalLoginView
@@ -319,16 +320,18 @@ def users(request):
         data = form.cleaned_data
         with transaction.atomic():
             agent = User(
-                username=data["username"], first_name=data["first_name"], last_name=data["last_name"],
-                email=data["email"], role=Role.AGENT_LISTES, commune_id=request.user.commune_id, is_commune_admin=False,
+                username=new_staff_username(data["first_name"], data["last_name"]), first_name=data["first_name"],
+                last_name=data["last_name"], email=data["email"], role=Role.AGENT_LISTES,
+                commune_id=request.user.commune_id, is_commune_admin=False,
             )
-            agent.set_password(data["password"])
+            agent.set_unusable_password()
             agent.save()
+            issue_activation(agent)
             AuditLog.record(request, "listes.agent_create", agent, username=agent.username)
         messages.success(
             request,
-            f"Le compte « {agent.username} » a été créé. À sa première connexion, l'utilisateur configurera "
-            "la double authentification.",
+            f"Le compte « {agent.username} » a été créé. Un lien d'activation est envoyé à {agent.email} : "
+            "l'utilisateur y choisit son mot de passe, puis configure la double authentification.",
         )
         return redirect("listes:users")
     agents = User.objects.filter(role=Role.AGENT_LISTES, commune_id=request.user.commune_id).order_by("last_name")
@@ -347,6 +350,25 @@ def user_toggle(request, pk):
     agent.save(update_fields=["is_active"])
     AuditLog.record(request, "listes.agent_toggle", agent, is_active=agent.is_active)
     messages.success(request, f"Compte « {agent.username} » {'réactivé' if agent.is_active else 'désactivé'}.")
+    return redirect("listes:users")
+
+
+@require_POST
+@agent_required
+def user_reset(request, pk):
+    """No password and no authenticator any more, and a new activation link to the agent."""
+    _require_admin(request)
+    agent = get_object_or_404(User, pk=pk, role=Role.AGENT_LISTES, commune_id=request.user.commune_id)
+    if agent.is_commune_admin:  # the admin's own account included
+        messages.error(request, "L'accès d'un administrateur est réinitialisé par l'administration nationale.")
+        return redirect("listes:users")
+    with transaction.atomic():
+        issue_activation(agent)
+        AuditLog.record(request, "listes.agent_reset", agent)
+    messages.success(
+        request, f"L'accès de « {agent.username} » est réinitialisé : un nouveau lien d'activation est envoyé à "
+        f"{agent.email}.",
+    )
     return redirect("listes:users")
 
 

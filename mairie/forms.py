@@ -1,5 +1,3 @@
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 from dsfr.forms import DsfrBaseForm
@@ -84,54 +82,41 @@ class RegistreForm(DsfrBaseForm):
 
 
 class AgentForm(DsfrBaseForm):
-    """A mairie agent's account. The identifiant is chosen at creation and cannot change."""
+    """A mairie agent's account. The identifiant is generated at creation (procuration.activation):
+    the administrator neither chooses it nor learns which identifiants exist elsewhere."""
 
-    username = forms.CharField(label="Identifiant de connexion", max_length=150,
-                               help_text="Lettres, chiffres et les caractères . - _ uniquement.")
     first_name = forms.CharField(label="Prénom", max_length=150)
     last_name = forms.CharField(label="Nom", max_length=150)
-    email = forms.EmailField(label="Adresse électronique professionnelle")
+    email = forms.EmailField(label="Adresse électronique professionnelle",
+                             help_text="Le lien d'activation du compte y est envoyé.")
 
-    def __init__(self, *args, instance=None, **kwargs):
+    def __init__(self, *args, commune, instance=None, **kwargs):
         self.instance = instance
+        self.commune = commune
         if instance is not None:
             kwargs.setdefault("initial", {
-                "username": instance.username, "first_name": instance.first_name, "last_name": instance.last_name,
-                "email": instance.email,
+                "first_name": instance.first_name, "last_name": instance.last_name, "email": instance.email,
             })
         super().__init__(*args, **kwargs)
-        if instance is not None:
-            self.fields["username"].disabled = True
-            self.fields["username"].help_text = "L'identifiant ne peut pas être modifié."
-
-    def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        if self.instance is not None:
-            return self.instance.username
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", username):
-            raise ValidationError("Utilisez uniquement des lettres sans accent, des chiffres et les caractères . - _")
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError("Cet identifiant est déjà utilisé.")
-        return username
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
-        clash = User.objects.filter(email__iexact=email, role=Role.AGENT_MAIRIE)
+        # Only this commune's agents: another commune's accounts are not revealed.
+        clash = User.objects.filter(email__iexact=email, role=Role.AGENT_MAIRIE, commune=self.commune)
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError("Un autre compte d'agent utilise déjà cette adresse.")
+            raise ValidationError("Un autre agent de la commune utilise déjà cette adresse.")
         return email
 
     def apply(self, user) -> list[str]:
         """Copy the cleaned values onto user; returns the changed field names."""
         changed = []
         for name in ("first_name", "last_name", "email"):
-            if getattr(user, name) != self.cleaned_data[name]:
-                setattr(user, name, self.cleaned_data[name].strip() if name != "email" else self.cleaned_data[name])
+            value = self.cleaned_data[name].strip()
+            if getattr(user, name) != value:
+                setattr(user, name, value)
                 changed.append(name)
-        if user.pk is None:
-            user.username = self.cleaned_data["username"]
         return changed
 
 

@@ -2,9 +2,9 @@
 another commune's object answers 404."""
 
 import datetime
-import secrets
 from functools import partial, wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -29,6 +29,7 @@ from mairie.forms import (
 from mairie.models import ExportJob, RegistrePrint
 from procuration import checks
 from procuration.access import portal_required
+from procuration.activation import issue_activation, new_staff_username
 from procuration.exceptions import DomainError, TransitionError
 from procuration.forms import add_domain_error
 from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Status, User, Verificateur
@@ -312,14 +313,6 @@ def alertes(request):
 
 
 # ----------------------------------------------------------------- agents (commune administrator)
-TEMP_PASSWORD_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
-
-
-def temporary_password() -> str:
-    raw = "".join(secrets.choice(TEMP_PASSWORD_ALPHABET) for _ in range(16))
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
-
-
 def _agent(request, pk) -> User:
     """Another commune's agent answers 404 to anyone, admin or not; then only the admin may act."""
     agent = get_object_or_404(User, pk=pk, role=Role.AGENT_MAIRIE, commune_id=request.user.commune_id)
@@ -333,23 +326,27 @@ def agents(request):
     users = User.objects.filter(role=Role.AGENT_MAIRIE, commune_id=request.user.commune_id).order_by(
         "-is_active", "last_name", "first_name"
     )
-    return render(request, "mairie/agents.html", {"agents": users})
+    return render(request, "mairie/agents.html", {"agents": users, "activation_hours": settings.STAFF_ACTIVATION_LINK_HOURS})
 
 
 @commune_admin_required
 def agent_create(request):
-    form = AgentForm(request.POST if request.method == "POST" else None)
+    form = AgentForm(request.POST if request.method == "POST" else None, commune=request.user.commune)
     if request.method == "POST" and form.is_valid():
-        password = temporary_password()
-        agent = User()
+        agent = User(role=Role.AGENT_MAIRIE, commune=request.user.commune, is_commune_admin=False)
         form.apply(agent)
-        agent.role = Role.AGENT_MAIRIE
-        agent.commune = request.user.commune
-        agent.is_commune_admin = False
-        agent.set_password(password)
-        agent.save()
-        AuditLog.record(request, "mairie.agent_create", agent)
-        return render(request, "mairie/agent_password.html", {"agent": agent, "password": password, "created": True})
+        agent.username = new_staff_username(agent.first_name, agent.last_name)
+        with transaction.atomic():
+            agent.set_unusable_password()
+            agent.save()
+            issue_activation(agent)
+            AuditLog.record(request, "mairie.agent_create", agent)
+        messages.success(
+            request,
+            f"Le compte de {agent} est créé (identifiant « {agent.username} »). Un lien d'activation est envoyé "
+            f"à {agent.email} : l'agent y choisit son mot de passe, puis configure sa double authentification.",
+        )
+        return redirect("mairie:agents")
     return render(request, "mairie/agent_form.html", {"form": form, "agent": None})
 
 
@@ -362,7 +359,7 @@ def _editable(request, agent):
 def agent_edit(request, agent_pk):
     agent = _agent(request, agent_pk)
     _editable(request, agent)
-    form = AgentForm(request.POST if request.method == "POST" else None, instance=agent)
+    form = AgentForm(request.POST if request.method == "POST" else None, instance=agent, commune=request.user.commune)
     if request.method == "POST" and form.is_valid():
         changed = form.apply(agent)
         if changed:
@@ -388,20 +385,21 @@ def agent_toggle(request, agent_pk):
 
 @portal_required("mairie")
 def agent_reset(request, agent_pk):
-    """A new temporary password and no authenticator: the agent sets up TOTP again (lost phone)."""
+    """No password and no authenticator any more, and a new activation link to the agent (lost
+    phone, forgotten password): only the agent, through the link, sets them again."""
     agent = _agent(request, agent_pk)
     if (resp := _post_only(request)) is not None:
         return resp
     _editable(request, agent)
-    from allauth.mfa.models import Authenticator
-
-    password = temporary_password()
     with transaction.atomic():
-        agent.set_password(password)
-        agent.save(update_fields=["password"])
-        Authenticator.objects.filter(user=agent).delete()
+        issue_activation(agent)
         AuditLog.record(request, "mairie.agent_reset", agent)
-    return render(request, "mairie/agent_password.html", {"agent": agent, "password": password, "created": False})
+    messages.success(
+        request,
+        f"L'accès de {agent} est réinitialisé : son mot de passe et son application d'authentification ne sont "
+        f"plus acceptés. Un nouveau lien d'activation est envoyé à {agent.email}.",
+    )
+    return redirect("mairie:agents")
 
 
 # ----------------------------------------------------------------- paper CERFA keyed in by the mairie

@@ -1,7 +1,6 @@
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
-from procuration.forms import check_initial_password
 from procuration.models import RefusMotif, User
 from procuration.models.accounts import Qualite
 from procuration.models.procuration import PieceType
@@ -74,32 +73,21 @@ class HistoryForm(DsfrBaseForm):
 
 
 class OfficerForm(DsfrBaseForm):
-    """A unit admin creates an officer of their own unit."""
+    """A unit admin creates an officer of their own unit. The identifiant is generated and the
+    officer chooses their password through an activation link (procuration.activation)."""
 
     last_name = forms.CharField(label="Nom", max_length=150)
     first_name = forms.CharField(label="Prénom", max_length=150)
     qualite = forms.ChoiceField(label="Qualité", choices=Qualite.choices)
     matricule = forms.CharField(label="Matricule", max_length=30)
-    email = forms.EmailField(label="Adresse électronique professionnelle", required=False)
-    username = forms.CharField(label="Identifiant de connexion", max_length=150)
-    password = forms.CharField(
-        label="Mot de passe provisoire", widget=forms.PasswordInput(render_value=False),
-        help_text="Au moins 12 caractères. À communiquer à l'agent, qui configurera sa double authentification à la première connexion.",
+    email = forms.EmailField(
+        label="Adresse électronique professionnelle",
+        help_text="Le lien d'activation du compte y est envoyé : l'agent y choisit son mot de passe, puis configure "
+        "sa double authentification.",
     )
-
-    def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("Cet identifiant est déjà utilisé.")
-        return username
 
     def clean_matricule(self):
         matricule = self.cleaned_data["matricule"].strip()
         if User.objects.filter(matricule=matricule, role="policier").exists():
             raise forms.ValidationError("Un compte existe déjà pour ce matricule.")
         return matricule
-
-    def clean(self):
-        data = super().clean()
-        check_initial_password(self, data)
-        return data

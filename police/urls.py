@@ -12,4 +12,5 @@ urlpatterns = [
     path("historique/", views.historique, name="historique"),
     path("unite/", views.unite, name="unite"),
     path("unite/<int:pk>/activation/", views.unite_activation, name="unite_activation"),
+    path("unite/<int:pk>/reinitialiser/", views.unite_reset, name="unite_reset"),
 ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from police import services
 from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
 from procuration.access import portal_required
+from procuration.activation import issue_activation, new_staff_username
 from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
 from procuration.forms import add_domain_error
@@ -166,17 +167,20 @@ def unite(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         officer = User(
-            username=data["username"], first_name=data["first_name"], last_name=data["last_name"].upper(),
-            email=data["email"], role=Role.POLICIER, qualite=data["qualite"], matricule=data["matricule"],
-            unite=request.user.unite,
+            username=new_staff_username(data["first_name"], data["last_name"]), first_name=data["first_name"],
+            last_name=data["last_name"].upper(), email=data["email"], role=Role.POLICIER, qualite=data["qualite"],
+            matricule=data["matricule"], unite=request.user.unite,
         )
-        officer.set_password(data["password"])
-        officer.save()
-        AuditLog.record(request, "police.compte_cree", officer, matricule=officer.matricule, unite=officer.unite)
+        with transaction.atomic():
+            officer.set_unusable_password()
+            officer.save()
+            issue_activation(officer)
+            AuditLog.record(request, "police.compte_cree", officer, matricule=officer.matricule, unite=officer.unite)
         messages.success(
             request,
-            f"Compte créé pour {officer.officer_label}. À sa première connexion, l'agent devra configurer "
-            "sa double authentification.",
+            f"Compte créé pour {officer.officer_label} (identifiant « {officer.username} »). Un lien d'activation "
+            f"est envoyé à {officer.email} : l'agent y choisit son mot de passe, puis configure sa double "
+            "authentification.",
         )
         return redirect("police:unite")
     officers = _unit_officers(request.user).order_by("last_name", "first_name")
@@ -197,5 +201,25 @@ def unite_activation(request, pk):
         AuditLog.record(request, "police.compte_active" if activate else "police.compte_desactive", officer)
     messages.success(
         request, f"Compte de {officer.officer_label} {'réactivé' if activate else 'désactivé'}."
+    )
+    return redirect("police:unite")
+
+
+@require_POST
+@portal_required("police")
+def unite_reset(request, pk):
+    """No password and no authenticator any more, and a new activation link to the officer."""
+    _require_unit_admin(request)
+    officer = get_object_or_404(_unit_officers(request.user), pk=pk)
+    if officer.is_unit_admin:  # the unit admin's own account included
+        messages.error(request, "L'accès d'un administrateur d'unité est réinitialisé par l'administration nationale.")
+        return redirect("police:unite")
+    with transaction.atomic():
+        issue_activation(officer)
+        AuditLog.record(request, "police.compte_reinitialise", officer)
+    messages.success(
+        request,
+        f"L'accès de {officer.officer_label} est réinitialisé : un nouveau lien d'activation est envoyé à "
+        f"{officer.email}.",
     )
     return redirect("police:unite")

@@ -38,3 +38,15 @@ def resiliation(p):
 
 def expired(p):
     return schedule_email("expired", p.email_contact, _context(p), procuration=p)
+
+
+def staff_activation(user, url):
+    """The single-use link where a new or reset staff account chooses its password."""
+    from procuration.context_processors import PORTAL_NAMES
+    from procuration.views import ROLE_HOME
+
+    portal = ROLE_HOME[user.role].split(":")[0]
+    return schedule_email("staff_activation", user.email, {
+        "user": user, "url": url, "hours": settings.STAFF_ACTIVATION_LINK_HOURS, "portal_name": PORTAL_NAMES[portal],
+        "login_url": settings.SITE_URL + reverse(f"{portal}:login"),
+    }, object_ref=f"procuration.User:{user.pk}")

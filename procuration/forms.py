@@ -1,24 +1,40 @@
 """Form helpers shared by the portals."""
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from dsfr.forms import DsfrBaseForm
 
 from procuration.models import User
 
 
-def check_initial_password(form: forms.Form, data: dict, field: str = "password") -> None:
-    """Run the password validators on a new account's initial password, against the person's
-    names and e-mail as typed in the form; errors go to the field."""
-    if not data.get(field):
-        return
-    person = User(
-        username=data.get("username", ""), first_name=data.get("first_name", ""),
-        last_name=data.get("last_name", ""), email=data.get("email", ""),
+class ActivationForm(DsfrBaseForm):
+    """The agent chooses their own password through their activation link."""
+
+    password1 = forms.CharField(
+        label="Mot de passe", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
     )
-    try:
-        validate_password(data[field], person)
-    except forms.ValidationError as exc:
-        form.add_error(field, exc)
+    password2 = forms.CharField(
+        label="Confirmation du mot de passe", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "Les deux mots de passe ne sont pas identiques.")
+        elif first:
+            try:
+                validate_password(first, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
 
 
 def add_domain_error(form: forms.Form, exc) -> None:

@@ -136,6 +136,8 @@ MFA_TOTP_ISSUER = "Démarches électorales"
 # code, the clocks drift); allauth refuses a code used twice, so the window does not allow replay.
 MFA_TOTP_TOLERANCE = env_int("MFA_TOTP_TOLERANCE", 1)
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
+# Staff accounts get a single-use link to choose their password (procuration/activation.py).
+STAFF_ACTIVATION_LINK_HOURS = env_int("STAFF_ACTIVATION_LINK_HOURS", 72)
 
 # FranceConnect and France Identité are OpenID Connect providers. In dev and tests a local
 # oidc-provider-mock on loopback plays both; production sets the real endpoints.

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accessibilite/", views.accessibilite, name="accessibilite"),
     path("apres-connexion/", views.after_login, name="after_login"),
+    path("activation/<str:uidb64>/<str:token>/", views.staff_activation, name="staff_activation"),
     path("comptes/", include("allauth.urls")),
     path("mandant/", include("mandant.urls")),
     path("police/", include("police.urls")),

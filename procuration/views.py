@@ -5,6 +5,8 @@ from pathlib import Path
 
 from allauth.account.views import LoginView
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -57,6 +59,38 @@ class PortalLoginView(LoginView):
         ctx = super().get_context_data(**kwargs)
         ctx["portal_title"] = PORTAL_NAMES[self.portal]
         return ctx
+
+
+# ----------------------------------------------------------------- staff activation link
+INVALID_LINK = (
+    "Ce lien d'activation n'est plus valable : il a déjà servi, un lien plus récent a été envoyé ou "
+    "il a expiré. Demandez un nouveau lien à l'administrateur de votre service."
+)
+
+
+def staff_activation(request, uidb64, token):
+    """The single-use link of a new or reset staff account: the agent chooses a password, then
+    logs in at their portal, whose door has them enrol their own TOTP (procuration/access.py)."""
+    from procuration import activation
+    from procuration.forms import ActivationForm
+
+    user = activation.user_for_link(uidb64, token)
+    if user is None:
+        return render(request, "activation.html", {"invalid": INVALID_LINK})
+    form = ActivationForm(request.POST if request.method == "POST" else None, user=user)
+    if request.method == "POST" and form.is_valid():
+        if activation.activate(uidb64, token, form.cleaned_data["password1"]) is None:
+            return render(request, "activation.html", {"invalid": INVALID_LINK})
+        if request.user.is_authenticated:
+            logout(request)  # whoever was logged in on this browser is not the agent
+        portal = ROLE_HOME[user.role].split(":")[0]
+        messages.success(
+            request,
+            f"Votre mot de passe est enregistré. Connectez-vous avec votre identifiant « {user.username} » : "
+            "vous configurerez ensuite votre application d'authentification.",
+        )
+        return redirect(f"{reverse(portal + ':login')}?next={reverse(ROLE_HOME[user.role])}")
+    return render(request, "activation.html", {"form": form, "account": user})
 
 
 # ----------------------------------------------------------------- dev-only mailbox

@@ -83,3 +83,22 @@ def test_accessibility_statement_is_a_complete_rgaa_declaration(client):
     # Every page links to it from the footer, with the same status.
     home = html.unescape(client.get("/").content.decode())
     assert f'href="{reverse("accessibilite")}">Accessibilité : partiellement conforme</a>' in home
+
+
+@pytest.mark.django_db
+def test_activation_pages_have_no_axe_violations(live_server, page, agent_mairie):
+    """The staff activation link: the form, its errors, and the page of a used or forged link."""
+    from procuration.activation import activation_url
+
+    path = activation_url(agent_mairie).split("://", 1)[1].split("/", 1)[1]
+    page.goto(f"{live_server.url}/{path}")
+    assert page.locator("h1").count() == 1 and page.locator("#id_password1").count() == 1
+    assert_no_axe_violations(page, "activation")
+    page.fill("#id_password1", "court")
+    page.fill("#id_password2", "autre")
+    page.click("button[type=submit]")
+    assert page.locator(".fr-error-text").count() >= 1
+    assert_no_axe_violations(page, "activation (erreurs)")
+    page.goto(f"{live_server.url}/activation/MQ/abc-def/")
+    assert "n'est plus valable" in page.locator("main").inner_text()
+    assert_no_axe_violations(page, "activation (lien invalide)")

@@ -3,10 +3,12 @@
 import datetime
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from procuration.models import AuditLog, ProcurationEvent, Role, User
+from tests.accounts import activation_path, sent_to
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 from tests.police._helpers import text
 
@@ -59,31 +61,63 @@ def unit_admin(db):
     return UserFactory(username="chef", policier=True, is_unit_admin=True, last_name="Chef")
 
 
-def test_unit_admin_creates_an_officer_of_the_unit(client, unit_admin, password):
+def test_unit_admin_creates_an_officer_of_the_unit(client, unit_admin, mailoutbox,
+                                                   django_capture_on_commit_callbacks):
     client.force_login(unit_admin)
-    response = client.post(reverse("police:unite"), {
-        "last_name": "Durand", "first_name": "Luc", "qualite": "APJ", "matricule": "7654321",
-        "email": "luc.durand@interieur.example", "username": "ldurand", "password": "Provisoire-Guichet-2026",
-    })
-    assert response.status_code == 302
-    officer = User.objects.get(username="ldurand")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("police:unite"), {
+            "last_name": "Durand", "first_name": "Luc", "qualite": "APJ", "matricule": "7654321",
+            "email": "luc.durand@interieur.example",
+        }, follow=True)
+    officer = User.objects.get(matricule="7654321")
+    assert officer.username.startswith("luc.durand.") and officer.username in text(response)
     assert (officer.role, officer.unite, officer.qualite, officer.matricule, officer.is_unit_admin) == (
         Role.POLICIER, "Commissariat central", "APJ", "7654321", False
     )
     assert officer.officer_label == "DURAND Luc, Agent de police judiciaire (Commissariat central)"
     assert AuditLog.objects.filter(action="police.compte_cree", actor=unit_admin, object_id=str(officer.pk)).exists()
+    # The admin chose no password and saw none; the officer chooses it through the e-mailed link.
+    assert not officer.has_usable_password()
+    [mail] = sent_to(mailoutbox, "luc.durand@interieur.example")
+    password = "Luc-choisit-le-sien-2026"
+    officer_client = Client()
+    officer_client.post(activation_path(mail), {"password1": password, "password2": password})
+    assert officer_client.login(username=officer.username, password=password)
     # The new officer must set up TOTP before using the counter.
-    client.force_login(officer)
-    response = client.get(reverse("police:home"))
+    response = officer_client.get(reverse("police:home"))
     assert response["Location"].startswith(reverse("mfa_activate_totp"))
+
+
+def test_unit_admin_resets_an_officer(client, unit_admin, policier, mailoutbox, django_capture_on_commit_callbacks):
+    from allauth.mfa.models import Authenticator
+
+    client.force_login(unit_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("police:unite_reset", args=[policier.pk]), follow=True)
+    assert "nouveau lien d'activation est envoyé" in text(response)
+    policier.refresh_from_db()
+    assert not policier.has_usable_password()
+    assert not Authenticator.objects.filter(user=policier).exists()
+    assert AuditLog.objects.filter(action="police.compte_reinitialise", object_id=str(policier.pk)).exists()
+    assert len(sent_to(mailoutbox, policier.email)) == 1
+    # Unit admins (the admin's own account too) are reset by the national administration.
+    other_admin = UserFactory(username="chef-2", policier=True, is_unit_admin=True)
+    for target in (unit_admin, other_admin):
+        response = client.post(reverse("police:unite_reset", args=[target.pk]), follow=True)
+        assert "réinitialisé par l'administration nationale" in text(response)
+        target.refresh_from_db()
+        assert target.has_usable_password()
+    outsider = UserFactory(username="opj-ailleurs", policier=True, unite="Brigade de Cordes")
+    assert client.post(reverse("police:unite_reset", args=[outsider.pk])).status_code == 404
+    outsider.refresh_from_db()
+    assert outsider.has_usable_password()
 
 
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"username": "opj"}, "Cet identifiant est déjà utilisé."),
         ({"matricule": "1234567"}, "Un compte existe déjà pour ce matricule."),
-        ({"password": "court"}, "Ce mot de passe est trop court"),
+        ({"email": ""}, "Ce champ est obligatoire."),
         ({"qualite": "Commissaire"}, "Sélectionnez un choix valide"),
         ({"last_name": ""}, "Ce champ est obligatoire."),
     ],
@@ -91,11 +125,11 @@ def test_unit_admin_creates_an_officer_of_the_unit(client, unit_admin, password)
 def test_unit_admin_form_errors(client, unit_admin, policier, changes, message):
     client.force_login(unit_admin)
     data = {"last_name": "Durand", "first_name": "Luc", "qualite": "APJ", "matricule": "7654321",
-            "email": "", "username": "ldurand", "password": "Provisoire-Guichet-2026", **changes}
+            "email": "luc.durand@interieur.example", **changes}
     response = client.post(reverse("police:unite"), data)
     assert response.status_code == 200
     assert message in text(response)
-    assert not User.objects.filter(username="ldurand").exists()
+    assert not User.objects.filter(last_name="DURAND").exists()
 
 
 def test_unit_admin_disables_and_reactivates_an_officer_of_the_unit_only(client, unit_admin, policier):

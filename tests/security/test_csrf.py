@@ -52,6 +52,7 @@ def post_data(world) -> dict:
         "email": "intrus@example.fr", "password": "Un-mot-de-passe-solide-2026", "signataire": "Intrus",
         "qualite_signataire": "Intrus", "title": "Faux", "scrutin": world.pk["scrutin"], "tour": "1",
         "format": "csv", "login": "opj", "email_contact": "x@example.fr", "attestation": "on",
+        "password1": "Un-mot-de-passe-solide-2026", "password2": "Un-mot-de-passe-solide-2026",
     }
 
 
@@ -96,3 +97,23 @@ def test_the_same_post_with_the_token_acts(world, name):
     response = client.post(url_for(name, world), {**post_data(world), "csrfmiddlewaretoken": token})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert dict(snapshot()[kind])[pk] == target
+
+
+@pytest.mark.django_db
+def test_the_activation_link_sets_the_password_with_the_token():
+    """Positive control for staff_activation: the POST refused above without a token acts with it."""
+    from django.test import Client
+
+    from procuration.activation import activation_url
+    from procuration.models import User
+    from tests.factories import UserFactory
+
+    agent = UserFactory(username="csrf-agent", agent_mairie=True)
+    path = activation_url(agent).split("://", 1)[1].split("/", 1)[1]
+    client = Client(enforce_csrf_checks=True)
+    client.get("/" + path)  # the form sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post("/" + path, {"password1": "Un-mot-de-passe-solide-2026",
+                                        "password2": "Un-mot-de-passe-solide-2026", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert User.objects.get(pk=agent.pk).check_password("Un-mot-de-passe-solide-2026")

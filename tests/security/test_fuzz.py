@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from listes.rules import sniff
 from tests.security.conftest import (
     AGENT_A,
+    ANON,
     COMMUNE_ADMIN,
     LISTES_A,
     LISTES_ADMIN,
@@ -79,6 +80,7 @@ def _forms():
     from mandant.forms import MandataireForm, RecapForm, ValiditeForm
     from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
     from procuration.cerfa import CerfaForm
+    from procuration.forms import ActivationForm
 
     dossier = ["piece_identite", "piece_attache", "piece_livret"]
     # name: (role, url name, method, fields, file fields, setup, model counted for creation forms)
@@ -95,6 +97,7 @@ def _forms():
                          "procuration"),
         "police:historique": (POLICIER, "GET", fields_of(HistoryForm), (), None, None),
         "police:unite": (POLICE_ADMIN, "POST", fields_of(OfficerForm), (), None, "user"),
+        "staff_activation": (ANON, "POST", fields_of(ActivationForm), (), None, "user"),
         "police:unite_activation": (POLICE_ADMIN, "POST", ["active"], (), None, None),
         "mairie:queue": (AGENT_A, "GET", fields_of(QueueFilterForm, "page"), (), None, None),
         "mairie:batch_validate": (AGENT_A, "POST", ["ids", "next"], (), None, None),

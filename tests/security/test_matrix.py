@@ -83,6 +83,9 @@ ROUTES: dict[str, Route] = {
     # Development only: with production settings (DEBUG and DEV_MAILBOX off) they do not exist.
     "dev_mailbox": public(ok=404),
     "dev_totp": public(ok=404),
+    # A staff activation link (procuration/activation.py): the link itself is the credential, so
+    # it answers everyone alike; a used, replaced or forged one shows a message and changes nothing.
+    "staff_activation": public(),
     # ---------------------------------------------------------------- mandant
     "mandant:login": public(),
     "mandant:home": door("mandant"),
@@ -108,6 +111,7 @@ ROUTES: dict[str, Route] = {
     "police:historique": door("police"),
     "police:unite": door("police", only=frozenset({POLICE_ADMIN})),
     "police:unite_activation": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
+    "police:unite_reset": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
     # ---------------------------------------------------------------- mairie
     "mairie:login": STAFF_LOGIN,
     "mairie:home": door("mairie"),
@@ -143,6 +147,7 @@ ROUTES: dict[str, Route] = {
     "listes:electeurs": door("listes"),
     "listes:users": door("listes", only=frozenset({LISTES_ADMIN})),
     "listes:user_toggle": door("listes", only=frozenset({LISTES_ADMIN}), post_only="first"),
+    "listes:user_reset": door("listes", only=frozenset({LISTES_ADMIN}), post_only="first"),
     "listes:config": door("listes", only=frozenset({LISTES_ADMIN})),
     "listes:config_image": door("listes", only=frozenset({LISTES_ADMIN})),
     # ---------------------------------------------------------------- listes: espace de l'usager (FranceConnect)
@@ -164,6 +169,9 @@ KWARGS = {
     "name": lambda w: "tampon",
     # A link to A's pending procuration signed for someone who is no officer: no role may use it.
     "jeton": lambda w: _fiche_token(w.users[MANDANT_A], w.pk["en_attente"]),
+    # A valid activation link of plain agent A (it opens the form; nobody's session matters).
+    "uidb64": lambda w: _activation_link(w.users[AGENT_A])[0],
+    "token": lambda w: _activation_link(w.users[AGENT_A])[1],
 }
 PK_BY_URL = {
     "mandant:detail": lambda w: w.pk["en_attente"],
@@ -176,7 +184,18 @@ PK_BY_URL = {
     "listes:usager_document": lambda w: w.pk["document"],
     "listes:usager_piece": lambda w: w.pk["piece"],
     "listes:user_toggle": lambda w: w.users[LISTES_A],  # an agent of the admin's guichet
+    "listes:user_reset": lambda w: w.users[LISTES_A],
+    "police:unite_reset": lambda w: w.users[POLICIER],  # an officer of the admin's unit
 }
+
+
+def _activation_link(user_pk: int) -> tuple[str, str]:
+    from django.utils.http import urlsafe_base64_encode
+
+    from procuration.activation import activation_tokens
+    from procuration.models import User
+
+    return urlsafe_base64_encode(str(user_pk).encode()), activation_tokens.make_token(User.objects.get(pk=user_pk))
 
 
 def _fiche_token(user_pk: int, procuration_pk: int) -> str:

@@ -1,0 +1,124 @@
+"""Staff accounts whose secrets only the agent knows.
+
+An administrator (of a commune, a guichet de suivi or a police unit) never chooses nor sees an
+agent's password: creating or resetting an account leaves it without a usable password and
+without any TOTP authenticator, and e-mails the agent a single-use activation link where the
+agent chooses the password; the portal's door then has the agent enrol their own TOTP before
+anything else (procuration/access.py).
+
+The link carries a token signed with SECRET_KEY over the account's state, like Django's
+password-reset token: nothing secret is stored. It stops working once used (the password
+changes), when a newer link is issued (issuing one sets a new unusable password), when the
+account's e-mail address changes or the account is disabled, and after
+STAFF_ACTIVATION_LINK_HOURS.
+"""
+
+import secrets
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.db import transaction
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
+from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+
+from procuration.models import Role, User
+
+STAFF_ROLES = (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES)
+USERNAME_SUFFIX_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class ActivationTokenGenerator(PasswordResetTokenGenerator):
+    key_salt = "procuration.activation.ActivationTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        # The password hash changes when the link is used and when a newer link is issued.
+        return f"{user.pk}|{user.password}|{user.email}|{user.is_active}|{user.role}|{timestamp}"
+
+    def check_token(self, user, token) -> bool:
+        """Django's check, with the activation lifetime instead of PASSWORD_RESET_TIMEOUT."""
+        if not (user and token):
+            return False
+        try:
+            ts_b36, _ = token.split("-")
+            ts = base36_to_int(ts_b36)
+        except ValueError:
+            return False
+        if not any(
+            constant_time_compare(self._make_token_with_timestamp(user, ts, secret), token)
+            for secret in [self.secret, *self.secret_fallbacks]
+        ):
+            return False
+        return 0 <= self._num_seconds(self._now()) - ts <= settings.STAFF_ACTIVATION_LINK_HOURS * 3600
+
+
+activation_tokens = ActivationTokenGenerator()
+
+
+def new_staff_username(first_name: str, last_name: str) -> str:
+    """prenom.nom.xxxx: the random suffix makes it unique without telling the administrator
+    which identifiants already exist (in their commune or elsewhere)."""
+
+    def slug(text: str) -> str:
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+        return "-".join("".join(c if c.isalnum() else " " for c in ascii_text).split())
+
+    stem = ".".join(part for part in (slug(first_name)[:30], slug(last_name)[:40]) if part) or "agent"
+    while True:
+        username = f"{stem}.{''.join(secrets.choice(USERNAME_SUFFIX_ALPHABET) for _ in range(4))}"
+        if not User.objects.filter(username__iexact=username).exists():
+            return username
+
+
+def activation_url(user: User) -> str:
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    return settings.SITE_URL + reverse("staff_activation", args=[uidb64, activation_tokens.make_token(user)])
+
+
+def issue_activation(user: User) -> None:
+    """Clear the agent's password and TOTP authenticators and e-mail a new activation link.
+
+    Call inside the transaction that creates or resets the account: the account change and its
+    e-mail commit together (house style: e-mail only inside a transaction)."""
+    from allauth.mfa.models import Authenticator
+
+    from procuration import emails
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("issue_activation() must run inside transaction.atomic().")
+    if user.role not in STAFF_ROLES:
+        raise ValueError("Only staff accounts are activated by link.")
+    user.set_unusable_password()  # a new random marker: every earlier link stops working
+    user.save(update_fields=["password"])
+    Authenticator.objects.filter(user=user).delete()
+    emails.staff_activation(user, activation_url(user))
+
+
+def user_for_link(uidb64: str, token: str) -> User | None:
+    """The staff account a link opens, or None when the link is unknown, used, replaced or expired."""
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError, OverflowError):
+        return None
+    user = User.objects.filter(pk=pk, role__in=STAFF_ROLES, is_active=True).first()
+    return user if user is not None and activation_tokens.check_token(user, token) else None
+
+
+def activate(uidb64: str, token: str, password: str) -> User | None:
+    """Set the agent's chosen password if the link is still valid; lock, re-check, change, so two
+    submissions of the same link cannot both succeed. Returns None when the link is no longer valid."""
+    with transaction.atomic():
+        user = user_for_link(uidb64, token)
+        if user is None:
+            return None
+        user = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+        if not activation_tokens.check_token(user, token):
+            return None
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        from procuration.models import AuditLog
+
+        AuditLog.record(user, "compte.activation", user)
+    return user
