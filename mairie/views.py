@@ -30,6 +30,7 @@ from mairie.models import ExportJob, RegistrePrint
 from procuration import checks
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
+from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
 from procuration.forms import add_domain_error
 from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Status, User, Verificateur
@@ -361,10 +362,16 @@ def agent_edit(request, agent_pk):
     _editable(request, agent)
     form = AgentForm(request.POST if request.method == "POST" else None, instance=agent, commune=request.user.commune)
     if request.method == "POST" and form.is_valid():
+        old_email = agent.email
         changed = form.apply(agent)
-        if changed:
-            agent.save(update_fields=changed)
-        AuditLog.record(request, "mairie.agent_edit", agent, fields=changed)
+        with transaction.atomic():
+            if changed:
+                agent.save(update_fields=changed)
+            if "email" in changed:
+                # Activation links go to this address: the previous one hears of the change, so an
+                # address swapped to take the account over does not go unnoticed.
+                staff_email_changed(agent, old_email)
+            AuditLog.record(request, "mairie.agent_edit", agent, fields=changed)
         messages.success(request, f"Le compte de {agent} est modifié.")
         return redirect("mairie:agents")
     return render(request, "mairie/agent_form.html", {"form": form, "agent": agent})

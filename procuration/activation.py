@@ -102,6 +102,8 @@ def user_for_link(uidb64: str, token: str) -> User | None:
         pk = int(urlsafe_base64_decode(uidb64).decode())
     except (ValueError, UnicodeDecodeError, OverflowError):
         return None
+    if not 0 < pk < 2**63:  # beyond the primary key's range PostgreSQL would refuse the query
+        return None
     user = User.objects.filter(pk=pk, role__in=STAFF_ROLES, is_active=True).first()
     return user if user is not None and activation_tokens.check_token(user, token) else None
 

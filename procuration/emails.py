@@ -50,3 +50,11 @@ def staff_activation(user, url):
         "user": user, "url": url, "hours": settings.STAFF_ACTIVATION_LINK_HOURS, "portal_name": PORTAL_NAMES[portal],
         "login_url": settings.SITE_URL + reverse(f"{portal}:login"),
     }, object_ref=f"procuration.User:{user.pk}")
+
+
+def staff_email_changed(user, old_email):
+    """Tell the previous address of a staff account that its address was replaced (activation
+    links go to the new one)."""
+    return schedule_email("staff_email_changed", old_email, {
+        "user": user, "old_email": old_email, "commune": user.commune,
+    }, object_ref=f"procuration.User:{user.pk}")

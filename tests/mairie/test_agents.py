@@ -40,10 +40,14 @@ def test_commune_admin_creates_edits_disables_and_resets_an_agent(client, commun
     r = agent_client.get(reverse("mairie:queue"))
     assert r.status_code == 302 and r["Location"].startswith(reverse("mfa_activate_totp"))
 
-    r = client.post(reverse("mairie:agent_edit", args=[agent.pk]), {
-        "username": "ignored", "first_name": "Camille", "last_name": "Leroy-Martin", "email": "camille@almayrac.fr",
-    })
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("mairie:agent_edit", args=[agent.pk]), {
+            "username": "ignored", "first_name": "Camille", "last_name": "Leroy-Martin", "email": "camille@almayrac.fr",
+        })
     assert r.status_code == 302
+    # The previous address hears that activation links now go elsewhere.
+    notice = sent_to(mailoutbox, "c.leroy@almayrac.fr")[-1]
+    assert "camille@almayrac.fr" in notice.body and "remplacée" in notice.subject + notice.body
     username = agent.username
     agent.refresh_from_db()
     assert (agent.username, agent.last_name, agent.email) == (username, "Leroy-Martin", "camille@almayrac.fr")

@@ -114,6 +114,7 @@ def test_the_link_expires_after_the_configured_lifetime(client, agent, settings,
     lambda p: p.replace("/activation/", "/activation/x"),  # another uid
     lambda p: p[:-3] + "zz/",  # a forged signature
     lambda p: "/activation/MQ/abc-def/",  # nonsense
+    lambda p: "/activation/OTk5OTk5OTk5OTk5OTk5OTk5OTk5/abc-def/",  # a uid beyond the primary key's range
 ])
 def test_a_forged_link_changes_nothing(client, agent, mailoutbox, django_capture_on_commit_callbacks, mangle):
     issue(agent, django_capture_on_commit_callbacks)
