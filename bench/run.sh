@@ -33,6 +33,7 @@ runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/procuration"
 export VAR_DIR="$SCRATCH/var" DB_CONN_MAX_AGE=0 CELERY_TASK_ALWAYS_EAGER=true
+export DEBUG=true  # the settings are safe by default (DEBUG off); the references were measured with it on
 log "migrate"
 .venv/bin/python manage.py migrate -v 0
 .venv/bin/python bench/bench_domain.py "$@"
