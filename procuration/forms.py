@@ -1,7 +1,7 @@
 """Form helpers shared by the portals."""
 
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from django.contrib.auth.password_validation import password_validators_help_texts, validate_password
 from dsfr.forms import DsfrBaseForm
 
 from procuration.models import User
@@ -13,7 +13,6 @@ class ActivationForm(DsfrBaseForm):
     password1 = forms.CharField(
         label="Mot de passe", strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Confirmation du mot de passe", strip=False,
@@ -23,6 +22,8 @@ class ActivationForm(DsfrBaseForm):
     def __init__(self, *args, user: User, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        # The validators' own words (AUTH_PASSWORD_VALIDATORS), as plain text: DSFR's hint is a <span>.
+        self.fields["password1"].help_text = " ".join(password_validators_help_texts())
 
     def clean(self):
         data = super().clean()
