@@ -53,6 +53,7 @@ def post_data(world) -> dict:
         "qualite_signataire": "Intrus", "title": "Faux", "scrutin": world.pk["scrutin"], "tour": "1",
         "format": "csv", "login": "opj", "email_contact": "x@example.fr", "attestation": "on",
         "password1": "Un-mot-de-passe-solide-2026", "password2": "Un-mot-de-passe-solide-2026",
+        "motif_forcage": "Contrôle CSRF",  # forcing the checks needs a reason (mairie.forms.ValidationForm)
     }
 
 
