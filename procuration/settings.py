@@ -323,6 +323,10 @@ LISTES_RCO_AGE_MIN = env_int("LISTES_RCO_AGE_MIN", 16)
 LISTES_RCO_AGE_MAX = env_int("LISTES_RCO_AGE_MAX", 25)  # régularisation jusqu'à 25 ans
 LISTES_ILE_DEADLINE_WEEKS = env_int("LISTES_ILE_DEADLINE_WEEKS", 6)  # 6e mercredi avant le 1er tour
 
+# --- Operations (docs/ops/operations.md) ---------------------------------------------------
+# Probes answer over plain HTTP on the node's own port: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

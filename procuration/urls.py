@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from procuration import views
+from procuration import health, views
 
 admin.site.site_header = "Démarches électorales — administration nationale"
 admin.site.site_title = "Administration nationale"
@@ -19,6 +19,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dev/courriels/", views.dev_mailbox, name="dev_mailbox"),
     path("dev/totp/", views.dev_totp, name="dev_totp"),
+]
+
+# --- Operations: probes and metrics (docs/ops/operations.md) ---
+urlpatterns += [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 # MEDIA_ROOT is never served, not even in development: the only files there are registre exports

@@ -86,6 +86,9 @@ ROUTES: dict[str, Route] = {
     # A staff activation link (procuration/activation.py): the link itself is the credential, so
     # it answers everyone alike; a used, replaced or forged one shows a message and changes nothing.
     "staff_activation": public(),
+    # Probes for the load balancer: unauthenticated, the same answer to everyone (docs/ops/operations.md).
+    "healthz": public(),
+    "readyz": public(),
     # ---------------------------------------------------------------- mandant
     "mandant:login": public(),
     "mandant:home": door("mandant"),
