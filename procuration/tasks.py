@@ -27,6 +27,15 @@ def _is_temporary(exc: Exception) -> bool:
     return isinstance(exc, TEMPORARY)
 
 
+def _describe(exc: Exception) -> str:
+    """For the logs: the error's kind and SMTP codes, never the text (it may quote an address)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} {exc.smtp_code}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"{type(exc).__name__} {sorted({code for code, _ in exc.recipients.values()})}"
+    return type(exc).__name__
+
+
 def deliver(message: OutboxEmail) -> None:
     email = EmailMultiAlternatives(
         subject=message.subject,
@@ -71,11 +80,11 @@ def send_outbox_email(self, pk: int) -> str:
             return "sent"
     if message.state == OutboxEmail.State.PENDING:
         countdown = min(2 ** message.attempts, 600)
-        logger.warning("Temporary SMTP failure for outbox %s (attempt %s): %s", pk, message.attempts, error)
+        logger.warning("Temporary SMTP failure for outbox %s (attempt %s): %s", pk, message.attempts, _describe(error))
         if self.request.is_eager:
             return "retry-later"  # in-process mode: the periodic requeue will try again
         raise self.retry(countdown=countdown, exc=error)
-    logger.error("Outbox %s failed permanently: %s", pk, error)
+    logger.error("Outbox %s failed permanently: %s", pk, _describe(error))
     return "failed"
 
 

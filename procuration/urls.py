@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from procuration import health, views
+from procuration import health, metrics, views
 
 admin.site.site_header = "Démarches électorales — administration nationale"
 admin.site.site_title = "Administration nationale"
@@ -25,6 +25,7 @@ urlpatterns = [
 urlpatterns += [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
 
 # MEDIA_ROOT is never served, not even in development: the only files there are registre exports

@@ -89,6 +89,7 @@ ROUTES: dict[str, Route] = {
     # Probes for the load balancer: unauthenticated, the same answer to everyone (docs/ops/operations.md).
     "healthz": public(),
     "readyz": public(),
+    "metrics": public(),  # the test client is 127.0.0.1; other addresses get 404 (tests/ops/test_metrics.py)
     # ---------------------------------------------------------------- mandant
     "mandant:login": public(),
     "mandant:home": door("mandant"),
