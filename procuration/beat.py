@@ -44,7 +44,7 @@ class BeatLock:
         self.ttl_ms = int(ttl_seconds * 1000)
         self.token = uuid.uuid4().hex
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        self.held = False
+        self.held = None  # unknown until the first attempt, which is logged either way
 
     def acquire(self) -> bool:
         """Take or renew the lock; False when another beat holds it or Redis does not answer."""

@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 from django.utils.functional import empty
 
 from procuration import metrics
@@ -146,6 +146,16 @@ def _user_id(request) -> int | None:
 # ------------------------------------------------------------------ Celery tasks
 
 _running: dict[str, tuple[contextvars.Token, float]] = {}
+
+
+@setup_logging.connect
+def _celery_logs_like_django(**kwargs):
+    """Worker and beat log through Django's LOGGING (JSON lines), not Celery's own format."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @before_task_publish.connect

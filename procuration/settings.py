@@ -336,9 +336,10 @@ LOG_FORMAT = env_str("LOG_FORMAT", "json")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING below, as JSON
 # Only one beat sends the periodic tasks: a lock in Redis renewed at every tick (procuration/beat.py).
 CELERY_BEAT_SCHEDULER = "procuration.beat:SingleBeatScheduler"
-CELERY_BEAT_MAX_LOOP_INTERVAL = 10  # a tick at least this often: renews the lock well within its TTL
 BEAT_LOCK_URL = env_str("BEAT_LOCK_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
 BEAT_LOCK_TTL_SECONDS = env_int("BEAT_LOCK_TTL_SECONDS", 60)
+# A tick at least this often: the holder renews the lock three times within its time to live.
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, min(10, BEAT_LOCK_TTL_SECONDS // 3))
 BEAT_LOCK_RETRY_SECONDS = env_int("BEAT_LOCK_RETRY_SECONDS", 5)
 
 LOGGING = {

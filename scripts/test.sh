@@ -8,7 +8,7 @@ source "$(dirname "$0")/axe.sh"
 source "$(dirname "$0")/vnu.sh"
 
 ensure_apt postgresql redis-server chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
-  libharfbuzz-subset0 fonts-dejavu-core default-jre-headless
+  libharfbuzz-subset0 fonts-dejavu-core default-jre-headless nginx  # nginx: tests/ops/test_nodes.py
 ensure_venv
 ensure_axe  # axe-core for tests/a11y (AXE_JS)
 ensure_vnu  # the Nu HTML Checker for tests/a11y/test_html_valid.py (VNU_JAR)
