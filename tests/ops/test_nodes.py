@@ -202,7 +202,8 @@ def mandant_with_mandataire(commune, n):
     electeur = ElecteurFactory(commune=commune, nom=f"NOM{n}", prenoms=f"Prenom{n}", sexe="F",
                                date_naissance=datetime.date(1980, 1, 1) + datetime.timedelta(days=n))
     user = UserFactory(username=f"node-mandant-{n}", first_name=electeur.prenoms, last_name=electeur.nom,
-                       birthdate=electeur.date_naissance, gender=electeur.sexe)
+                       birthdate=electeur.date_naissance, gender=electeur.sexe,
+                       birthplace=electeur.code_lieu_naissance, birthcountry=electeur.code_pays_naissance)
     mandataire = ElecteurFactory(commune=commune, nne=f"{700000000 + n}", sexe="M",
                                  date_naissance=datetime.date(1970, 1, 1) + datetime.timedelta(days=n))
     return user, mandataire
