@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.storage import FileSystemStorage
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -226,9 +227,12 @@ class Teledossier(models.Model):
     @classmethod
     def deposer(cls, *, usager, pieces, **data) -> "Teledossier":
         """File a télédossier: number assigned, usager and service instructeur e-mailed."""
-        from listes import emails
+        from listes import emails, rules
 
         with transaction.atomic():
+            # Lock the usager so that two filings at once cannot both pass the daily cap.
+            get_user_model().objects.select_for_update().filter(pk=usager.pk).exists()
+            rules.check_teledossiers_today(usager)
             dossier = cls(usager=usager, email=usager.email, **data)
             for _ in range(20):
                 dossier.numero = generate_numero()

@@ -18,6 +18,24 @@ def _fr(d: datetime.date) -> str:
     return date_format(d, "l j F Y")
 
 
+# ------------------------------------------------------------------ flood
+
+def check_teledossiers_today(usager, now=None) -> None:
+    """At most LISTES_TELEDOSSIERS_PER_DAY télédossiers per usager per day (Paris time): a flood by
+    one account is refused before anything is written. deposer() calls it again under a lock."""
+    from listes.models import Teledossier
+
+    limit = settings.LISTES_TELEDOSSIERS_PER_DAY
+    local = timezone.localtime(now or timezone.now(), PARIS)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if Teledossier.objects.filter(usager=usager, created_at__gte=start).count() >= limit:
+        raise DomainError(
+            f"Vous avez déjà déposé {limit} télédossiers aujourd'hui, le maximum par jour. Votre démarche n'a "
+            "pas été enregistrée : réessayez demain ou adressez-vous à votre mairie.",
+            code="teledossiers_par_jour",
+        )
+
+
 # ------------------------------------------------------------------ ILE deadline
 
 

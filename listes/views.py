@@ -65,6 +65,7 @@ def _file_dossier(request, demarche: str):
     try:
         if not (user.birthdate and user.last_name and user.first_name and user.gender):
             raise DomainError("Votre identité transmise par FranceConnect est incomplète : adressez-vous à votre mairie.")
+        rules.check_teledossiers_today(user)
         if demarche == Demarche.ILE:
             scrutin = rules.check_ile_deadline()
             rules.check_ile_age(user.birthdate, scrutin)
@@ -105,7 +106,11 @@ def _file_dossier(request, demarche: str):
                 piece.file.save(upload.name, upload, save=False)
                 piece.save()
                 pieces.append(piece)
-            dossier = Teledossier.deposer(usager=user, pieces=pieces, **fields)
+            try:
+                dossier = Teledossier.deposer(usager=user, pieces=pieces, **fields)
+            except DomainError as e:  # the cap, reached by a filing at the same moment
+                transaction.set_rollback(True)
+                return render(request, template, {"form": form, "blocking": e.message, "scrutin": scrutin})
         messages.success(request, f"Votre démarche a été transmise à la mairie. Numéro de télédossier : {dossier.numero}.")
         return redirect("listes:usager_dossier", numero=dossier.numero)
     return render(request, template, {"form": form, "blocking": blocking, "scrutin": scrutin})

@@ -13,6 +13,7 @@ from django.utils import timezone
 from procuration import ratelimit
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Procuration, Status
+from procuration.network import client_ip
 from procuration.reference import InvalidReference, normalize_reference
 
 FICHE_SALT = "police.fiche"
@@ -56,10 +57,6 @@ class Client:
     ip: str
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "inconnue"
-
-
 def is_expired(p: Procuration) -> bool:
     if p.status in (Status.EXPIREE, Status.ECHUE):
         return True
@@ -78,10 +75,14 @@ def check_actionable(p: Procuration) -> None:
 def lookup(request, raw: str) -> Procuration:
     """Rate-limit, normalise, find, audit. Returns a procuration the officer may act on (open it
     with fiche_token)."""
-    user, ip = request.user, client_ip(request)
-    limit, window = settings.POLICE_LOOKUP_LIMIT, settings.POLICE_LOOKUP_WINDOW_SECONDS
-    # Both counters count every attempt, in one round trip to Redis.
-    if not ratelimit.hit_all([("police-lookup-user", str(user.pk)), ("police-lookup-ip", ip)], limit, window):
+    user, ip = request.user, client_ip(request) or "inconnue"
+    # Both counters count every attempt, in one round trip to Redis; the one per address is high enough
+    # for a whole commissariat behind one NAT.
+    limits = [
+        ("police-lookup-user", str(user.pk), settings.POLICE_LOOKUP_LIMIT),
+        ("police-lookup-ip", ip, settings.POLICE_LOOKUP_IP_LIMIT),
+    ]
+    if not ratelimit.hit_each(limits, settings.POLICE_LOOKUP_WINDOW_SECONDS):
         AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="limite_atteinte")
         raise RateLimited(RATE_LIMITED, code="rate_limited")
     try:

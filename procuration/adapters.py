@@ -7,7 +7,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from procuration import identity, oidc
+from procuration.mfa import failure_key, remember_device
 from procuration.models import Role
+from procuration.network import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,6 +27,26 @@ class AccountAdapter(DefaultAccountAdapter):
         super().login(request, user)
         identity.remember_login(request, user, getattr(request, "_identity_certification", None),
                                 getattr(request, "_identity_kept_session", None))
+
+    def get_client_ip(self, request):
+        """allauth's rate limits count per client address like ours (X-Forwarded-For from TRUSTED_PROXIES only)."""
+        return client_ip(request) or super().get_client_ip(request)
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        """The failed-password counter of an account, per known device (procuration/mfa.py)."""
+        base = super()._get_login_attempts_cache_key(request, **credentials)
+        username = credentials.get("username", "")
+        pk = get_user_model().objects.filter(username=username).values_list("pk", flat=True).first() if username else None
+        return failure_key(base, request, pk)
+
+    def post_login(self, request, user, **kwargs):
+        """A complete staff login (password + TOTP): this browser becomes a known device of the account."""
+        from allauth.account.internal.flows.login import get_authentication_records
+
+        response = super().post_login(request, user, **kwargs)
+        if any(record.get("method") == "mfa" for record in get_authentication_records(request, user)):
+            remember_device(request, response, user)
+        return response
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

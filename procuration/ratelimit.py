@@ -3,6 +3,8 @@
 The window opens at the first attempt and closes `window` seconds later (the key's expiry);
 incrementing keeps the expiry, so at most `limit` attempts pass per window. When Redis is
 unreachable the cache itself falls back to process memory (procuration/cache.py).
+
+Counters per address use procuration.network.client_ip (X-Forwarded-For only from TRUSTED_PROXIES).
 """
 
 from django.core.cache import cache
@@ -31,4 +33,11 @@ def hit(scope: str, ident: str, limit: int, window: int) -> bool:
 
 def hit_all(scopes: list[tuple[str, str]], limit: int, window: int) -> bool:
     """Count one attempt against every scope (all are counted); True while each stays within the limit."""
-    return all(count <= limit for count in counts(scopes, window))
+    return hit_each([(scope, ident, limit) for scope, ident in scopes], window)
+
+
+def hit_each(limits: list[tuple[str, str, int]], window: int) -> bool:
+    """Count one attempt for each (scope, ident, limit), each with its own limit (one per officer,
+    a higher one per address); True while every count stays within its limit."""
+    found = counts([(scope, ident) for scope, ident, _ in limits], window)
+    return all(count <= limit for count, (_, _, limit) in zip(found, limits, strict=True))

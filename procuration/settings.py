@@ -125,13 +125,25 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
 ACCOUNT_ADAPTER = "procuration.adapters.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Failed logins (password or TOTP): 5 per account per 5 minutes, counted per device that already
+# completed a TOTP login for that account (procuration/mfa.py, docs/security.md); per address high
+# enough for a commissariat or a mairie behind one NAT (100+ staff, a few typos each).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 300)
+LOGINS_PER_IP_PER_MINUTE = env_int("LOGINS_PER_IP_PER_MINUTE", 300)  # every login POST (allauth: 30)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"{LOGIN_FAILURES_PER_IP}/5m/ip,{LOGIN_FAILURES_PER_ACCOUNT}/5m/key",
+    "login": f"{LOGINS_PER_IP_PER_MINUTE}/m/ip",
+}
 SOCIALACCOUNT_ADAPTER = "procuration.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"authenticate": "procuration.mfa.AuthenticateForm"}  # the per-device failure counter
+# A device that completed a TOTP login for an account is known for it this long (signed cookie).
+KNOWN_DEVICE_MAX_AGE_DAYS = env_int("KNOWN_DEVICE_MAX_AGE_DAYS", 365)
 MFA_TOTP_ISSUER = "Démarches électorales"
 # Accept the code of the previous and next 30-second step too (RFC 6238 §5.2: a person types the
 # code, the clocks drift); allauth refuses a code used twice, so the window does not allow replay.
@@ -286,6 +298,9 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated): the client's address
+# is then the right-most one not in this set (procuration/network.py client_ip). Empty: REMOTE_ADDR.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -309,8 +324,10 @@ PROCURATION_DEMANDE_LIFETIME_DAYS = env_int("PROCURATION_DEMANDE_LIFETIME_DAYS",
 PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 year after end of validity
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
-# Police counter: reference lookups allowed per officer and per IP address per window (opened by the first lookup).
+# Police counter: reference lookups allowed per officer, and per client address (a commissariat behind one
+# NAT: 100 officers x 30), per window (opened by the first lookup).
 POLICE_LOOKUP_LIMIT = env_int("POLICE_LOOKUP_LIMIT", 30)
+POLICE_LOOKUP_IP_LIMIT = env_int("POLICE_LOOKUP_IP_LIMIT", 3000)
 POLICE_LOOKUP_WINDOW_SECONDS = env_int("POLICE_LOOKUP_WINDOW_SECONDS", 600)
 # How long the link given by a lookup opens the procuration's page for the officer (police/services.py).
 POLICE_FICHE_MAX_AGE_SECONDS = env_int("POLICE_FICHE_MAX_AGE_SECONDS", 4 * 3600)
@@ -320,6 +337,7 @@ LISTES_PRIVATE_ROOT = Path(env_str("LISTES_PRIVATE_ROOT", str(VAR_DIR / "private
 LISTES_PIECE_MAX_BYTES = env_int("LISTES_PIECE_MAX_BYTES", 5 * 1024 * 1024)  # pièces justificatives, 5 Mo
 LISTES_DOCUMENT_MAX_BYTES = env_int("LISTES_DOCUMENT_MAX_BYTES", 1024 * 1024)  # documents de la mairie, 1024 Ko
 LISTES_IMAGE_MAX_BYTES = env_int("LISTES_IMAGE_MAX_BYTES", 1024 * 1024)  # tampon et signature
+LISTES_TELEDOSSIERS_PER_DAY = env_int("LISTES_TELEDOSSIERS_PER_DAY", 5)  # per usager, Paris day
 LISTES_RCO_AGE_MIN = env_int("LISTES_RCO_AGE_MIN", 16)
 LISTES_RCO_AGE_MAX = env_int("LISTES_RCO_AGE_MAX", 25)  # régularisation jusqu'à 25 ans
 LISTES_ILE_DEADLINE_WEEKS = env_int("LISTES_ILE_DEADLINE_WEEKS", 6)  # 6e mercredi avant le 1er tour

@@ -26,7 +26,9 @@ class AuditLog(models.Model):
         user = getattr(request_or_user, "user", request_or_user)
         ip = None
         if hasattr(request_or_user, "META"):
-            ip = request_or_user.META.get("REMOTE_ADDR")
+            from procuration.network import client_ip
+
+            ip = client_ip(request_or_user) or None
         return cls.objects.create(
             actor=user if getattr(user, "is_authenticated", False) else None,
             action=action,

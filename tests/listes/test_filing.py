@@ -7,9 +7,11 @@ import zoneinfo
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from listes import rules
 from listes.models import Etat, Piece, Teledossier
+from procuration.exceptions import DomainError
 from tests.factories import ScrutinFactory, UserFactory
 from tests.listes.conftest import ile_post_data, pdf_bytes, rco_post_data, upload
 
@@ -238,3 +240,25 @@ def test_incomplete_identity_blocks_with_a_message(client, commune, scrutin):
     response = client.post(reverse("listes:usager_ile_new"), ile_post_data(commune))
     assert response.status_code == 200 and "identité transmise par FranceConnect est incomplète" in response.content.decode()
     assert not Teledossier.objects.exists()
+
+
+def test_a_flood_of_teledossiers_by_one_usager_is_capped_per_day(client, mandant_user, mandant_b, commune, scrutin,
+                                                                 mailoutbox, settings):
+    settings.LISTES_TELEDOSSIERS_PER_DAY = 2
+    client.force_login(mandant_user)
+    for _ in range(2):
+        assert client.post(reverse("listes:usager_ile_new"), ile_post_data(commune)).status_code == 302
+    pieces, mails = Piece.objects.count(), len(mailoutbox)
+    page = client.get(reverse("listes:usager_ile_new")).content.decode()
+    assert "2 télédossiers aujourd&#x27;hui, le maximum par jour" in page
+    response = client.post(reverse("listes:usager_ile_new"), ile_post_data(commune))
+    assert response.status_code == 200
+    assert "Vous avez déjà déposé 2 télédossiers aujourd&#x27;hui, le maximum par jour" in response.content.decode()
+    assert Teledossier.objects.count() == 2 and Piece.objects.count() == pieces and len(mailoutbox) == mails
+    # A dossier filed yesterday does not count, and another usager is not affected.
+    Teledossier.objects.filter(usager=mandant_user).update(created_at=timezone.now() - datetime.timedelta(days=1))
+    assert client.post(reverse("listes:usager_ile_new"), ile_post_data(commune)).status_code == 302
+    Teledossier.objects.filter(usager=mandant_user).update(created_at=timezone.now())
+    with pytest.raises(DomainError, match="le maximum par jour"):
+        rules.check_teledossiers_today(mandant_user)
+    rules.check_teledossiers_today(mandant_b)  # nothing raised

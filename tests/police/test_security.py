@@ -42,7 +42,8 @@ def test_lookups_are_limited_per_officer(client, policier, commune, small_limit)
     assert client.post(HOME, {"reference": "K7M2QX"}, REMOTE_ADDR="10.0.0.3").status_code == 302
 
 
-def test_lookups_are_limited_per_address(client, commune, small_limit):
+def test_lookups_are_limited_per_address(client, commune, small_limit, settings):
+    settings.POLICE_LOOKUP_IP_LIMIT = 3
     p = ProcurationFactory(en_attente=True, reference="K7M2QX", mandant=ElecteurFactory(commune=commune))
     officers = [UserFactory(username=f"opj-{i}", policier=True) for i in range(2)]
     client.force_login(officers[0])
