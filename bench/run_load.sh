@@ -84,7 +84,7 @@ export EMAIL_HOST=127.0.0.1 EMAIL_PORT="$SMTP_PORT" LOG_LEVEL=WARNING
 export VAR_DIR="$SCRATCH/var" STATIC_ROOT="$ROOT/var/bench-static"
 # Every request comes from 127.0.0.1: the counter's per-IP lookup limit (30 per 10 min) would stop
 # the benchmark after 30 lookups. Raised here only; production keeps its default.
-export POLICE_LOOKUP_LIMIT=1000000000
+export POLICE_LOOKUP_LIMIT=1000000000 POLICE_LOOKUP_IP_LIMIT=1000000000
 export BENCH_DATA="$SCRATCH/out/data.json"
 
 log "migrate"

@@ -129,7 +129,10 @@ def cerfa(request):
 @portal_required("police")
 def historique(request):
     form = HistoryForm(request.GET or None)
-    events = ProcurationEvent.objects.filter(to_status__in=ACTS).select_related("procuration", "actor")
+    # Purged dossiers keep their events (the audit chain) but no longer show in the history.
+    events = ProcurationEvent.objects.filter(to_status__in=ACTS, procuration__isnull=False).select_related(
+        "procuration", "actor"
+    )
     scope = "moi"
     if form.is_valid():
         scope = form.cleaned_data.get("scope") or "moi"

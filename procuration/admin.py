@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from procuration.models import (
+    AuditDigest,
     AuditLog,
     BureauDeVote,
     Commune,
@@ -62,9 +63,13 @@ class EventInline(admin.TabularInline):
     model = ProcurationEvent
     extra = 0
     can_delete = False
-    readonly_fields = ("from_status", "to_status", "actor", "at", "reason")
+    readonly_fields = ("seq", "from_status", "to_status", "actor", "at", "reason")
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -89,8 +94,31 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxEmail._meta.fields]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The audit trail is append-only (procuration/models/audit.py): shown, never added, changed or deleted."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "ip")
+class AuditLogAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "at", "actor", "action", "object_type", "object_id", "ip")
     list_filter = ("action",)
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
+
+
+@admin.register(ProcurationEvent)
+class ProcurationEventAdmin(ReadOnlyAdmin):
+    list_display = ("dossier", "seq", "from_status", "to_status", "actor", "at")
+    list_filter = ("to_status",)
+
+
+@admin.register(AuditDigest)
+class AuditDigestAdmin(ReadOnlyAdmin):
+    list_display = ("day", "audit_seq", "audit_hash", "dossiers", "dossiers_hash")

@@ -7,6 +7,7 @@ in-process after commit, e-mails written to var/mail/ and readable at /dev/courr
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, SELF
 
 from procuration.env import env_bool, env_int, env_list, env_str
@@ -275,6 +276,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-emails": {"task": "procuration.tasks.requeue_stuck_emails", "schedule": 60.0},
     "expire-and-purge": {"task": "procuration.tasks.expire_and_purge", "schedule": 3600.0},
     "mairie-alerts": {"task": "mairie.tasks.send_mairie_alerts", "schedule": 300.0},
+    "audit-digest": {"task": "procuration.tasks.record_audit_digest", "schedule": crontab(hour=23, minute=55)},
 }
 
 # --- Cache (sessions, rate limits) --------------------------------------------------------

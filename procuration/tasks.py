@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from procuration.audit import purge_dossiers, record_digest
 from procuration.models import OutboxEmail, Procuration, Status
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ def requeue_stuck_emails() -> int:
 @shared_task
 def expire_and_purge() -> dict:
     """Expire demandes not validated within two months, close procurations whose validity has
-    ended, and purge personal data past the retention periods (docs/domain.md)."""
+    ended, and purge personal data past the retention periods (docs/domain.md). The purged dossiers'
+    events and audit entries stay in their hash chains, pseudonymised (procuration/audit.py)."""
     now = timezone.now()
     today = timezone.localdate()
     counts = {"expirees": 0, "echues": 0, "purgees": 0}
@@ -129,14 +131,24 @@ def expire_and_purge() -> dict:
 
     # Demandes that never became procurations: destroyed once expired (arrêté du 31 mars 2021).
     purge_expired = now - datetime.timedelta(days=settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS)
-    deleted, _ = Procuration.objects.filter(
-        status__in=[Status.EXPIREE, Status.REFUSEE_AUTORITE], ended_at__lt=purge_expired
-    ).delete()
-    counts["purgees"] += deleted
+    counts["purgees"] += purge_dossiers(
+        Procuration.objects.filter(status__in=[Status.EXPIREE, Status.REFUSEE_AUTORITE], ended_at__lt=purge_expired)
+    )
     # Established procurations: kept one year after the end of validity.
     retention = today - datetime.timedelta(days=settings.PROCURATION_RETENTION_DAYS)
-    deleted, _ = Procuration.objects.filter(
-        status__in=[Status.ECHUE, Status.RESILIEE, Status.INVALIDEE_MAIRIE], valid_until__lt=retention
-    ).delete()
-    counts["purgees"] += deleted
+    counts["purgees"] += purge_dossiers(
+        Procuration.objects.filter(status__in=[Status.ECHUE, Status.RESILIEE, Status.INVALIDEE_MAIRIE], valid_until__lt=retention)
+    )
     return counts
+
+
+@shared_task
+def record_audit_digest() -> str:
+    """The daily digest of the audit trail's chains (procuration/audit.py), also logged so that a copy
+    lives outside the database."""
+    digest = record_digest()
+    logger.info(
+        "Empreinte du journal du %s : audit #%s %s ; %s chaînes de dossier %s",
+        digest.day, digest.audit_seq, digest.audit_hash, digest.dossiers, digest.dossiers_hash,
+    )
+    return digest.audit_hash

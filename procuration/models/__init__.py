@@ -1,5 +1,5 @@
 from procuration.models.accounts import Role, User
-from procuration.models.audit import AuditLog
+from procuration.models.audit import AppendOnlyError, AuditDigest, AuditLog, ChainHead, purge_mode
 from procuration.models.outbox import OutboxEmail
 from procuration.models.procuration import (
     IdentiteVerifiee,
@@ -15,7 +15,10 @@ from procuration.models.procuration import (
 from procuration.models.territory import BureauDeVote, Commune, Electeur, Liste, Scrutin, ScrutinType, Sexe
 
 __all__ = [
+    "AppendOnlyError",
+    "AuditDigest",
     "AuditLog",
+    "ChainHead",
     "BureauDeVote",
     "Commune",
     "Electeur",
@@ -35,4 +38,5 @@ __all__ = [
     "Status",
     "User",
     "Verificateur",
+    "purge_mode",
 ]

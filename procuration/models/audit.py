@@ -1,10 +1,151 @@
+"""The audit trail: append-only, hash-chained (procuration/chain.py, docs/security.md).
+
+Rows of AuditLog and ProcurationEvent are never changed or deleted, except by the retention purge
+inside `purge_mode()`. The guard is here for every database (the ORM's save, delete, update and
+delete of querysets refuse); on PostgreSQL a trigger (migration 0004) also refuses UPDATE and
+DELETE in SQL unless the transaction set `procuration.purge = 'on'`, which only purge_mode() does.
+"""
+
+import contextlib
+import contextvars
+
 from django.conf import settings
-from django.db import models
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from procuration import chain
 
-class AuditLog(models.Model):
-    """Who looked at or did what (reference lookups at the counter, exports, account changes)."""
+_purging = contextvars.ContextVar("procuration_purging", default=False)
+
+
+class AppendOnlyError(Exception):
+    """A change to the audit trail outside the retention purge."""
+
+
+def purging() -> bool:
+    return _purging.get()
+
+
+@contextlib.contextmanager
+def purge_mode():
+    """The retention purge, and nothing else, may change or delete rows of the audit trail. Must run
+    inside transaction.atomic(): on PostgreSQL the permission is a transaction-local setting."""
+    if not connection.in_atomic_block:
+        raise AppendOnlyError("purge_mode() doit s'exécuter dans une transaction.")
+    token = _purging.set(True)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL procuration.purge = 'on'")
+    try:
+        yield
+    finally:
+        _purging.reset(token)
+        if connection.vendor == "postgresql" and not connection.needs_rollback:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL procuration.purge = 'off'")
+            except DatabaseError:
+                pass  # the transaction failed and will roll back, the setting with it
+
+
+def _refuse(what: str):
+    raise AppendOnlyError(f"Le journal d'audit est en ajout seul : {what} refusé (seule la purge de conservation le peut).")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if not purging():
+            _refuse("modification")
+        return super().update(**kwargs)
+
+    def delete(self):
+        if not purging():
+            _refuse("suppression")
+        return super().delete()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if not purging():
+            _refuse("modification")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(self, *args, **kwargs):
+        _refuse("insertion en masse (hors chaîne)")
+
+
+class ChainedRow(models.Model):
+    """A link of a hash chain: its rank, the previous link's hash, its own hash, and the digest of its
+    personal fields (kept by the purge, which empties the fields and the salt)."""
+
+    seq = models.PositiveBigIntegerField("rang dans la chaîne")
+    prev_hash = models.CharField("empreinte du maillon précédent", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+    salt = models.CharField(max_length=32, blank=True)
+    pii_digest = models.CharField("empreinte des données personnelles", max_length=64)
+    purged = models.BooleanField("données personnelles purgées", default=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and not purging():
+            _refuse("modification")
+        if self._state.adding and not self.hash:
+            _refuse("ajout hors chaîne")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if not purging():
+            _refuse("suppression")
+        return super().delete(*args, **kwargs)
+
+    # Subclasses: the personal fields, the payload, how to empty the personal fields.
+    def personal(self) -> dict:
+        raise NotImplementedError
+
+    def payload(self) -> dict:
+        raise NotImplementedError
+
+    def seal(self, seq: int, prev_hash: str) -> None:
+        self.seq, self.prev_hash, self.salt = seq, prev_hash, chain.new_salt()
+        self.pii_digest = chain.pii_digest(self.salt, self.personal())
+        self.hash = chain.link_hash(prev_hash, self.payload())
+
+    def broken(self, prev_seq: int, prev_hash: str) -> str:
+        """Why this link does not follow (prev_seq, prev_hash), or "" when it does."""
+        if self.seq != prev_seq + 1:
+            return f"rang {self.seq} au lieu de {prev_seq + 1} (maillon manquant ou dupliqué)"
+        if self.prev_hash != prev_hash:
+            return "ne désigne pas le maillon précédent (empreinte précédente différente)"
+        if self.purged:
+            if self.salt or any(v not in (None, "", {}) for v in self.personal().values()):
+                return "marqué purgé mais garde des données personnelles"
+        elif chain.pii_digest(self.salt, self.personal()) != self.pii_digest:
+            return "données personnelles modifiées (empreinte différente)"
+        if chain.link_hash(self.prev_hash, self.payload()) != self.hash:
+            return "contenu modifié (empreinte recalculée différente)"
+        return ""
+
+
+class ChainHead(models.Model):
+    """The last link of a chain shared by many writers (the audit entries): locked to append."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=chain.GENESIS)
+
+    class Meta:
+        verbose_name = "tête de chaîne"
+
+    def __str__(self):
+        return f"{self.name} #{self.seq}"
+
+
+class AuditLog(ChainedRow):
+    """Who looked at or did what (reference lookups at the counter, exports, account changes).
+
+    One chain for all the entries ("audit"); appending locks its ChainHead row until the commit."""
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=60, db_index=True)
@@ -14,26 +155,79 @@ class AuditLog(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    CHAIN = "audit"
+
     class Meta:
         ordering = ["-at"]
         verbose_name = "journal d'audit"
+        constraints = [models.UniqueConstraint(fields=["seq"], name="auditlog_chain_seq_unique")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}:{self.object_id}"
 
+    def personal(self) -> dict:
+        return chain.audit_personal(self.ip, self.detail)
+
+    def payload(self) -> dict:
+        return chain.audit_payload(
+            seq=self.seq, actor_id=self.actor_id, action=self.action, object_type=self.object_type,
+            object_id=self.object_id, at=self.at, pii=self.pii_digest,
+        )
+
     @classmethod
     def record(cls, request_or_user, action: str, obj=None, **detail):
+        """Append one entry (also procuration.audit.record_audit). Keyword arguments go to `detail`
+        (JSON values)."""
         user = getattr(request_or_user, "user", request_or_user)
         ip = None
         if hasattr(request_or_user, "META"):
             from procuration.network import client_ip
 
             ip = client_ip(request_or_user) or None
-        return cls.objects.create(
+        entry = cls(
             actor=user if getattr(user, "is_authenticated", False) else None,
             action=action,
             object_type=obj._meta.label if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
-            ip=ip,
+            ip=cls._meta.get_field("ip").get_prep_value(ip),
             detail=detail,
+            at=timezone.now(),
         )
+        with transaction.atomic():
+            head, _ = ChainHead.objects.select_for_update().get_or_create(name=cls.CHAIN)
+            entry.seal(head.seq + 1, head.hash)
+            entry.save(force_insert=True)
+            head.seq, head.hash = entry.seq, entry.hash
+            head.save(update_fields=["seq", "hash"])
+        return entry
+
+
+class AuditDigest(models.Model):
+    """The daily digest of the chains (procuration.tasks.record_audit_digest): the audit chain's head
+    and one hash over every dossier chain's head. Copy it elsewhere (it is also logged) to anchor it."""
+
+    day = models.DateField("jour", unique=True)
+    audit_seq = models.PositiveBigIntegerField("rang de la tête du journal d'audit")
+    audit_hash = models.CharField("empreinte de la tête du journal d'audit", max_length=64)
+    dossiers = models.PositiveIntegerField("chaînes de dossier")
+    dossiers_hash = models.CharField("empreinte des têtes des chaînes de dossier", max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "empreinte quotidienne du journal"
+
+    def __str__(self):
+        return f"{self.day} audit #{self.audit_seq} {self.audit_hash[:12]}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and not purging():
+            _refuse("modification")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if not purging():
+            _refuse("suppression")
+        return super().delete(*args, **kwargs)

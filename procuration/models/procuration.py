@@ -13,7 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from procuration import chain
 from procuration.exceptions import DomainError, TransitionError
+from procuration.models.audit import ChainedRow, purging
 from procuration.reference import generate_reference, normalize_reference
 
 
@@ -300,9 +302,7 @@ class Procuration(models.Model):
             fields = changes(locked) if changes else []
             locked.status = target
             locked.save(update_fields=["status", *fields])
-            ProcurationEvent.objects.create(
-                procuration=locked, from_status=from_status, to_status=target, actor=by, reason=reason
-            )
+            ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason)
             if email is not None:
                 email(locked)
         self._copy_from(locked)
@@ -531,10 +531,22 @@ def _assign_reference(pk: int, attempts: int = 20) -> str:
     raise IntegrityError("Impossible d'attribuer une référence unique.")
 
 
-class ProcurationEvent(models.Model):
-    """The transition log: from, to, who, when, why."""
+def _keep_events(collector, field, sub_objs, using):
+    """Deleting a dossier keeps its events (the chain): only the retention purge may, and it
+    pseudonymises them first (procuration/audit.py purge_dossiers); anything else is refused."""
+    if purging():
+        return models.SET_NULL(collector, field, sub_objs, using)
+    raise models.ProtectedError(
+        "Une procuration qui a un historique ne peut être supprimée que par la purge de conservation.", sub_objs
+    )
 
-    procuration = models.ForeignKey(Procuration, on_delete=models.CASCADE, related_name="events")
+
+class ProcurationEvent(ChainedRow):
+    """The transition log: from, to, who, when, why. One hash chain per dossier (`dossier`, which
+    outlives the procuration row); appending locks the procuration row, the chain's head."""
+
+    procuration = models.ForeignKey(Procuration, null=True, blank=True, on_delete=_keep_events, related_name="events")
+    dossier = models.BigIntegerField("dossier (procuration)")
     from_status = models.CharField(max_length=20, choices=Status.choices)
     to_status = models.CharField(max_length=20, choices=Status.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -544,6 +556,32 @@ class ProcurationEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
         verbose_name = "événement de procuration"
+        constraints = [models.UniqueConstraint(fields=["dossier", "seq"], name="procurationevent_chain_seq_unique")]
 
     def __str__(self):
-        return f"{self.procuration_id}: {self.from_status} → {self.to_status}"
+        return f"{self.dossier}: {self.from_status} → {self.to_status}"
+
+    def personal(self) -> dict:
+        return chain.event_personal(self.reason)
+
+    def payload(self) -> dict:
+        return chain.event_payload(
+            dossier=self.dossier, seq=self.seq, from_status=self.from_status, to_status=self.to_status,
+            actor_id=self.actor_id, at=self.at, pii=self.pii_digest,
+        )
+
+    @classmethod
+    def append(cls, procuration, *, from_status: str, to_status: str, actor=None, reason: str = "") -> "ProcurationEvent":
+        """Add the next link of this dossier's chain, the procuration row locked (a no-op re-lock
+        inside a transition, which already holds it)."""
+        with transaction.atomic():
+            list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
+            last = cls.objects.filter(dossier=procuration.pk).order_by("-seq").values_list("seq", "hash").first()
+            seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
+            event = cls(
+                procuration=procuration, dossier=procuration.pk, from_status=from_status, to_status=to_status,
+                actor=actor, reason=reason, at=timezone.now(),
+            )
+            event.seal(seq, prev_hash)
+            event.save(force_insert=True)
+        return event

@@ -33,9 +33,10 @@ def test_list_by_type_search_filters_and_closed_findable(client, agent_listes, f
     assert a.numero in html and b.numero in html
 
 
-def test_pagination(client, agent_listes, mandant_user, commune):
+def test_pagination(client, agent_listes, mandant_user, commune, settings):
     import datetime
 
+    settings.LISTES_TELEDOSSIERS_PER_DAY = 23  # one usager files them all today
     for i in range(23):
         Teledossier.deposer(usager=mandant_user, pieces=[], demarche="ile", commune=commune, nom=f"NOM{i:02d}",
                             prenoms="X", sexe="F", date_naissance=datetime.date(1990, 1, 1), lieu_naissance="Albi",

@@ -57,7 +57,7 @@ def test_queue_filters_by_scrutin_status_bureau_and_age(client, agent_mairie, co
 
 def test_detail_shows_checks_and_full_timeline(client, agent_mairie, commune, policier):
     p = ProcurationFactory(en_attente=True, commune=commune, mandant=ElecteurFactory(commune=commune))
-    ProcurationEvent.objects.create(procuration=p, from_status=Status.BROUILLON, to_status=Status.EN_ATTENTE)
+    ProcurationEvent.append(p, from_status=Status.BROUILLON, to_status=Status.EN_ATTENTE)
     p.valider_autorite(by=policier, piece_type="cni", piece_numero_fin="1234")
     client.force_login(agent_mairie)
     html = page_text(client.get(reverse("mairie:detail", args=[p.pk])))

@@ -3,11 +3,12 @@
 import datetime
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from procuration.models import AuditLog, ProcurationEvent, Role, User
+from procuration.models import AuditLog, Role, User
 from tests.accounts import activation_path, sent_to
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 from tests.police._helpers import text
@@ -22,12 +23,10 @@ def acts(commune, policier):
     refs = {}
     for officer, ref in ((policier, "AAAAA1"), (colleague, "BBBBB2"), (stranger, "CCCCC3")):
         p = ProcurationFactory(en_attente=True, reference=ref, mandant=ElecteurFactory(commune=commune))
-        p.valider_autorite(by=officer, piece_type="cni", piece_numero_fin="1234")
+        # The first act was 30 days ago (the transition log cannot be back-dated afterwards).
+        with time_machine.travel(timezone.now() - datetime.timedelta(days=30 if ref == "AAAAA1" else 0)):
+            p.valider_autorite(by=officer, piece_type="cni", piece_numero_fin="1234")
         refs[ref] = p
-    old = refs["AAAAA1"]
-    ProcurationEvent.objects.filter(procuration=old, to_status="validee_autorite").update(
-        at=timezone.now() - datetime.timedelta(days=30)
-    )
     return refs
 
 

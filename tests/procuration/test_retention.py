@@ -97,8 +97,11 @@ def test_expired_and_refused_demandes_are_purged_after_the_delay(db, settings, o
     with at(T0 + datetime.timedelta(days=8)):
         expire_and_purge()
     assert not Procuration.objects.filter(pk__in=[expired.pk, refused.pk]).exists()
-    # Its transition log and e-mails go with it; nothing else is touched.
+    # Its e-mails go with it; its transition log stays in its hash chain, without the personal fields
+    # (tests/procuration/test_audit_trail.py); nothing else is touched.
     assert not ProcurationEvent.objects.filter(procuration_id__in=[expired.pk, refused.pk]).exists()
+    events = ProcurationEvent.objects.filter(dossier__in=[expired.pk, refused.pk])
+    assert events.count() == 2 and all(e.purged and e.reason == "" and e.salt == "" for e in events)
     assert not OutboxEmail.objects.filter(procuration_id__in=[expired.pk, refused.pk]).exists()
     assert Procuration.objects.filter(pk=kept.pk).exists()
 
@@ -118,6 +121,7 @@ def test_established_procuration_is_kept_one_year_after_its_end(db, ending):
         assert expire_and_purge()["purgees"] >= 1
     assert not Procuration.objects.filter(pk=p.pk).exists()
     assert not ProcurationEvent.objects.filter(procuration_id=p.pk).exists()
+    assert ProcurationEvent.objects.filter(dossier=p.pk, purged=True).count() == 1  # the chain stays
     # The register (Electeur) is not personal data of the procuration: it stays.
     from procuration.models import Electeur
 
