@@ -49,7 +49,9 @@ def purge_mode():
 
 
 def _refuse(what: str):
-    raise AppendOnlyError(f"Le journal d'audit est en ajout seul : {what} refusé (seule la purge de conservation le peut).")
+    raise AppendOnlyError(
+        f"Le journal d'audit est en ajout seul : opération refusée ({what}) ; seule la purge de conservation le peut."
+    )
 
 
 class AppendOnlyQuerySet(models.QuerySet):
