@@ -21,6 +21,10 @@ ALLOWED = {
     # Drops User.identity_certified and adds two NOT NULL columns without db_default: the release
     # carrying it is deployed with a short stop (stop web and workers, migrate, start), not rolling.
     ("procuration", "0003_electeur_birth_cog_user_drop_identity_certified"): "before the rule (deploy with a stop)",
+    # Chains the existing events and audit entries (seq, hashes NOT NULL, unique rank) and installs the
+    # append-only trigger: the previous release would insert rows outside the chains, so the release
+    # carrying it is deployed with a short stop (stop web and workers, migrate, start), not rolling.
+    ("procuration", "0004_audit_hash_chains"): "audit chains: deploy with a stop (old code writes unchained rows)",
 }
 
 REMOVING = (
