@@ -13,7 +13,7 @@ import pytest
 import time_machine
 
 from procuration.exceptions import DomainError
-from procuration.expiry import add_months, demande_expires_on
+from procuration.expiry import add_months, demande_expires_on, expired_before, is_past
 from procuration.models import Procuration, Status
 from procuration.tasks import expire_and_purge
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
@@ -60,12 +60,37 @@ def test_add_months_backwards_and_over_years():
     assert add_months(d(2027, 3, 15), 0) == d(2027, 3, 15)
 
 
+def test_is_past_on_both_sides_of_the_last_day():
+    submitted = datetime.datetime(2027, 1, 4, 11, 0, tzinfo=PARIS)
+    assert not is_past(submitted, d(2027, 1, 4))
+    assert not is_past(submitted, d(2027, 3, 4))
+    assert is_past(submitted, d(2027, 3, 5))
+    assert is_past(submitted, d(2027, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("today", "first_valid_day"),
+    [
+        (d(2027, 3, 5), d(2027, 1, 5)),
+        (d(2027, 3, 1), d(2027, 1, 1)),  # 29-31 December ended on 28 February
+        (d(2027, 2, 28), d(2026, 12, 28)),
+        (d(2027, 4, 30), d(2027, 3, 1)),  # 28 February ended on 28 April; no day ends on 29 or 30 April
+        (d(2027, 4, 29), d(2027, 3, 1)),
+        (d(2028, 2, 29), d(2027, 12, 29)),
+    ],
+)
+def test_the_beat_tasks_limit_is_the_start_of_the_first_day_still_valid(today, first_valid_day):
+    assert expired_before(today) == datetime.datetime.combine(first_valid_day, datetime.time(0, 0), tzinfo=PARIS)
+
+
 @pytest.mark.parametrize(
     ("submitted", "last_minute", "first_minute"),
     [
         ((2027, 1, 4, 11, 0), (2027, 3, 4, 23, 59, 59), (2027, 3, 5, 0, 0)),
         ((2026, 12, 31, 12, 0), (2027, 2, 28, 23, 59, 59), (2027, 3, 1, 0, 0)),
         ((2027, 12, 31, 12, 0), (2028, 2, 29, 23, 59, 59), (2028, 3, 1, 0, 0)),
+        ((2027, 2, 28, 12, 0), (2027, 4, 28, 23, 59, 59), (2027, 4, 29, 0, 0)),
+        ((2027, 3, 1, 9, 0), (2027, 5, 1, 23, 59, 59), (2027, 5, 2, 0, 0)),
     ],
 )
 def test_beat_task_expires_the_demande_the_day_after_its_last_day(db, submitted, last_minute, first_minute):
