@@ -43,6 +43,7 @@ def d(*args):
         ((2027, 12, 29, 9, 0), d(2028, 2, 29)),
         ((2027, 12, 28, 9, 0), d(2028, 2, 28)),
         ((2027, 8, 31, 9, 0), d(2027, 10, 31)),
+        ((2027, 10, 31, 9, 0), d(2027, 12, 31)),  # into December, same year
         ((2027, 7, 31, 9, 0), d(2027, 9, 30)),
         ((2027, 11, 15, 9, 0), d(2028, 1, 15)),  # across the year
         ((2027, 1, 4, 0, 30), d(2027, 3, 4)),  # 23:30 UTC on the 3rd: the day is Paris's
@@ -58,6 +59,9 @@ def test_add_months_backwards_and_over_years():
     assert add_months(d(2027, 5, 31), -3) == d(2027, 2, 28)
     assert add_months(d(2027, 3, 15), 12) == d(2028, 3, 15)
     assert add_months(d(2027, 3, 15), 0) == d(2027, 3, 15)
+    assert add_months(d(2027, 12, 15), 0) == d(2027, 12, 15)
+    assert add_months(d(2027, 12, 15), 11) == d(2028, 11, 15)
+    assert add_months(d(2027, 12, 15), 12) == d(2028, 12, 15)
 
 
 def test_is_past_on_both_sides_of_the_last_day():
