@@ -270,7 +270,7 @@ def _plausible():
             lambda w: events(w, "en_attente", ["validee_autorite", "refusee_autorite"]), "en_attente"),
         "police:cerfa": (
             cerfa, lambda w: Procuration.objects.filter(origine=Origine.CERFA_PAPIER).count(), None),
-        "mairie:validate": (lambda w: {"forcer": "on"}, lambda w: events(w, "validee_autorite", ["validee_mairie"]), None),
+        "mairie:validate": (lambda w: {"forcer": "on", "motif_forcage": "Pièces vérifiées au guichet."}, lambda w: events(w, "validee_autorite", ["validee_mairie"]), None),
         "mairie:invalidate": (
             lambda w: {"motif": "autre", "detail": "Homonyme"},
             lambda w: events(w, "validee_autorite", ["invalidee_mairie"]), None),
