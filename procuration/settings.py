@@ -322,7 +322,6 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Domain settings ----------------------------------------------------------------------
-PROCURATION_DEMANDE_LIFETIME_DAYS = env_int("PROCURATION_DEMANDE_LIFETIME_DAYS", 61)  # 2 months (arrêté 31/03/2021)
 PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 year after end of validity
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from procuration.audit import purge_dossiers, record_digest
+from procuration.expiry import expired_before
 from procuration.models import OutboxEmail, Procuration, Status
 
 logger = logging.getLogger(__name__)
@@ -112,14 +113,13 @@ def expire_and_purge() -> dict:
     today = timezone.localdate()
     counts = {"expirees": 0, "echues": 0, "purgees": 0}
 
-    lifetime = datetime.timedelta(days=settings.PROCURATION_DEMANDE_LIFETIME_DAYS)
-    for pk in Procuration.objects.filter(status=Status.EN_ATTENTE, submitted_at__lt=now - lifetime).values_list(
-        "pk", flat=True
-    ):
+    # Two calendar months (procuration.expiry, the one home of the rule).
+    cutoff = expired_before(today)
+    for pk in Procuration.objects.filter(status=Status.EN_ATTENTE, submitted_at__lt=cutoff).values_list("pk", flat=True):
         p = Procuration.objects.filter(pk=pk).first()
         if p is not None and p.expirer():
             counts["expirees"] += 1
-    for pk in Procuration.objects.filter(status=Status.BROUILLON, created_at__lt=now - lifetime).values_list("pk", flat=True):
+    for pk in Procuration.objects.filter(status=Status.BROUILLON, created_at__lt=cutoff).values_list("pk", flat=True):
         Procuration.objects.filter(pk=pk, status=Status.BROUILLON).delete()
 
     for pk in Procuration.objects.filter(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from procuration import chain
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models.audit import ChainedRow, purging
+from procuration.expiry import demande_expires_on
 from procuration.reference import generate_reference, normalize_reference
 
 
@@ -266,7 +267,7 @@ class Procuration(models.Model):
     def expires_on(self) -> datetime.date | None:
         if self.submitted_at is None:
             return None
-        return (self.submitted_at + datetime.timedelta(days=settings.PROCURATION_DEMANDE_LIFETIME_DAYS)).date()
+        return demande_expires_on(self.submitted_at)
 
     @classmethod
     def allowed(cls, name: str, status: str) -> bool:

@@ -1,6 +1,7 @@
 """Usager side: filing an ILE or an RCO, uploads checked by content and size, deadlines."""
 
 import datetime
+import html
 import re
 import zoneinfo
 
@@ -80,11 +81,17 @@ def test_forged_pdf_is_refused_and_nothing_is_created(client, mandant_user, comm
     assert not Teledossier.objects.exists() and not Piece.objects.exists() and not mailoutbox
 
 
-def test_html_renamed_pdf_is_refused(client, mandant_user, commune, scrutin):
+def test_html_renamed_pdf_is_refused(client, mandant_user, commune, scrutin, mailoutbox):
     client.force_login(mandant_user)
     forged = upload("cni.pdf", b"<html><body>%PDF-1.4 fake</body></html>")
     response = client.post(reverse("listes:usager_ile_new"), ile_post_data(commune, piece_identite=forged))
-    assert response.status_code == 200 and not Teledossier.objects.exists()
+    assert response.status_code == 200
+    # Refused for its content, named, and for nothing else: the same form with a real PDF is accepted.
+    page = html.unescape(response.content.decode())
+    assert "Le fichier « cni.pdf » n'est pas un PDF, un JPEG ou un PNG (son contenu a été vérifié" in page
+    assert not Teledossier.objects.exists() and not Piece.objects.exists() and not mailoutbox
+    response = client.post(reverse("listes:usager_ile_new"), ile_post_data(commune))
+    assert response.status_code == 302 and Teledossier.objects.count() == 1
 
 
 def test_oversized_piece_is_refused(client, mandant_user, commune, scrutin, settings):

@@ -229,9 +229,20 @@ def test_unknown_or_malformed_reference(officer_client, demande, policier, raw, 
         assert log.detail["resultat"] in ("inconnue", "format_invalide")
 
 
-def test_a_brouillon_has_no_reference_to_find(officer_client, commune):
-    ProcurationFactory(mandant=ElecteurFactory(commune=commune))
-    assert services.UNKNOWN in text(lookup(officer_client, "ABCDEF"))
+def test_a_brouillon_has_no_reference_to_find(officer_client, commune, policier):
+    """Even a brouillon that carries a reference (the constraint allows it) is « unknown » at the
+    counter: nothing about it is shown, and the lookup is audited as such."""
+    brouillon = ProcurationFactory(mandant=ElecteurFactory(commune=commune), reference="ABCDEF")
+    assert brouillon.status == Status.BROUILLON
+    response = lookup(officer_client, "ABCDEF")
+    assert response.status_code == 200
+    assert services.UNKNOWN in text(response)
+    log = AuditLog.objects.get(action="police.lookup")
+    assert (log.actor, log.object_id, log.detail["resultat"]) == (policier, "", "inconnue")
+    # Once submitted, the same reference opens its page: the lookup itself works.
+    brouillon.status, brouillon.submitted_at = Status.EN_ATTENTE, timezone.now()
+    brouillon.save()
+    assert lookup(officer_client, "ABCDEF").status_code == 302
 
 
 def test_detail_opened_then_validated_elsewhere_says_already_done(officer_client, demande, policier):

@@ -59,11 +59,42 @@ def test_twenty_simultaneous_validations_for_one_mandataire_respect_the_plafond(
     assert all(r[1] is True for r in winners)
     for _, exc in losers:
         assert isinstance(exc, DomainError) and exc.code == "plafond", repr(exc)
+    # Exactly two stand, whatever the order: the validations are serialised on the mandataire's row;
+    # the first one takes a place, and among the 19 others (9 or 10 of each kind) at least one can
+    # take the second (abroad after one in France; either after one abroad). Never a third.
     standing = Procuration.objects.filter(mandataire=mandataire, status=Status.VALIDEE_AUTORITE)
-    assert 1 <= standing.count() <= 2
+    assert standing.count() == 2
     assert standing.filter(etablissement="france").count() <= 1
-    assert len(winners) == standing.count() and len(losers) == 20 - standing.count()
-    assert Procuration.objects.filter(mandataire=mandataire, status=Status.EN_ATTENTE).count() == 20 - standing.count()
+    assert len(winners) == 2 and len(losers) == 18
+    assert Procuration.objects.filter(mandataire=mandataire, status=Status.EN_ATTENTE).count() == 18
+
+
+def test_simultaneous_validations_against_a_mairie_validated_procuration():
+    """The mandataire already holds a mairie-validated procuration in France: of 10 simultaneous
+    validations (5 in France, 5 abroad), exactly one abroad stands, none in France."""
+    commune = CommuneFactory()
+    scrutin = ScrutinFactory()
+    mandataire = ElecteurFactory(commune=commune)
+    ProcurationFactory(validee_mairie=True, mandant=ElecteurFactory(commune=commune), mandataire=mandataire,
+                       scrutin=scrutin, etablissement="france")
+    officers = [UserFactory(username=f"opj-m{i}", policier=True) for i in range(10)]
+    procurations = [
+        ProcurationFactory(
+            en_attente=True, mandant=ElecteurFactory(commune=commune), mandataire=mandataire, scrutin=scrutin,
+            etablissement="france" if i % 2 == 0 else "etranger",
+        )
+        for i in range(10)
+    ]
+
+    def validate(pk, officer):
+        return lambda: Procuration.objects.get(pk=pk).valider_autorite(by=officer, piece_type="cni")
+
+    results = run_together([validate(p.pk, o) for p, o in zip(procurations, officers)])
+    assert [r[0] for r in results].count("ok") == 1
+    for kind, outcome in results:
+        assert outcome is True if kind == "ok" else (isinstance(outcome, DomainError) and outcome.code == "plafond")
+    standing = Procuration.objects.filter(mandataire=mandataire, status=Status.VALIDEE_AUTORITE)
+    assert list(standing.values_list("etablissement", flat=True)) == ["etranger"]
 
 
 def test_two_officers_validating_the_same_procuration():

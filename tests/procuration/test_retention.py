@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
 from procuration.tasks import expire_and_purge
@@ -27,15 +26,17 @@ def test_demande_expires_after_two_months_with_an_email(db, mailoutbox, django_c
         scrutin = ScrutinFactory(date_tour1=datetime.date(2027, 6, 13), date_tour2=datetime.date(2027, 6, 20))
         p = ProcurationFactory(scrutin=scrutin, email_contact="marie@example.fr")
         p.soumettre()
-    with at(T0 + datetime.timedelta(days=60)):
+    # Submitted on 4 January (Paris): may be validated up to 4 March included (two calendar months).
+    last_minute = datetime.datetime(2027, 3, 4, 22, 59, 59, tzinfo=datetime.UTC)  # 23:59:59 in Paris
+    with at(last_minute):
         assert expire_and_purge()["expirees"] == 0
     p.refresh_from_db()
     assert p.status == Status.EN_ATTENTE
-    with at(T0 + datetime.timedelta(days=62)), django_capture_on_commit_callbacks(execute=True):
+    with at(last_minute + datetime.timedelta(seconds=1)), django_capture_on_commit_callbacks(execute=True):
         assert expire_and_purge()["expirees"] == 1
     p.refresh_from_db()
     assert p.status == Status.EXPIREE
-    assert p.ended_at == T0 + datetime.timedelta(days=62)
+    assert p.ended_at == last_minute + datetime.timedelta(seconds=1)
     assert p.events.last().reason == "Non validée dans le délai de deux mois"
     assert [m.subject for m in mailoutbox if p.reference in m.subject]
     assert OutboxEmail.objects.filter(procuration=p, kind="expired").count() == 1
@@ -128,8 +129,15 @@ def test_established_procuration_is_kept_one_year_after_its_end(db, ending):
     assert Electeur.objects.filter(pk=mandant_pk).exists()
 
 
-def test_live_procurations_are_never_purged(db):
-    p = ProcurationFactory(validee_mairie=True)
-    with at(timezone.now() + datetime.timedelta(days=30)):
-        expire_and_purge()
-    assert Procuration.objects.filter(pk=p.pk, status=Status.VALIDEE_MAIRIE).exists()
+@pytest.mark.parametrize("trait", ["validee_autorite", "validee_mairie"])
+def test_live_procurations_are_never_purged(db, trait):
+    """A procuration abroad valid three years, validated at T0: two years later, well past the
+    one-year retention counted from its validation, it is still in force, so neither closed nor
+    purged (retention runs from the end of validity)."""
+    with at(T0):
+        p = ProcurationFactory(**{trait: True}, portee="duree", scrutin=None, tour1=False, tour2=False,
+                               etablissement="etranger", valid_from=datetime.date(2027, 1, 10),
+                               valid_until=datetime.date(2030, 1, 9))
+    with at(T0 + datetime.timedelta(days=2 * 365)):
+        assert expire_and_purge() == {"expirees": 0, "echues": 0, "purgees": 0}
+    assert Procuration.objects.filter(pk=p.pk, status=trait).exists()

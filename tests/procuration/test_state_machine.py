@@ -1,7 +1,12 @@
-"""Random sequences of real transitions (hypothesis state machine) never break the invariants."""
+"""Random sequences of real transitions (hypothesis state machine) never break the invariants.
+
+Each step's outcome is predicted from the law's table (tests/procuration/law.py, literals, never the
+production tables): a move from an allowed status must succeed (or be refused by a named rule of
+the demande), from any other it must raise TransitionError. And the run must make progress: every
+move succeeds at least once, so that a move that always refuses fails the test."""
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from django.db import transaction
@@ -10,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from procuration.exceptions import DomainError
+from procuration.exceptions import DomainError, TransitionError
 from procuration.models import (
     InvalidationMotif,
     OutboxEmail,
@@ -20,11 +25,13 @@ from procuration.models import (
     Status,
     purge_mode,
 )
-from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND
 from tests.factories import CommuneFactory, ElecteurFactory, ScrutinFactory, UserFactory
+from tests.procuration.law import LAW, MANDANT_STATUSES, PLAFOND_STATUSES
 
 N_ELECTEURS = 7
 MANDATAIRES = 2  # electors 0 and 1 are the popular mandataires, so that the plafond gets tested
+# The moves a rule of the demande may refuse from an allowed status (plafond, doublon, dates...).
+RULE_CHECKED = {"soumettre", "valider_autorite"}
 EMAILING = {"soumettre", "valider_autorite", "refuser_autorite", "valider_mairie", "invalider_mairie", "resilier",
             "expirer"}
 
@@ -39,7 +46,7 @@ def check_invariants(expected_emails: int) -> None:
     # Plafond L.73: on every day, a mandataire holds at most 2 binding procurations, at most 1 in France.
     by_mandataire = defaultdict(list)
     for p in rows:
-        if p.status in ACTIVE_FOR_PLAFOND:
+        if p.status in PLAFOND_STATUSES:
             by_mandataire[p.mandataire_id].append(p)
     for held in by_mandataire.values():
         for day in {p.valid_from for p in held} | {p.valid_until for p in held}:
@@ -49,7 +56,7 @@ def check_invariants(expected_emails: int) -> None:
     # At most one procuration binding the mandant on any day.
     by_mandant = defaultdict(list)
     for p in rows:
-        if p.status in ACTIVE_FOR_MANDANT:
+        if p.status in MANDANT_STATUSES:
             by_mandant[p.mandant_id].append(p)
     for held in by_mandant.values():
         for a in held:
@@ -79,6 +86,7 @@ def test_random_transition_sequences_keep_the_invariants():
     officer = UserFactory(username="opj-sm", policier=True)
     agent = UserFactory(username="agent-sm", agent_mairie=True, commune=commune)
     today = timezone.localdate()
+    succeeded = Counter()
 
     class ProcurationMachine(RuleBasedStateMachine):
         procurations = Bundle("procurations")
@@ -93,11 +101,26 @@ def test_random_transition_sequences_keep_the_invariants():
 
         def _do(self, pk, name, **kwargs):
             p = Procuration.objects.get(pk=pk)
+            before = p.status
+            sources, target = LAW[name]
             try:
                 done = getattr(p, name)(**kwargs)
+            except TransitionError as exc:
+                assert before not in sources and before != target, f"{name} from {before} refused: {exc}"
+                assert Procuration.objects.get(pk=pk).status == before
+                return
             except DomainError as exc:
                 assert exc.message  # a French message for the user
+                assert name in RULE_CHECKED and before in sources, f"{name} from {before}: {exc}"
+                assert Procuration.objects.get(pk=pk).status == before
                 return
+            after = Procuration.objects.get(pk=pk).status
+            if before in sources:
+                assert (done, after) == (True, target), f"{name} from {before}: {done}, {after}"
+                succeeded[name] += 1
+            else:
+                assert before == target, f"{name} from {before} should have raised, gave {done}, {after}"
+                assert (done, after) == (False, before)
             if done and name in EMAILING:
                 self.emails += 1
 
@@ -158,7 +181,11 @@ def test_random_transition_sequences_keep_the_invariants():
     run_state_machine_as_test(
         ProcurationMachine,
         settings=settings(
-            max_examples=40, stateful_step_count=40, deadline=None, database=None,
+            # derandomize: the same sequences on every run, so that the progress check below
+            # cannot fail by chance (the expected outcome of each step is checked either way).
+            max_examples=40, stateful_step_count=40, deadline=None, database=None, derandomize=True,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+    # Progress: over the run, every move of the table went through at least once.
+    assert {name for name in LAW if succeeded[name] == 0} == set(), succeeded

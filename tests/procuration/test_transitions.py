@@ -1,4 +1,7 @@
-"""Every transition of TRANSITIONS from every status: allowed moves work, the others raise."""
+"""Every transition from every status: allowed moves work, the others raise.
+
+The expectations are the law's table written out in tests/procuration/law.py, never read from production
+(procuration.models.procuration.TRANSITIONS): a wrong table in the code must fail these tests."""
 
 import datetime
 
@@ -7,8 +10,8 @@ from django.utils import timezone
 
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models import InvalidationMotif, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
-from procuration.models.procuration import TRANSITIONS
 from tests.factories import ProcurationFactory, UserFactory
+from tests.procuration.law import LAW, STATUSES
 
 EMAIL_KIND = {
     "soumettre": "reference_issued",
@@ -58,12 +61,17 @@ def users(db):
     }
 
 
-CASES = [(name, status) for name in TRANSITIONS for status in Status.values]
+CASES = [(name, status) for name in LAW for status in sorted(STATUSES)]
+
+
+def test_the_statuses_are_those_of_the_table():
+    """A status added in the code must be placed in the law's table above."""
+    assert set(Status.values) == STATUSES
 
 
 @pytest.mark.parametrize(("name", "status"), CASES, ids=[f"{n}-from-{s}" for n, s in CASES])
 def test_transition_from_every_status(name, status, users, django_capture_on_commit_callbacks):
-    sources, target = TRANSITIONS[name]
+    sources, target = LAW[name]
     p = make(status)
     before = {f.attname: getattr(p, f.attname) for f in Procuration._meta.concrete_fields}
 
@@ -103,9 +111,9 @@ def test_transition_from_every_status(name, status, users, django_capture_on_com
         assert not OutboxEmail.objects.filter(procuration=p).exists()
 
 
-@pytest.mark.parametrize("name", list(TRANSITIONS))
+@pytest.mark.parametrize("name", list(LAW))
 def test_repeating_an_allowed_move_returns_false_and_logs_once(name, users):
-    sources, target = TRANSITIONS[name]
+    sources, target = LAW[name]
     p = make(sorted(sources)[0])
     assert call(p, name, users)[0] is True
     assert call(p, name, users)[0] is False

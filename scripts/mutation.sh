@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Mutation score of the domain's rules (not part of CI; see docs/testing.md).
+#
+#   scripts/mutation.sh                      # every module of the table below (hours on 2 cores)
+#   scripts/mutation.sh expiry services      # some of them, by the names of the table
+#
+# For each module, cosmic-ray (pinned, installed in var/mutation-venv, outside the project's
+# lock) changes one thing at a time (an operator, a comparison, a constant, a boolean...) and
+# runs the tests that cover the module against the real PostgreSQL and Redis (started as in
+# scripts/test.sh): a mutant the tests still pass "survives". Prints, per module, the score
+# (killed / all) and the surviving mutants with their diff; the sessions and reports stay in
+# var/mutation/. The work happens on a copy of the tree in the scratch directory: the working
+# tree is never mutated, even if the run is interrupted. A line marked `# pragma: no mutate`
+# is skipped (only for mutants shown equivalent in docs/testing.md).
+source "$(dirname "$0")/lib.sh"
+
+COSMIC_RAY_VERSION=8.7.0
+# name | module | the tests that cover it (pytest arguments; -x: the first failure kills the mutant)
+MODULES="
+machine|procuration/models/procuration.py|tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py
+checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
+validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py
+expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py
+services|police/services.py|tests/police --ignore=tests/police/test_browser.py
+mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
+teledossier|listes/models.py|tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
+"
+# Bitwise, shift, power and modulo replacements of arithmetic operators: a dozen variants of each
+# `+` or `-` that any test killing `+`→`-` kills too; left out to keep a run in minutes per module.
+EXCLUDED_OPERATORS='"core/ReplaceBinaryOperator_.*_(BitOr|BitAnd|BitXor|LShift|RShift|Pow|Mod|FloorDiv)$"'
+
+ensure_apt postgresql redis-server poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+  fonts-dejavu-core
+ensure_venv
+CR=var/mutation-venv/bin
+if ! "$CR/cosmic-ray" --version 2>/dev/null | grep -q "$COSMIC_RAY_VERSION"; then
+  find_python
+  log "installation de cosmic-ray $COSMIC_RAY_VERSION (var/mutation-venv)"
+  rm -rf var/mutation-venv
+  "$PYTHON" -m venv var/mutation-venv
+  .venv/bin/uv pip install -q --python var/mutation-venv/bin/python "cosmic-ray==$COSMIC_RAY_VERSION"
+fi
+CR="$ROOT/$CR"
+
+start_test_services
+
+# The copy that gets mutated: tracked and new files, not what .gitignore leaves out.
+WORK="$SCRATCH/tree"
+mkdir -p "$WORK" "$ROOT/var/mutation"
+git ls-files -z -co --exclude-standard | grep -zv '^\.venv$' | tar --null -T - -cf - | tar -xf - -C "$WORK"
+ln -sfn "$ROOT/.venv" "$WORK/.venv"
+cd "$WORK"
+
+selected=("$@")
+summary=()
+while IFS='|' read -r name module tests; do
+  [ -n "$name" ] || continue
+  if [ ${#selected[@]} -gt 0 ] && [[ " ${selected[*]} " != *" $name "* ]]; then continue; fi
+  out="$ROOT/var/mutation/$name"
+  rm -f "$out.sqlite" "$out.txt"
+  write_config() {
+    cat > "$out.toml" <<EOF
+[cosmic-ray]
+module-path = "$module"
+timeout = $1
+excluded-modules = []
+test-command = ".venv/bin/python -m pytest -x -q -p no:cacheprovider --reuse-db $tests"
+
+[cosmic-ray.distributor]
+name = "local"
+
+[cosmic-ray.filters.operators-filter]
+exclude-operators = [$EXCLUDED_OPERATORS]
+EOF
+  }
+  write_config 3600.0
+  log "$name : $module — ligne de base (tests non mutés)"
+  started=$SECONDS
+  "$CR/cosmic-ray" baseline "$out.toml" || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
+  # A mutant that loops forever is killed by the timeout: four times the baseline (MUTATION_TIMEOUT).
+  elapsed=$(( SECONDS - started ))
+  timeout="${MUTATION_TIMEOUT:-$(( elapsed * 4 > 60 ? elapsed * 4 : 60 ))}"
+  write_config "$timeout.0"
+  log "$name : délai par mutant $timeout s"
+  "$CR/cosmic-ray" init "$out.toml" "$out.sqlite"
+  "$CR/cr-filter-operators" "$out.sqlite" "$out.toml"
+  "$CR/cr-filter-pragma" "$out.sqlite"
+  log "$name : $("$CR/cr-report" --show-pending "$out.sqlite" | grep -c '^\[job-id\]' || true) mutants"
+  "$CR/cosmic-ray" exec "$out.toml" "$out.sqlite"
+  "$CR/cr-report" --show-diff --surviving-only "$out.sqlite" > "$out.txt"
+  # The score over the mutants that ran (cr-rate would count the filtered ones as killed); a
+  # timeout or a mutant that breaks the import counts as killed, as in cr-rate.
+  score="$("$CR/cosmic-ray" dump "$out.sqlite" | "$CR/python" -c '
+import json, sys
+outcomes = [json.loads(line)[1] for line in sys.stdin]
+ran = [r for r in outcomes if r and r["worker_outcome"] != "skipped"]
+killed = sum(r["test_outcome"] != "survived" for r in ran)
+print(f"{killed}/{len(ran)} = {100 * killed / max(len(ran), 1):.1f} %")')"
+  summary+=("$name ($module): $score tués — survivants dans var/mutation/$name.txt")
+  log "$name : $score tués"
+  cat "$out.txt"
+done <<< "$MODULES"
+
+log "Score de mutation ($(date -u +%Y-%m-%d))"
+printf '%s\n' "${summary[@]}"
