@@ -102,3 +102,17 @@ def test_activation_pages_have_no_axe_violations(live_server, page, agent_mairie
     page.goto(f"{live_server.url}/activation/MQ/abc-def/")
     assert "n'est plus valable" in page.locator("main").inner_text()
     assert_no_axe_violations(page, "activation (lien invalide)")
+
+
+@pytest.mark.django_db
+def test_staff_mfa_overview_has_no_axe_violations(live_server, page, client, policier):
+    """allauth's double authentication overview (/comptes/2fa/), in our DSFR template."""
+    from django.conf import settings
+
+    client.force_login(policier)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    response = page.goto(live_server.url + reverse("mfa_index"))
+    assert response.status == 200
+    assert page.locator("h1").inner_text() == "Double authentification"
+    assert_no_axe_violations(page, "mfa_index")
