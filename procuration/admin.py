@@ -4,7 +4,6 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import Http404
 
 from procuration.access import logs_in_with_password
-
 from procuration.models import (
     AuditDigest,
     AuditLog,
