@@ -29,7 +29,6 @@ ELECTOR_PASSWORD = "un-mot-de-passe-d-electeur-2026"
 def elector_with_password(mandant_user):
     """An elector account that somehow got a usable password (the old /comptes/password/set/)."""
     mandant_user.set_password(ELECTOR_PASSWORD)
-    mandant_user.identity_certified = True  # even certified by France Identité
     mandant_user.save()
     return mandant_user
 
