@@ -269,3 +269,18 @@ def test_staff_roles_are_the_password_roles():
     from procuration.access import OIDC_ROLES, PASSWORD_ROLES
 
     assert OIDC_ROLES | PASSWORD_ROLES == set(Role.values) and not OIDC_ROLES & PASSWORD_ROLES
+
+
+def test_an_officer_changes_their_password_on_the_dsfr_page(client, policier, password):
+    client.force_login(policier)
+    page = client.get(reverse("account_change_password")).content.decode()
+    assert "Changer de mot de passe" in page and 'name="oldpassword"' in page
+    response = client.post(reverse("account_change_password"), {"oldpassword": "faux", "password1": "x",
+                                                                "password2": "y"})
+    assert response.status_code == 200 and "fr-error-text" in response.content.decode()
+    new = "Un-nouveau-mot-de-passe-2026"
+    response = client.post(reverse("account_change_password"), {"oldpassword": password, "password1": new,
+                                                                "password2": new})
+    assert response.status_code == 302
+    policier.refresh_from_db()
+    assert policier.check_password(new)
