@@ -1,6 +1,6 @@
 """Role checks at the door of every portal view, and the one kind of login of each role.
 
-Doors by kind of user (docs/security.md, « Portes et preuves d'identité »):
+Doors by kind of user (docs/security.md, « Doors and proofs of identity »):
 
 - electors (role mandant) prove who they are with FranceConnect or France Identité only (OpenID
   Connect). Their account has no usable password; a session they did not open through OpenID
@@ -117,7 +117,7 @@ def portal_required(portal: str, roles=None):
                 raise PermissionDenied("Cet espace est réservé à un autre profil d'utilisateur.")
             if not logged_in_as_designed(request):
                 logout(request)
-                messages.error(request, WRONG_LOGIN_KIND[portal == "mandant"])
+                messages.error(request, WRONG_LOGIN_KIND[logs_in_with_oidc(user)])
                 return redirect(f"{reverse(portal + ':login')}?next={request.get_full_path()}")
             if user.role in MFA_ROLES and settings.MFA_REQUIRED_FOR_STAFF and not staff_has_totp(request):
                 messages.warning(

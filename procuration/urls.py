@@ -11,7 +11,7 @@ from procuration import health, metrics, views
 from procuration.access import staff_only
 
 # allauth's pages, mounted one by one (never include("allauth.urls")): only those a kind of user
-# needs (docs/security.md, « Portes et preuves d'identité »). Electors have no password, no
+# needs (docs/security.md, « Doors and proofs of identity »). Electors have no password, no
 # e-mail management and no sign-up page: FranceConnect / France Identité (OpenID Connect) only.
 # Staff: login, logout, TOTP, reauthentication, password change and reset (staff accounts only:
 # procuration/forms.py). Not mounted: signup, email, confirm-email, password/set, login by code,

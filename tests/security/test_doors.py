@@ -1,4 +1,4 @@
-"""Doors by kind of user (docs/security.md, « Portes et preuves d'identité »).
+"""Doors by kind of user (docs/security.md, « Doors and proofs of identity »).
 
 Electors prove who they are with FranceConnect or France Identité only: no password page of
 allauth is theirs, a password never opens their account, a session they did not open through
