@@ -22,8 +22,17 @@ class AccountAdapter(DefaultAccountAdapter):
         return reverse("after_login")
 
     def login(self, request, user):
-        """Every login (password or OpenID Connect) replaces the session's certification with the
-        one of this login: only a France Identité login sets one (see SocialAccountAdapter)."""
+        """Open the session with the backend of the kind of login just made: OpenID Connect
+        (FranceConnect, France Identité) or password (procuration/auth.py). Then every login
+        replaces the session's certification with the one of this login: only a France Identité
+        login sets one (see SocialAccountAdapter)."""
+        from allauth.account.authentication import get_authentication_records
+
+        from procuration.access import OIDC_BACKEND
+
+        methods = {record.get("method") for record in get_authentication_records(request, user)}
+        if "socialaccount" in methods and "password" not in methods:
+            user.backend = OIDC_BACKEND
         super().login(request, user)
         identity.remember_login(request, user, getattr(request, "_identity_certification", None),
                                 getattr(request, "_identity_kept_session", None))

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import Http404
 
+from procuration.access import logs_in_with_password
 from procuration.models import (
     AuditDigest,
     AuditLog,
@@ -31,6 +34,13 @@ class UserAdmin(BaseUserAdmin):
         ("Rôle", {"fields": ("role", "first_name", "last_name", "email", "commune", "is_commune_admin",
                             "qualite", "unite", "matricule")}),
     )
+
+    def user_change_password(self, request, id, form_url=""):
+        """An elector never gets a password, not even from the national administrator."""
+        user = self.get_object(request, unquote(id))
+        if user is not None and not logs_in_with_password(user):
+            raise Http404
+        return super().user_change_password(request, id, form_url)
 
 
 @admin.register(Commune)

@@ -1,4 +1,10 @@
-"""Authentication backends: Django's and allauth's, with a cheaper get_user.
+"""Authentication backends: Django's and allauth's (passwords, staff only), the OpenID Connect
+one (electors only), each with a cheaper get_user.
+
+The backend a session was opened with is its kind of login: Django stores its path in the session
+and asks that same backend for the user on every request. The password backends neither
+authenticate nor return an elector; the OpenID Connect backend returns electors only and never
+authenticates anything itself (allauth's social login picks it: procuration/adapters.py).
 
 get_user runs on every request of a logged-in user (AuthenticationMiddleware). Building the ORM
 query for a 24-column user costs more than running it: Model.objects.get(pk=…) takes ≈ 0.57 ms of
@@ -11,6 +17,8 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import backends, get_user_model
 from django.core.exceptions import ValidationError
 
+from procuration.access import logs_in_with_oidc, logs_in_with_password
+
 
 class FastGetUserMixin:
     def get_user(self, user_id):
@@ -21,12 +29,44 @@ class FastGetUserMixin:
             return None
         sql = f'SELECT * FROM "{User._meta.db_table}" WHERE "{User._meta.pk.column}" = %s'
         user = next(iter(User._default_manager.raw(sql, [pk])), None)
-        return user if user is not None and self.user_can_authenticate(user) else None
+        ok = user is not None and self.user_can_authenticate(user) and self.holds_session_of(user)
+        return user if ok else None
 
 
-class ModelBackend(FastGetUserMixin, backends.ModelBackend):
+class PasswordMixin:
+    """A password proves nothing for an account whose kind of login is not the password."""
+
+    def authenticate(self, request, **credentials):
+        user = super().authenticate(request, **credentials)
+        return user if user is not None and logs_in_with_password(user) else None
+
+    def holds_session_of(self, user) -> bool:
+        return logs_in_with_password(user)
+
+
+class ModelBackend(PasswordMixin, FastGetUserMixin, backends.ModelBackend):
     pass
 
 
-class AuthenticationBackend(FastGetUserMixin, AllauthBackend):
-    pass
+class AuthenticationBackend(PasswordMixin, FastGetUserMixin, AllauthBackend):
+    def authenticate(self, request, **credentials):
+        user = super().authenticate(request, **credentials)
+        # allauth stashes an account whose password matched but that may not log in (inactive),
+        # to show it the « compte inactif » page: never for an account without password login.
+        stashed = AllauthBackend.unstash_authenticated_user()
+        if stashed is not None and logs_in_with_password(stashed):
+            AllauthBackend._stash_user(stashed)
+        return user
+
+
+class OIDCBackend(FastGetUserMixin, backends.BaseBackend):
+    """Sessions opened by FranceConnect or France Identité (allauth's OpenID Connect login)."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def user_can_authenticate(self, user):
+        return user.is_active
+
+    def holds_session_of(self, user) -> bool:
+        return logs_in_with_oidc(user)

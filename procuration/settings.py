@@ -25,7 +25,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "procuration.admin_site.NationalAdminConfig",  # django.contrib.admin with our site (procuration/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -106,9 +106,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "procuration.User"
-AUTHENTICATION_BACKENDS = [  # Django's and allauth's, with a cheaper get_user (procuration/auth.py)
+# Django's and allauth's (passwords: staff only) and OpenID Connect's (electors only), each with a
+# cheaper get_user; the backend of a session is its kind of login (procuration/auth.py).
+AUTHENTICATION_BACKENDS = [
     "procuration.auth.ModelBackend",
     "procuration.auth.AuthenticationBackend",
+    "procuration.auth.OIDCBackend",
 ]
 PASSWORD_HASHERS = env_list(
     "PASSWORD_HASHERS",
@@ -135,6 +138,13 @@ LOGINS_PER_IP_PER_MINUTE = env_int("LOGINS_PER_IP_PER_MINUTE", 300)  # every log
 ACCOUNT_RATE_LIMITS = {
     "login_failed": f"{LOGIN_FAILURES_PER_IP}/5m/ip,{LOGIN_FAILURES_PER_ACCOUNT}/5m/key",
     "login": f"{LOGINS_PER_IP_PER_MINUTE}/m/ip",
+}
+# Password reset by e-mail is for the portals' staff only (procuration/forms.py); an unknown or
+# non-staff address gets the same page and no e-mail at all, so the form reveals nothing.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_FORMS = {
+    "reset_password": "procuration.forms.StaffResetPasswordForm",
+    "user_token": "procuration.forms.StaffUserTokenForm",
 }
 SOCIALACCOUNT_ADAPTER = "procuration.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True

@@ -1,6 +1,7 @@
 import os
 import threading
 
+import django.test
 import pytest
 from django.core.cache import cache
 
@@ -18,6 +19,25 @@ def _clear_cache():
     cache.clear()
     forget_site_config()
     yield
+
+
+class Client(django.test.Client):
+    """Django's test client; force_login opens the session with the user's kind of login, as the
+    real login does (procuration/adapters.py AccountAdapter.login): electors through the OpenID
+    Connect backend, staff through the password one. A password session of an elector is refused
+    (tests/security/test_doors.py proves it by passing the backend explicitly)."""
+
+    def force_login(self, user, backend=None):
+        from procuration.access import OIDC_BACKEND, logs_in_with_oidc
+
+        if backend is None and logs_in_with_oidc(user):
+            backend = OIDC_BACKEND
+        super().force_login(user, backend)
+
+
+@pytest.fixture
+def client():
+    return Client()
 
 
 @pytest.fixture

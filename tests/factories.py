@@ -88,7 +88,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name", locale="fr_FR")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.fr")
     role = Role.MANDANT
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        """Staff log in with a password (PASSWORD, or the one passed); an elector has none: an
+        unusable one, as after a FranceConnect sign-up (procuration/access.py)."""
+        from procuration.access import logs_in_with_password
+
+        if extracted is None and not logs_in_with_password(obj):
+            obj.set_unusable_password()
+        else:
+            obj.set_password(extracted or PASSWORD)
 
     @factory.post_generation
     def _save(obj, create, extracted, **kwargs):
@@ -99,7 +109,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def totp(obj, create, extracted, **kwargs):
         """Staff get a TOTP authenticator (MFA is mandatory for them); obj.totp_secret keeps
         the secret so a test can compute a code. Pass totp=False to build one without."""
-        if not create or obj.role not in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES) or extracted is False:
+        from procuration.access import MFA_ROLES
+
+        if not create or obj.role not in MFA_ROLES or extracted is False:
             return
         from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 

@@ -102,3 +102,20 @@ def test_activation_pages_have_no_axe_violations(live_server, page, agent_mairie
     page.goto(f"{live_server.url}/activation/MQ/abc-def/")
     assert "n'est plus valable" in page.locator("main").inner_text()
     assert_no_axe_violations(page, "activation (lien invalide)")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "title"), [("mfa_index", "Double authentification"),
+                                             ("account_change_password", "Changer de mot de passe")])
+def test_staff_account_pages_have_no_axe_violations(live_server, page, client, policier, name, title):
+    """allauth's staff pages in our DSFR templates: the double authentication overview
+    (/comptes/2fa/) and the password change."""
+    from django.conf import settings
+
+    client.force_login(policier)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    response = page.goto(live_server.url + reverse(name))
+    assert response.status == 200
+    assert page.locator("h1").inner_text() == title
+    assert_no_axe_violations(page, name)

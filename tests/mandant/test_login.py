@@ -1,9 +1,10 @@
 """FranceConnect / France Identité login through the real local OIDC provider."""
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.urls import reverse
 
 from procuration import identity
+from procuration.access import OIDC_BACKEND
 from tests.mandant.conftest import oidc_login
 
 User = get_user_model()
@@ -18,6 +19,9 @@ def test_franceconnect_login_maps_claims_and_matches_the_elector(client, oidc_pr
     assert str(user.birthdate) == "1980-05-12" and user.gender == "F" and user.birthplace == "81004"
     assert user.birthcountry == "99100" and user.email == "marie.fc@example.fr"
     assert user.identity_provider == "franceconnect" and identity.SESSION_KEY not in client.session
+    # The session records an OpenID Connect login; the account has no usable password.
+    assert client.session[BACKEND_SESSION_KEY] == OIDC_BACKEND
+    assert not user.has_usable_password()
     html = response.content.decode()
     assert "Vous êtes inscrit(e) sur la liste électorale de Almayrac" in html
     assert "Faire une nouvelle demande" in html

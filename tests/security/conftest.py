@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.test import Client
 
+from tests.conftest import Client
 from tests.factories import (
     CommuneFactory,
     ElecteurFactory,

@@ -11,7 +11,14 @@ The expected answer is declared below, per URL, from the access design (docs/sec
   ``require_POST`` (nothing reached, nothing revealed), after door and scope in the mairie;
   the door of those URLs is proved on POST by ``test_post_only_urls_door``.
 
-The walk of the URL resolver fails when a pattern appears that the table does not cover.
+allauth's pages under /comptes/ are in the table too: electors get 404 on every staff page
+(password, TOTP, reauthentication), staff get them (procuration/urls.py mounts them one by one).
+Every URL of /admin/ is covered by rule (``admin_expected``): anonymous → the admin's login page
+(which sends on to the staff login), every role but the national administrator → 403, the national
+administrator → the page, as the ModelAdmin's permissions give it (test_admin_get).
+
+The walk of the URL resolver fails when a pattern appears that the table (or, for /admin/, the
+rule's kinds of page) does not cover.
 """
 
 from dataclasses import dataclass, field
@@ -42,6 +49,8 @@ PORTAL_ROLES = {
     "mairie": frozenset({AGENT_A, AGENT_B, COMMUNE_ADMIN}),
     "listes": frozenset({LISTES_A, LISTES_B, LISTES_ADMIN}),
 }
+ELECTORS = PORTAL_ROLES["mandant"]
+STAFF = ALL_LOGGED - ELECTORS  # password + TOTP, the national administrator included
 ROLE_HOME = {
     MANDANT_A: "mandant:home", MANDANT_B: "mandant:home", POLICIER: "police:home", POLICE_ADMIN: "police:home",
     AGENT_A: "mairie:home", AGENT_B: "mairie:home", COMMUNE_ADMIN: "mairie:home", LISTES_A: "listes:home",
@@ -74,6 +83,16 @@ def door(portal, **kw):
 # Logged-in users opening a staff login page are sent on by allauth (already authenticated).
 STAFF_LOGIN = public(overrides={role: (302, "after_login") for role in ALL_LOGGED})
 
+
+def account_page(anon, electors=(404, None), staff=(200, None)):
+    """An allauth page for staff: what anonymous visitors, electors (404: procuration.access
+    staff_only) and staff get."""
+    return Route(overrides={ANON: anon, **{r: electors for r in ELECTORS}, **{r: staff for r in STAFF}})
+
+
+# allauth's login_required sends anonymous visitors to LOGIN_URL (the landing page), with next=.
+TO_LANDING = (302, "home")
+
 ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------- root
     "home": public(),
@@ -90,6 +109,33 @@ ROUTES: dict[str, Route] = {
     "healthz": public(),
     "readyz": public(),
     "metrics": public(),  # the test client is 127.0.0.1; other addresses get 404 (tests/ops/test_metrics.py)
+    # ---------------------------------------------------------------- comptes: allauth, mounted one by one
+    "account_login": STAFF_LOGIN,
+    "account_logout": account_page(anon=(302, "home"), electors=(200, None)),  # the confirmation form
+    "account_inactive": public(),
+    "account_reauthenticate": account_page(anon=TO_LANDING),
+    "account_change_password": account_page(anon=TO_LANDING),
+    "account_reset_password": account_page(anon=(200, None)),  # sends links to staff accounts only
+    "account_reset_password_done": account_page(anon=(200, None)),
+    "account_reset_password_from_key": account_page(anon=(200, None)),  # a wrong key: « lien invalide »
+    "account_reset_password_from_key_done": account_page(anon=(200, None)),
+    "mfa_index": account_page(anon=TO_LANDING),
+    # The TOTP stage of a login: with no login under way, back to the login (or on, if logged in).
+    "mfa_authenticate": public(overrides={ANON: (302, "account_login"), **{r: (302, "after_login") for r in ALL_LOGGED}}),
+    "mfa_reauthenticate": account_page(anon=TO_LANDING),
+    # Staff of the world have a TOTP already: changing it asks for the password again first.
+    "mfa_activate_totp": account_page(anon=(302, "account_login"), staff=(302, "account_reauthenticate")),
+    "mfa_deactivate_totp": account_page(anon=TO_LANDING, staff=(302, "account_reauthenticate")),
+    "mfa_view_recovery_codes": account_page(anon=TO_LANDING, staff=(404, None)),  # none generated
+    "mfa_generate_recovery_codes": account_page(anon=(302, "account_login"), staff=(302, "account_reauthenticate")),
+    "mfa_download_recovery_codes": account_page(anon=TO_LANDING, staff=(404, None)),
+    # FranceConnect / France Identité: the « continuer » form (the POST goes to the provider); a
+    # callback with no authorization under way is allauth's error page (401). Staff accounts are
+    # refused at the callback (procuration/adapters.py), and could not hold such a session.
+    "openid_connect_login": public(),
+    "openid_connect_callback": public(ok=401),
+    "socialaccount_login_cancelled": public(),
+    "socialaccount_login_error": public(ok=401),
     # ---------------------------------------------------------------- mandant
     "mandant:login": public(),
     "mandant:home": door("mandant"),
@@ -176,6 +222,10 @@ KWARGS = {
     # A valid activation link of plain agent A (it opens the form; nobody's session matters).
     "uidb64": lambda w: _activation_link(w.users[AGENT_A])[0],
     "token": lambda w: _activation_link(w.users[AGENT_A])[1],
+    # A password reset link of the officer with a wrong key.
+    "uidb36": lambda w: _uidb36(w.users[POLICIER]),
+    "key": lambda w: "cle-invalide",
+    "provider_id": lambda w: "franceconnect",
 }
 PK_BY_URL = {
     "mandant:detail": lambda w: w.pk["en_attente"],
@@ -202,6 +252,13 @@ def _activation_link(user_pk: int) -> tuple[str, str]:
     return urlsafe_base64_encode(str(user_pk).encode()), activation_tokens.make_token(User.objects.get(pk=user_pk))
 
 
+def _uidb36(user_pk: int) -> str:
+    from allauth.account.utils import user_pk_to_url_str
+    from django.contrib.auth import get_user_model
+
+    return user_pk_to_url_str(get_user_model()(pk=user_pk))
+
+
 def _fiche_token(user_pk: int, procuration_pk: int) -> str:
     from types import SimpleNamespace
 
@@ -210,23 +267,26 @@ def _fiche_token(user_pk: int, procuration_pk: int) -> str:
     return fiche_token(SimpleNamespace(pk=user_pk), procuration_pk)
 
 
-def collect_patterns() -> dict[str, list[str]]:
-    """name -> argument names, for every pattern of the root and the portals (allauth and admin apart)."""
-    found = {}
+def walk_patterns():
+    """(name, route, argument names) of every URL pattern; an unnamed one is named by its route."""
+    found = []
 
     def walk(patterns, namespace, prefix):
         for p in patterns:
             route = prefix + str(p.pattern)
             if isinstance(p, URLResolver):
-                if str(p.pattern) == "comptes/" or p.namespace == "admin":
-                    continue
                 walk(p.url_patterns, p.namespace or namespace, route)
             else:
                 name = p.name or route
-                found[f"{namespace}:{name}" if namespace else name] = sorted(p.pattern.regex.groupindex)
+                found.append((f"{namespace}:{name}" if namespace else name, route, sorted(p.pattern.regex.groupindex)))
 
     walk(get_resolver().url_patterns, None, "")
     return found
+
+
+def collect_patterns() -> dict[str, list[str]]:
+    """name -> argument names, for every pattern but the admin's (covered by rule: admin_expected)."""
+    return {name: args for name, _, args in walk_patterns() if not name.startswith("admin:")}
 
 
 def url_for(name: str, world) -> str:
@@ -271,6 +331,8 @@ def test_the_table_covers_every_url_pattern():
     for name, args in found.items():
         for a in args:
             assert (name in PK_BY_URL) if a == "pk" else (a in KWARGS), f"{name}: no object for <{a}>"
+    unknown = [name for name, route, _ in walk_patterns() if name.startswith("admin:") and admin_kind(name, route) is None]
+    assert unknown == [], "new kinds of admin page: declare their designed answers in admin_expected"
 
 
 @pytest.fixture
@@ -294,15 +356,134 @@ def test_get(world, production_like, name, role):
             assert response["Location"] == f"{target}?next={url}"
 
 
+# ------------------------------------------------------------------ /admin/: every URL, by rule
+
+# The admin site's own pages: what the national administrator gets.
+ADMIN_SITE_PAGES = {
+    "admin:index": (200, None),
+    "admin:login": (302, "admin:index"),  # already in: on to next (by default the index)
+    "admin:logout": (405, None),  # POST only
+    "admin:password_change": (200, None),
+    "admin:password_change_done": (200, None),
+    "admin:autocomplete": (403, None),  # no field named: Django's AutocompleteJsonView refuses
+    "admin:jsi18n": (200, None),
+    "admin:view_on_site": (404, None),  # a Commune has no public page
+    "admin:app_list": (200, None),
+    "admin:auth_user_password_change": (200, None),  # the officer's password (an elector's: 404, test_doors)
+}
+MODEL_PAGES = ("changelist", "add", "change", "delete", "history")
+
+
+def admin_kind(name: str, route: str) -> str | None:
+    """Which kind of admin page a pattern is, or None if the rule does not know it."""
+    if name in ADMIN_SITE_PAGES:
+        return "site"
+    if route == "admin/(?P<url>.*)$":
+        return "catch_all"
+    if route.endswith("/<path:object_id>/") and name == "admin:" + route:
+        return "object_redirect"
+    for page in MODEL_PAGES:
+        if name.endswith("_" + page) and _model_admin(name.removeprefix("admin:").removesuffix("_" + page)):
+            return page
+    return None
+
+
+def _model_admin(label: str):
+    from django.contrib import admin
+
+    for model, model_admin in admin.site._registry.items():
+        if f"{model._meta.app_label}_{model._meta.model_name}" == label:
+            return model_admin
+    return None
+
+
+ADMIN_PATTERNS = sorted((name, route) for name, route, _ in walk_patterns() if name.startswith("admin:"))
+
+
+def admin_url(name: str, route: str, world) -> tuple[str, object]:
+    """The URL to GET, and the object it names (None when the model has no row in the world)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    kind = admin_kind(name, route)
+    if kind == "catch_all":
+        return "/admin/inexistant/", None
+    if name == "admin:view_on_site":
+        ct = ContentType.objects.get(app_label="procuration", model="commune")
+        return reverse(name, kwargs={"content_type_id": ct.pk, "object_id": world.pk["commune"]}), None
+    if name == "admin:app_list":
+        return reverse(name, kwargs={"app_label": "procuration"}), None
+    if name == "admin:auth_user_password_change":
+        return reverse(name, kwargs={"id": world.users[POLICIER]}), None
+    if kind == "site":
+        return reverse(name), None
+    label = route.split("/")[1] + "_" + route.split("/")[2] if kind == "object_redirect" else name.removeprefix(
+        "admin:").rsplit("_", 1)[0]
+    model_admin = _model_admin(label)
+    obj = model_admin.model._default_manager.order_by("pk").first()
+    pk = obj.pk if obj is not None else 999999
+    if kind == "object_redirect":
+        return "/" + route.replace("<path:object_id>", str(pk)), obj
+    if kind in ("change", "delete", "history"):
+        return reverse(name, args=[pk]), obj
+    return reverse(name), obj
+
+
+def admin_expected(name: str, route: str, role: str, obj, national_admin) -> tuple[int, str | None]:
+    """The door of /admin/ (procuration/admin_site.py), then what the national administrator gets:
+    the page, unless the ModelAdmin gives no such permission (403) or the object does not exist
+    (Django's admin goes back to its index)."""
+    if name == "admin:login":
+        if role == ANON:
+            return 302, "account_login"
+        return (403, None) if role != ADMIN_NATIONAL else ADMIN_SITE_PAGES[name]
+    if role == ANON:
+        return 302, "admin:login"
+    if role != ADMIN_NATIONAL:
+        return 403, None
+    kind = admin_kind(name, route)
+    if kind == "site":
+        return ADMIN_SITE_PAGES[name]
+    if kind == "catch_all":
+        return 404, None
+    if kind == "object_redirect":
+        return 302, None
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = national_admin
+    model_admin = _model_admin(name.removeprefix("admin:").rsplit("_", 1)[0])
+    allowed = {
+        "changelist": model_admin.has_view_or_change_permission(request),
+        "add": model_admin.has_add_permission(request),
+        "change": model_admin.has_view_or_change_permission(request, obj),
+        "delete": model_admin.has_delete_permission(request, obj),
+        "history": model_admin.has_view_or_change_permission(request, obj),
+    }[kind]
+    # Django's admin checks the permission before the object's existence on the change and delete
+    # views, and after it on the history view.
+    if kind == "history" and obj is None:
+        return 302, "admin:index"
+    if not allowed:
+        return 403, None
+    if kind in ("change", "delete") and obj is None:
+        return 302, "admin:index"
+    return 200, None
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ROLES)
-def test_admin_is_for_the_national_admin_only(world, role):
-    response = world.client(role).get(reverse("admin:index"))
-    if role == ADMIN_NATIONAL:
-        assert response.status_code == 200
-    else:
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("admin:login"))
+@pytest.mark.parametrize(("name", "route"), ADMIN_PATTERNS, ids=[n for n, _ in ADMIN_PATTERNS])
+def test_admin_get(world, production_like, name, route):
+    url, obj = admin_url(name, route, world)
+    national_admin = world.user(ADMIN_NATIONAL)
+    for role in ROLES:
+        status, to = admin_expected(name, route, role, obj, national_admin)
+        response = world.client(role).get(url)
+        assert response.status_code == status, f"GET {url} as {role}"
+        if status == 302 and to:
+            target = reverse(to)
+            assert response["Location"] == target or response["Location"].startswith(target + "?"), response["Location"]
+        if role == ANON and name != "admin:login":
+            assert response["Location"] == f"{reverse('admin:login')}?next={url}"
 
 
 # ------------------------------------------------------------------ POST-only URLs: the door on POST
