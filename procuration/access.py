@@ -15,9 +15,10 @@ PORTAL_ROLES = {
     "police": (Role.POLICIER,),
     "mairie": (Role.AGENT_MAIRIE,),
     "listes": (Role.AGENT_LISTES,),
+    "backoffice": (Role.ADMIN_NATIONAL,),  # the national back office (backoffice/)
 }
 # Staff of these roles must have a TOTP authenticator (allauth MFA) before they may act.
-MFA_ROLES = frozenset({Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES})
+MFA_ROLES = frozenset({Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES, Role.ADMIN_NATIONAL})
 # Once the check has passed, the session remembers it (for this user) instead of asking the
 # database on every request; removing an authenticator in the session drops the mark
 # (procuration/signals.py), so the next request checks again.

@@ -123,7 +123,9 @@ def load(electors_per_commune: int = 100) -> dict:
             user.set_password(DEMO_PASSWORD)
             user.email = f"{username}@demo.example"
             user.save()
-            if user.role in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES):
+            from procuration.access import MFA_ROLES
+
+            if user.role in MFA_ROLES:  # the national administrator too (/admin/ needs TOTP)
                 from allauth.mfa.totp.internal.auth import TOTP
 
                 TOTP.activate(user, DEMO_TOTP_SECRET)

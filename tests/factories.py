@@ -99,7 +99,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     def totp(obj, create, extracted, **kwargs):
         """Staff get a TOTP authenticator (MFA is mandatory for them); obj.totp_secret keeps
         the secret so a test can compute a code. Pass totp=False to build one without."""
-        if not create or obj.role not in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES) or extracted is False:
+        if not create or obj.role not in (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES, Role.ADMIN_NATIONAL) or extracted is False:
             return
         from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
