@@ -72,7 +72,7 @@ def test_one_bad_line_and_nothing_is_imported(commune, bureau):
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ("nne;nom\n1;2\n".encode(), "il manque : prenoms, sexe, date_naissance"),
+    (b"nne;nom\n1;2\n", "il manque : prenoms, sexe, date_naissance"),
     (HEADER.encode() + "300000001;Müller;;Jean;M;01/01/1960;;;;\n".encode("latin-1"), "n'est pas encodé en UTF-8"),
     (HEADER.encode(), "aucun électeur"),
 ])
