@@ -104,6 +104,24 @@ class OfficerForm(StaffAccountForm):
         self.fields["matricule"].required = True
 
 
+class MandatForm(DsfrBaseForm, forms.ModelForm):
+    """Declare an élu of the commune: a mairie-portal account of that commune and its function."""
+
+    class Meta:
+        from elus.models import Mandat
+
+        model = Mandat
+        fields = ["user", "fonction", "temps_travail", "employeur"]
+        labels = {"user": "Compte de l'élu (espace mairie)"}
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(
+            commune=commune, role="agent_mairie", is_active=True, mandat__isnull=True
+        ).order_by("last_name", "first_name")
+        self.fields["user"].empty_label = "Choisir un compte"
+
+
 class ImportForm(DsfrBaseForm):
     fichier = forms.FileField(
         label="Extrait du répertoire électoral unique (CSV)",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("communes/<int:commune_pk>/", views.commune, name="commune"),
     path("communes/<int:commune_pk>/bureaux/nouveau/", views.bureau_new, name="bureau_new"),
     path("communes/<int:commune_pk>/administrateurs/nouveau/", views.commune_admin_new, name="commune_admin_new"),
+    path("communes/<int:commune_pk>/elus/nouveau/", views.mandat_new, name="mandat_new"),
     path("communes/<int:commune_pk>/import/", views.commune_import, name="commune_import"),
     path("scrutins/", views.scrutins, name="scrutins"),
     path("scrutins/nouveau/", views.scrutin_new, name="scrutin_new"),

@@ -21,10 +21,12 @@ from backoffice.forms import (
     CommuneForm,
     CommuneSearchForm,
     ImportForm,
+    MandatForm,
     OfficerForm,
     ScrutinForm,
     StaffAccountForm,
 )
+from elus.models import Mandat
 from procuration import reu
 from procuration.access import portal_required
 from procuration.exceptions import DomainError
@@ -107,6 +109,7 @@ def commune(request, commune_pk: int):
     return render(request, "backoffice/commune.html", {
         "commune": commune, "form": form, "bureaux": commune.bureaux.annotate(nb=Count("electeurs")),
         "admins": commune.agents.filter(is_commune_admin=True).order_by("last_name"),
+        "mandats": Mandat.objects.filter(user__commune=commune).select_related("user").order_by("fonction"),
         "electeurs": commune.electeurs.filter(inscrit=True).count(),
     })
 
@@ -149,6 +152,18 @@ def commune_admin_new(request, commune_pk: int):
     return render(request, "backoffice/commune_admin_form.html", {
         "form": form, "commune": commune, "roles": ADMIN_ROLES, "role": role,
     })
+
+
+@national_admin_required
+def mandat_new(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = MandatForm(request.POST or None, commune=commune)
+    if request.method == "POST" and form.is_valid():
+        mandat = form.save()
+        AuditLog.record(request, "backoffice.mandat_create", mandat, fonction=mandat.fonction)
+        messages.success(request, f"{mandat.user} est déclaré(e) {mandat.get_fonction_display().lower()}.")
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/mandat_form.html", {"form": form, "commune": commune})
 
 
 @national_admin_required

@@ -164,3 +164,15 @@ def test_communes_search(admin_client):
     CommuneFactory(nom="Rennes", code_insee="35238")
     page = text(admin_client.get(reverse("backoffice:communes"), {"q": "malo"}))
     assert "Saint-Malo" in page and "Rennes" not in page
+
+
+def test_declare_an_elu_of_the_commune_only(admin_client, commune, other_commune, agent_mairie, agent_mairie_b):
+    from elus.models import Mandat
+
+    url = reverse("backoffice:mandat_new", args=[commune.pk])
+    r = admin_client.post(url, {"user": agent_mairie_b.pk, "fonction": "adjoint", "temps_travail": "100"})
+    assert r.status_code == 200 and "Sélectionnez un choix valide" in text(r)  # another commune's account
+    r = admin_client.post(url, {"user": agent_mairie.pk, "fonction": "adjoint", "temps_travail": "60"})
+    assert r.status_code == 302
+    assert Mandat.objects.get().user == agent_mairie
+    assert "Adjoint au maire" in text(admin_client.get(reverse("backoffice:commune", args=[commune.pk])))

@@ -108,6 +108,17 @@ def test_national_admin_back_office_with_the_keyboard(live_server, page, admin_n
     assert "Inès MOREL" in page.locator("#administrateurs").inner_text()
     assert User.objects.get(username="maire.cordes").is_commune_admin
 
+    # ... who is also its maire: an élu with a crédit d'heures.
+    follow(page, text_is("Déclarer un élu"))
+    assert_no_axe_violations(page, "back office : déclarer un élu")
+    choose(page, "#id_user", "Inès MOREL")
+    choose(page, "#id_fonction", "Maire")
+    submit(page, "Déclarer l'élu")
+    assert page.url.endswith(f"/communes/{cordes.pk}/")
+    assert "Maire" in page.locator("#elus").inner_text()
+    # 122 h 30 (fewer than 10,000 inhabitants) + 20 % majoration = 147 h.
+    assert User.objects.get(username="maire.cordes").mandat.credit() == 147 * 60
+
     # A partial election in Cordes only.
     follow(page, 'a[href="/backoffice/scrutins/"]')
     follow(page, text_is("Ajouter un scrutin"))

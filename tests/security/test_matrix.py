@@ -176,6 +176,7 @@ ROUTES: dict[str, Route] = {
     "backoffice:bureau_new": door("backoffice"),
     "backoffice:commune_admin_new": door("backoffice"),
     "backoffice:commune_import": door("backoffice"),
+    "backoffice:mandat_new": door("backoffice"),
     "backoffice:scrutins": door("backoffice"),
     "backoffice:scrutin_new": door("backoffice"),
     "backoffice:scrutin": door("backoffice"),
