@@ -126,7 +126,8 @@ class ImportForm(DsfrBaseForm):
     fichier = forms.FileField(
         label="Extrait du répertoire électoral unique (CSV)",
         help_text="Fichier CSV en UTF-8, séparateur point-virgule, une ligne d'en-tête : nne;nom;nom_usage;prenoms;"
-        "sexe;date_naissance;lieu_naissance;bureau;liste;adresse.",
+        "sexe;date_naissance;lieu_naissance;bureau;liste;adresse;code_lieu_naissance;code_pays_naissance (voir la "
+        "documentation du format).",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 

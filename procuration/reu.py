@@ -5,21 +5,27 @@ lists each rejected line with its number and its reason in French. A valid file 
 commune's register in one transaction: electors are created or updated by NNE, those of the
 commune absent from the extract are marked radiated (inscrit = False).
 
-Names and NNE go through the one normalisation (procuration.registry: normalize_nne, fold).
+Names and NNE go through the one normalisation (procuration.normalize: normalize_nne, fold). The
+COG codes of the place and country of birth are what FranceConnect logins are matched on
+(procuration.registry.electeur_for_pivot).
 """
 
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from procuration.exceptions import DomainError
 from procuration.models.territory import Commune, Electeur, Liste
-from procuration.registry import fold, normalize_nne
+from procuration.normalize import fold, normalize_nne
 
-COLUMNS = ["nne", "nom", "nom_usage", "prenoms", "sexe", "date_naissance", "lieu_naissance", "bureau", "liste", "adresse"]
+COLUMNS = ["nne", "nom", "nom_usage", "prenoms", "sexe", "date_naissance", "lieu_naissance", "bureau", "liste", "adresse",
+           "code_lieu_naissance", "code_pays_naissance"]
+_COG = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+FRANCE = "99100"
 REQUIRED_COLUMNS = ["nne", "nom", "prenoms", "sexe", "date_naissance"]
 MAX_BYTES = 20 * 1024 * 1024
 LISTES = {fold(label): value for value, label in Liste.choices} | {
@@ -89,6 +95,14 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
             problems.append(f"Bureau de vote « {values['bureau']} » inconnu dans cette commune.")
         else:
             bureau_id = bureaux[int(values["bureau"])]
+    lieu, pays = values["code_lieu_naissance"].upper(), values["code_pays_naissance"] or (
+        FRANCE if values["code_lieu_naissance"] else "")
+    if lieu and not _COG.match(lieu):
+        problems.append(f"Code COG du lieu de naissance « {lieu} » : 5 caractères attendus (ex. 81004, 2A004).")
+    if pays and not (pays.isdigit() and len(pays) == 5 and pays.startswith("99")):
+        problems.append(f"Code COG du pays de naissance « {pays} » : 5 chiffres commençant par 99 (99100 pour la France).")
+    elif lieu and pays != FRANCE:
+        problems.append("Un lieu de naissance en France (code COG) va avec le pays 99100.")
     liste = LISTES.get(fold(values["liste"]) or "principale")
     if liste is None:
         problems.append(f"Liste « {values['liste']} » : principale, complementaire ou consulaire attendu.")
@@ -98,7 +112,7 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
         "nne": nne, "nom": _clean_name(values["nom"]).upper(), "nom_usage": _clean_name(values["nom_usage"]).upper(),
         "prenoms": _clean_name(values["prenoms"]), "sexe": sexe, "date_naissance": naissance,
         "lieu_naissance": _clean_name(values["lieu_naissance"]), "bureau_id": bureau_id, "liste": liste,
-        "adresse": _clean_name(values["adresse"]),
+        "adresse": _clean_name(values["adresse"]), "code_lieu_naissance": lieu, "code_pays_naissance": pays,
     }, []
 
 

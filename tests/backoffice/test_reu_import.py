@@ -82,6 +82,24 @@ def test_unreadable_files(commune, data, message):
     assert message in e.value.message and e.value.field == "fichier"
 
 
+def test_birth_cog_codes_for_franceconnect_matching(commune):
+    header = HEADER.rstrip("\n") + ";code_lieu_naissance;code_pays_naissance\n"
+    data = (header + "300000011;Né;;En France;F;01/01/1960;Albi;;;;81004;\n"
+            + "300000012;Né;;Ailleurs;M;01/01/1960;Rome;;;;;99127\n").encode()
+    assert reu.import_extract(commune, data).created == 2
+    assert Electeur.objects.get(nne="300000011").code_pays_naissance == "99100"  # France by default
+    assert (Electeur.objects.get(nne="300000012").code_lieu_naissance,
+            Electeur.objects.get(nne="300000012").code_pays_naissance) == ("", "99127")
+    bad = (header + "300000013;X;;Y;F;01/01/1960;;;;;8100;\n" + "300000014;X;;Y;F;01/01/1960;;;;;81004;99127\n"
+           + "300000015;X;;Y;F;01/01/1960;;;;;;France\n").encode()
+    report = reu.import_extract(commune, bad)
+    assert [line for line, _ in report.errors] == [2, 3, 4]
+    assert "Code COG du lieu de naissance « 8100 »" in report.errors[0][1]
+    assert "va avec le pays 99100" in report.errors[1][1]
+    assert "Code COG du pays de naissance « France »" in report.errors[2][1]
+    assert Electeur.objects.count() == 2
+
+
 def test_bom_and_comma_separator_accepted(commune):
     data = "\ufeff" + HEADER.replace(";", ",") + "300000009,Petit,,Luc,M,01/01/1960,,,,\n"
     assert reu.import_extract(commune, data.encode()).created == 1

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0002_electeur_naissance_idx'),
+        ('procuration', '0003_electeur_birth_cog_user_drop_identity_certified'),
     ]
 
     operations = [
