@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0003_electeur_birth_cog_user_drop_identity_certified'),
+        ('procuration', '0004_audit_hash_chains'),
     ]
 
     operations = [
