@@ -27,6 +27,7 @@ PORTAL_ROLES = {
     "mairie": (Role.AGENT_MAIRIE,),
     "listes": (Role.AGENT_LISTES,),
     "admin": (Role.ADMIN_NATIONAL,),  # /admin/ (procuration/admin_site.py)
+    "backoffice": (Role.ADMIN_NATIONAL,),  # the national back office (backoffice/)
 }
 # How each role proves who it is: one kind of login per kind of user.
 OIDC_ROLES = frozenset({Role.MANDANT})  # FranceConnect / France Identité

@@ -9,6 +9,8 @@ PORTAL_NAMES = {
     "police": "Procurations — Espace police et gendarmerie",
     "mairie": "Procurations — Espace mairie",
     "listes": "Listes électorales et recensement citoyen",
+    "backoffice": "Administration nationale",
+    "elus": "Crédit d'heures des élus",
 }
 
 

@@ -112,6 +112,7 @@ def load(electors_per_commune: int = 100) -> dict:
         dict(username="agent.almayrac", role=Role.AGENT_MAIRIE, first_name="Luc", last_name="GIRARD", commune=almayrac),
         dict(username="agent.loisieux", role=Role.AGENT_MAIRIE, first_name="Emma", last_name="BONNET",
              commune=communes["38214"], is_commune_admin=True),
+        dict(username="elu.almayrac", role=Role.AGENT_MAIRIE, first_name="Hugo", last_name="FAURE", commune=almayrac),
         dict(username="listes.almayrac", role=Role.AGENT_LISTES, first_name="Nora", last_name="SIMON", commune=almayrac,
              is_commune_admin=True),
     ]
@@ -130,4 +131,13 @@ def load(electors_per_commune: int = 100) -> dict:
 
                 TOTP.activate(user, DEMO_TOTP_SECRET)
         created.append((username, user.get_role_display()))
+    # Élus (elus/): the maire and a conseiller municipal at 80 % part time see their crédit d'heures.
+    from elus.models import Mandat
+
+    for username, fonction, temps, employeur in (
+        ("maire.almayrac", "maire", 100, "Coopérative agricole du Ségala"),
+        ("elu.almayrac", "conseiller", 80, "Boulangerie Roux, Albi"),
+    ):
+        Mandat.objects.get_or_create(user=User.objects.get(username=username),
+                                     defaults={"fonction": fonction, "temps_travail": temps, "employeur": employeur})
     return {"users": created, "password": DEMO_PASSWORD, "electeurs": Electeur.objects.count()}

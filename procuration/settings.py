@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "police",
     "mairie",
     "listes",
+    "elus",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -56,6 +56,8 @@ urlpatterns = [
     path("police/", include("police.urls")),
     path("mairie/", include("mairie.urls")),
     path("listes/", include("listes.urls")),
+    path("elus/", include("elus.urls")),
+    path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("dev/courriels/", views.dev_mailbox, name="dev_mailbox"),
     path("dev/totp/", views.dev_totp, name="dev_totp"),

@@ -20,7 +20,7 @@ ROLE_HOME = {
     Role.POLICIER: "police:home",
     Role.AGENT_MAIRIE: "mairie:home",
     Role.AGENT_LISTES: "listes:home",
-    Role.ADMIN_NATIONAL: "admin:index",
+    Role.ADMIN_NATIONAL: "backoffice:home",
 }
 
 

@@ -68,5 +68,10 @@ class User(AbstractUser):
             label += f" ({self.unite})"
         return label
 
+    @property
+    def has_mandat(self) -> bool:
+        """An élu of the commune (elus.Mandat): the mairie portal shows their crédit d'heures."""
+        return hasattr(self, "mandat")
+
     def has_role(self, *roles: str) -> bool:
         return self.is_authenticated and self.is_active and self.role in roles

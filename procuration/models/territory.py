@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -12,6 +13,12 @@ class Commune(models.Model):
         help_text="Valider sans intervention d'un agent quand tous les contrôles automatiques sont satisfaits.",
     )
     email_service = models.EmailField("adresse du service instructeur", blank=True)
+    # Crédit d'heures des élus salariés (procuration/credit_heures.py): set by the conseil municipal.
+    majoration_credit_heures = models.PositiveSmallIntegerField(
+        "majoration du crédit d'heures des élus (%)", default=0, db_default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(30)],
+        help_text="Décidée par le conseil municipal, 30 % au plus.",
+    )
 
     class Meta:
         ordering = ["nom"]
@@ -113,12 +120,21 @@ class Scrutin(models.Model):
     libelle = models.CharField("libellé", max_length=200)
     date_tour1 = models.DateField("date du 1er tour")
     date_tour2 = models.DateField("date du 2nd tour", null=True, blank=True)
+    # Scope: no commune = national; otherwise only these communes vote (partielles, municipales…).
+    communes = models.ManyToManyField(
+        Commune, verbose_name="communes concernées", blank=True, related_name="scrutins",
+        help_text="Aucune commune : scrutin national.",
+    )
 
     class Meta:
         ordering = ["date_tour1"]
 
     def __str__(self):
         return self.libelle
+
+    @property
+    def national(self) -> bool:
+        return not self.communes.exists()
 
     @property
     def derniere_date(self):

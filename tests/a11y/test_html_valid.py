@@ -29,6 +29,7 @@ from tests.security.conftest import (
     ADMIN_NATIONAL,
     AGENT_A,
     ANON,
+    COMMUNE_ADMIN,
     LISTES_ADMIN,
     MANDANT_A,
     POLICIER,
@@ -174,6 +175,27 @@ def collect_flow_pages(world, pages: Pages) -> None:
     response = anon.post(login, {"login": officer.username, "password": PASSWORD}, follow=True)
     assert "Double authentification" in response.content.decode()
     pages.add("double authentification", response)
+
+    # Élus and the national back office: results, errors and the import report.
+    simulateur = reverse("elus:simulateur")
+    pages.add("élus: simulateur (résultat)", anon.get(simulateur, {"assemblee": "commune", "fonction": "maire",
+                                                                     "population": "380"}))
+    pages.add("élus: simulateur (erreurs)", anon.get(simulateur, {"assemblee": "region", "fonction": "maire",
+                                                                    "majoration": "40"}))
+    pages.add("élus: absence (erreurs)", world.client(COMMUNE_ADMIN).post(
+        reverse("elus:espace"), {"date": "", "duree": "999 h", "nature": "credit"}))
+    national = world.client(ADMIN_NATIONAL)
+    commune_pk = world.pk["commune"]
+    pages.add("back office: commune (erreurs)", national.post(reverse("backoffice:commune", args=[commune_pk]), {}))
+    pages.add("back office: scrutin (erreurs)", national.post(reverse("backoffice:scrutin_new"), {}))
+    pages.add("back office: officier (erreurs)", national.post(reverse("backoffice:officier_new"), {}))
+    pages.add("back office: administrateur (erreurs)",
+              national.post(reverse("backoffice:commune_admin_new", args=[commune_pk]), {}))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    extract = SimpleUploadedFile("reu.csv", b"nne;nom;prenoms;sexe;date_naissance\nabc;;;X;1990\n", "text/csv")
+    pages.add("back office: import (lignes rejetées)",
+              national.post(reverse("backoffice:commune_import", args=[commune_pk]), {"fichier": extract}))
 
     # 403 (a mandant at the police counter) and 404; the national admin's pages.
     pages.add("403", mandant.get(home), status=403)

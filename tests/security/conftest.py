@@ -143,6 +143,12 @@ def build_world() -> World:
     cfg = ListesCommuneConfig(commune=commune, signataire="Le maire")
     cfg.tampon.save("tampon.png", ContentFile(png_bytes()), save=False)
     cfg.save()
+    # The commune admin of A is its maire: an élu with an absence (elus/).
+    from elus.models import Mandat
+    from procuration.credit_heures import Nature
+
+    mandat = Mandat.objects.create(user=users[COMMUNE_ADMIN], fonction="maire")
+    w.pk["absence"] = mandat.enregistrer_absence(date=datetime.date.today(), duree=60, nature=Nature.CREDIT).pk
     w.pk.update(numero=d.numero, teledossier=d.pk, piece=piece.pk, document=doc.pk, commune=commune.pk,
                 other_commune=other.pk, scrutin=scrutin.pk)
     return w

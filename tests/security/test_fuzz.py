@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from listes.rules import sniff
 from tests.police._helpers import fiche_url
 from tests.security.conftest import (
+    ADMIN_NATIONAL,
     AGENT_A,
     ANON,
     COMMUNE_ADMIN,
@@ -66,6 +67,8 @@ def fields_of(form_class, *extra):
 
 
 def _forms():
+    from backoffice import forms as bo
+    from elus.forms import AbsenceForm, SimulateurForm
     from listes.forms import AgentCreateForm, CommentForm, IleForm, RcoForm, RefuseForm, SearchForm
     from mairie.forms import (
         AgentForm,
@@ -128,6 +131,20 @@ def _forms():
                                   "teledossier"),
         "listes:usager_rco_new": (MANDANT_A, "POST", fields_of(RcoForm, "piece_identite_existante"), dossier, None,
                                   "teledossier"),
+        # Élus and the national back office.
+        "elus:simulateur": (ANON, "GET", fields_of(SimulateurForm), (), None, None),
+        "elus:espace": (COMMUNE_ADMIN, "POST", fields_of(AbsenceForm), (), None, None),
+        "backoffice:communes": (ADMIN_NATIONAL, "GET", fields_of(bo.CommuneSearchForm, "page"), (), None, None),
+        "backoffice:commune_new": (ADMIN_NATIONAL, "POST", fields_of(bo.CommuneForm), (), None, None),
+        "backoffice:commune": (ADMIN_NATIONAL, "POST", fields_of(bo.CommuneForm), (), None, None),
+        "backoffice:bureau_new": (ADMIN_NATIONAL, "POST", fields_of(bo.BureauForm), (), None, None),
+        "backoffice:commune_admin_new": (ADMIN_NATIONAL, "POST", fields_of(bo.StaffAccountForm, "role"), (), None,
+                                         None),
+        "backoffice:mandat_new": (ADMIN_NATIONAL, "POST", fields_of(bo.MandatForm), (), None, None),
+        "backoffice:commune_import": (ADMIN_NATIONAL, "POST", [], ("fichier",), None, "electeur"),
+        "backoffice:scrutin_new": (ADMIN_NATIONAL, "POST", fields_of(bo.ScrutinForm), (), None, None),
+        "backoffice:scrutin": (ADMIN_NATIONAL, "POST", fields_of(bo.ScrutinForm), (), None, None),
+        "backoffice:officier_new": (ADMIN_NATIONAL, "POST", fields_of(bo.OfficerForm), (), None, None),
     }
 
 
@@ -137,9 +154,9 @@ FORMS = _forms()
 def count(kind):
     from listes.models import Document, Teledossier
     from mairie.models import ExportJob
-    from procuration.models import Procuration, User
+    from procuration.models import Electeur, Procuration, User
 
-    model = {"procuration": Procuration, "user": User, "export": ExportJob, "document": Document,
+    model = {"electeur": Electeur, "procuration": Procuration, "user": User, "export": ExportJob, "document": Document,
              "teledossier": Teledossier}[kind]
     return model.objects.count()
 

@@ -48,13 +48,14 @@ PORTAL_ROLES = {
     "police": frozenset({POLICIER, POLICE_ADMIN}),
     "mairie": frozenset({AGENT_A, AGENT_B, COMMUNE_ADMIN}),
     "listes": frozenset({LISTES_A, LISTES_B, LISTES_ADMIN}),
+    "backoffice": frozenset({ADMIN_NATIONAL}),
 }
 ELECTORS = PORTAL_ROLES["mandant"]
 STAFF = ALL_LOGGED - ELECTORS  # password + TOTP, the national administrator included
 ROLE_HOME = {
     MANDANT_A: "mandant:home", MANDANT_B: "mandant:home", POLICIER: "police:home", POLICE_ADMIN: "police:home",
     AGENT_A: "mairie:home", AGENT_B: "mairie:home", COMMUNE_ADMIN: "mairie:home", LISTES_A: "listes:home",
-    LISTES_B: "listes:home", LISTES_ADMIN: "listes:home", ADMIN_NATIONAL: "admin:index",
+    LISTES_B: "listes:home", LISTES_ADMIN: "listes:home", ADMIN_NATIONAL: "backoffice:home",
 }
 
 
@@ -207,6 +208,26 @@ ROUTES: dict[str, Route] = {
     "listes:usager_dossier": door("mandant", foreign=frozenset({MANDANT_B})),
     "listes:usager_document": door("mandant", foreign=frozenset({MANDANT_B})),
     "listes:usager_piece": door("mandant", foreign=frozenset({MANDANT_B})),
+    # ---------------------------------------------------------------- élus (crédit d'heures)
+    "elus:simulateur": public(),
+    # The maire of commune A (COMMUNE_ADMIN) holds a mandate; other mairie agents get 403.
+    "elus:espace": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "elus:avis": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    # ---------------------------------------------------------------- national back office
+    "backoffice:login": STAFF_LOGIN,
+    "backoffice:home": door("backoffice"),
+    "backoffice:communes": door("backoffice"),
+    "backoffice:commune_new": door("backoffice"),
+    "backoffice:commune": door("backoffice"),
+    "backoffice:bureau_new": door("backoffice"),
+    "backoffice:commune_admin_new": door("backoffice"),
+    "backoffice:commune_import": door("backoffice"),
+    "backoffice:mandat_new": door("backoffice"),
+    "backoffice:scrutins": door("backoffice"),
+    "backoffice:scrutin_new": door("backoffice"),
+    "backoffice:scrutin": door("backoffice"),
+    "backoffice:unites": door("backoffice"),
+    "backoffice:officier_new": door("backoffice"),
 }
 
 # Which object of A fills each URL argument. `pk` means a different object per URL.
@@ -217,6 +238,9 @@ KWARGS = {
     "numero": lambda w: w.pk["numero"],
     "action": lambda w: "recevoir",
     "name": lambda w: "tampon",
+    "absence_pk": lambda w: w.pk["absence"],
+    "commune_pk": lambda w: w.pk["commune"],
+    "scrutin_pk": lambda w: w.pk["scrutin"],
     # A link to A's pending procuration signed for someone who is no officer: no role may use it.
     "jeton": lambda w: _fiche_token(w.users[MANDANT_A], w.pk["en_attente"]),
     # A valid activation link of plain agent A (it opens the form; nobody's session matters).

@@ -19,6 +19,11 @@ class Command(BaseCommand):
             f"Double authentification des comptes police/mairie : code courant sur http://127.0.0.1:8000/dev/totp/ "
             f"(ou secret TOTP {demo.DEMO_TOTP_SECRET} dans une application d'authentification)."
         )
+        self.stdout.write(
+            "Back office national : http://127.0.0.1:8000/backoffice/ (admin). Crédit d'heures des élus : "
+            "http://127.0.0.1:8000/elus/espace/ (maire.almayrac, elu.almayrac), simulateur public "
+            "http://127.0.0.1:8000/elus/credit-heures/."
+        )
         self.stdout.write("Électeurs FranceConnect (fournisseur local, choisir l'identité sur sa page) :")
         for nne, nom, prenoms, *_ in demo.DEMO_ELECTORS:
             self.stdout.write(f"  {prenoms} {nom} (NNE {nne})")

@@ -1,0 +1,245 @@
+"""The national back office (DSFR): communes with their population, bureaux de vote, scrutins and
+their scope, police and gendarmerie units with their officers, commune administrators, national
+figures, and the import of a commune's register extract.
+
+Door: the national administrator only (role admin_national), password + TOTP
+(procuration/access.py, portal « backoffice »): anonymous → its login page, other roles → 403."""
+
+import datetime
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from backoffice import charts
+from backoffice.forms import (
+    BureauForm,
+    CommuneForm,
+    CommuneSearchForm,
+    ImportForm,
+    MandatForm,
+    OfficerForm,
+    ScrutinForm,
+    StaffAccountForm,
+)
+from elus.models import Mandat
+from procuration import reu
+from procuration.access import portal_required
+from procuration.exceptions import DomainError
+from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
+from procuration.views import PortalLoginView
+
+DAYS = 30
+PAGE_SIZE = 50
+
+
+class LoginView(PortalLoginView):
+    portal = "backoffice"
+
+
+national_admin_required = portal_required("backoffice")
+
+
+def _commune(pk: int) -> Commune:
+    return get_object_or_404(Commune, pk=pk)
+
+
+# ----------------------------------------------------------------- figures
+@national_admin_required
+def home(request):
+    labels = dict(Status.choices)
+    by_status = dict(Procuration.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    statuses = [(labels[s], by_status[s]) for s in Status.values if s in by_status]
+    today = timezone.localdate()
+    start = today - datetime.timedelta(days=DAYS - 1)
+    since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    per_day = dict(
+        Procuration.objects.filter(submitted_at__gte=since)
+        .annotate(day=TruncDate("submitted_at")).values_list("day").annotate(n=Count("pk")).order_by()
+    )
+    days = [start + datetime.timedelta(days=i) for i in range(DAYS)]
+    rows = [(d.strftime("%d/%m"), per_day.get(d, 0)) for d in days]
+    return render(request, "backoffice/home.html", {
+        "statuses": statuses, "total": sum(by_status.values()), "chart": charts.bars(rows),
+        "days": [(d, per_day.get(d, 0)) for d in days], "start": start, "today": today,
+        "submitted": sum(per_day.values()),
+        "counts": {"communes": Commune.objects.count(), "scrutins": Scrutin.objects.count(),
+                   "officiers": User.objects.filter(role=Role.POLICIER).count()},
+    })
+
+
+# ----------------------------------------------------------------- communes
+@national_admin_required
+def communes(request):
+    form = CommuneSearchForm(request.GET or None)
+    qs = Commune.objects.annotate(nb_bureaux=Count("bureaux", distinct=True)).order_by("nom")
+    if form.is_valid() and form.cleaned_data["q"]:
+        q = form.cleaned_data["q"].strip()
+        qs = qs.filter(Q(nom__icontains=q) | Q(code_insee__startswith=q))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "backoffice/communes.html", {"form": form, "page": page, "params": params.urlencode()})
+
+
+@national_admin_required
+def commune_new(request):
+    form = CommuneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        commune = form.save()
+        AuditLog.record(request, "backoffice.commune_create", commune)
+        messages.success(request, f"Commune de {commune.nom} créée.")
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/commune_form.html", {"form": form, "commune": None})
+
+
+@national_admin_required
+def commune(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = CommuneForm(request.POST or None, instance=commune)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        AuditLog.record(request, "backoffice.commune_update", commune, changed=form.changed_data)
+        messages.success(request, "Commune enregistrée.")
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/commune.html", {
+        "commune": commune, "form": form, "bureaux": commune.bureaux.annotate(nb=Count("electeurs")),
+        "admins": commune.agents.filter(is_commune_admin=True).order_by("last_name"),
+        "mandats": Mandat.objects.filter(user__commune=commune).select_related("user").order_by("fonction"),
+        "electeurs": commune.electeurs.filter(inscrit=True).count(),
+    })
+
+
+@national_admin_required
+def bureau_new(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = BureauForm(request.POST or None, commune=commune)
+    if request.method == "POST" and form.is_valid():
+        bureau = form.save(commit=False)
+        bureau.commune = commune
+        bureau.save()
+        AuditLog.record(request, "backoffice.bureau_create", bureau)
+        messages.success(request, f"Bureau de vote n° {bureau.numero} ajouté.")
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/bureau_form.html", {"form": form, "commune": commune})
+
+
+ADMIN_ROLES = [(Role.AGENT_MAIRIE, "procurations (espace mairie)"), (Role.AGENT_LISTES, "listes électorales (guichet de suivi)")]
+
+
+@national_admin_required
+def commune_admin_new(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = StaffAccountForm(request.POST or None)
+    role = request.POST.get("role") if request.method == "POST" else Role.AGENT_MAIRIE
+    if role not in dict(ADMIN_ROLES):
+        role = Role.AGENT_MAIRIE
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.role, user.commune, user.is_commune_admin = role, commune, True
+        user.set_unusable_password()
+        user.save()
+        AuditLog.record(request, "backoffice.commune_admin_create", user, role=role)
+        messages.success(
+            request, f"Compte de {user} créé. La personne choisit son mot de passe avec « Mot de passe oublié » "
+            "puis configure sa double authentification à la première connexion.",
+        )
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/commune_admin_form.html", {
+        "form": form, "commune": commune, "roles": ADMIN_ROLES, "role": role,
+    })
+
+
+@national_admin_required
+def mandat_new(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = MandatForm(request.POST or None, commune=commune)
+    if request.method == "POST" and form.is_valid():
+        mandat = form.save()
+        AuditLog.record(request, "backoffice.mandat_create", mandat, fonction=mandat.fonction)
+        messages.success(request, f"{mandat.user} est déclaré(e) {mandat.get_fonction_display().lower()}.")
+        return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/mandat_form.html", {"form": form, "commune": commune})
+
+
+@national_admin_required
+def commune_import(request, commune_pk: int):
+    commune = _commune(commune_pk)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = reu.import_extract(commune, form.cleaned_data["fichier"].read())
+        except DomainError as e:
+            form.add_error(e.field, e.message)
+        else:
+            if report.ok:
+                AuditLog.record(request, "backoffice.reu_import", commune, lines=report.lines, created=report.created,
+                                updated=report.updated, radiated=report.radiated)
+                messages.success(
+                    request, f"Extrait importé. Électeurs ajoutés : {report.created} ; mis à jour : {report.updated} ; "
+                    f"radiés (absents de l'extrait) : {report.radiated}.",
+                )
+                return redirect("backoffice:commune", commune.pk)
+    return render(request, "backoffice/import.html", {"form": form, "commune": commune, "report": report})
+
+
+# ----------------------------------------------------------------- scrutins
+@national_admin_required
+def scrutins(request):
+    qs = Scrutin.objects.prefetch_related("communes").order_by("-date_tour1")
+    return render(request, "backoffice/scrutins.html", {"scrutins": qs})
+
+
+@national_admin_required
+def scrutin_new(request):
+    return _scrutin_form(request, Scrutin())
+
+
+@national_admin_required
+def scrutin(request, scrutin_pk: int):
+    return _scrutin_form(request, get_object_or_404(Scrutin, pk=scrutin_pk))
+
+
+def _scrutin_form(request, scrutin):
+    form = ScrutinForm(request.POST or None, instance=scrutin)
+    if request.method == "POST" and form.is_valid():
+        created = scrutin.pk is None
+        with transaction.atomic():
+            scrutin = form.save()
+            AuditLog.record(request, "backoffice.scrutin_create" if created else "backoffice.scrutin_update", scrutin,
+                            communes=[c.code_insee for c in form.cleaned_data["communes"]])
+        messages.success(request, f"Scrutin « {scrutin.libelle} » enregistré.")
+        return redirect("backoffice:scrutins")
+    return render(request, "backoffice/scrutin_form.html", {"form": form, "scrutin": scrutin})
+
+
+# ----------------------------------------------------------------- police and gendarmerie
+@national_admin_required
+def unites(request):
+    officers = User.objects.filter(role=Role.POLICIER).order_by("unite", "last_name", "first_name")
+    units: dict[str, list] = {}
+    for officer in officers:
+        units.setdefault(officer.unite or "Sans unité", []).append(officer)
+    return render(request, "backoffice/unites.html", {"units": sorted(units.items())})
+
+
+@national_admin_required
+def officier_new(request):
+    form = OfficerForm(request.POST or None, initial={"unite": request.GET.get("unite", "")[:200]})
+    if request.method == "POST" and form.is_valid():
+        user = form.save(commit=False)
+        user.role = Role.POLICIER
+        user.set_unusable_password()
+        user.save()
+        AuditLog.record(request, "backoffice.officier_create", user, unite=user.unite)
+        messages.success(
+            request, f"{user.get_qualite_display()} {user} habilité(e) dans l'unité « {user.unite} ». La personne "
+            "choisit son mot de passe avec « Mot de passe oublié » puis configure sa double authentification.",
+        )
+        return redirect("backoffice:unites")
+    return render(request, "backoffice/officier_form.html", {"form": form})

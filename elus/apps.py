@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ElusConfig(AppConfig):
+    name = "elus"
+    verbose_name = "Élus : crédit d'heures"
