@@ -70,7 +70,8 @@ class ScrutinForm(DsfrBaseForm, forms.ModelForm):
 
 class StaffAccountForm(DsfrBaseForm, forms.ModelForm):
     """A staff account created by the national administrator: no password is chosen here; the
-    person sets it with « mot de passe oublié » and enrols TOTP at the first login."""
+    person gets a single-use activation link (procuration/activation.py), chooses the password
+    there and enrols TOTP at the first login."""
 
     class Meta:
         model = User

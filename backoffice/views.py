@@ -29,6 +29,7 @@ from backoffice.forms import (
 from elus.models import Mandat
 from procuration import reu
 from procuration.access import portal_required
+from procuration.activation import issue_activation
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
 from procuration.views import PortalLoginView
@@ -141,12 +142,14 @@ def commune_admin_new(request, commune_pk: int):
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.role, user.commune, user.is_commune_admin = role, commune, True
-        user.set_unusable_password()
-        user.save()
-        AuditLog.record(request, "backoffice.commune_admin_create", user, role=role)
+        with transaction.atomic():
+            user.set_unusable_password()
+            user.save()
+            issue_activation(user)  # the person alone chooses the password and enrols TOTP
+            AuditLog.record(request, "backoffice.commune_admin_create", user, role=role)
         messages.success(
-            request, f"Compte de {user} créé. La personne choisit son mot de passe avec « Mot de passe oublié » "
-            "puis configure sa double authentification à la première connexion.",
+            request, f"Compte de {user} créé. Un lien d'activation est envoyé à {user.email} : la personne y choisit "
+            "son mot de passe, puis configure sa double authentification.",
         )
         return redirect("backoffice:commune", commune.pk)
     return render(request, "backoffice/commune_admin_form.html", {
@@ -234,12 +237,15 @@ def officier_new(request):
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.role = Role.POLICIER
-        user.set_unusable_password()
-        user.save()
-        AuditLog.record(request, "backoffice.officier_create", user, unite=user.unite)
+        with transaction.atomic():
+            user.set_unusable_password()
+            user.save()
+            issue_activation(user)  # the officer alone chooses the password and enrols TOTP
+            AuditLog.record(request, "backoffice.officier_create", user, unite=user.unite)
         messages.success(
-            request, f"{user.get_qualite_display()} {user} habilité(e) dans l'unité « {user.unite} ». La personne "
-            "choisit son mot de passe avec « Mot de passe oublié » puis configure sa double authentification.",
+            request, f"{user.get_qualite_display()} {user} habilité(e) dans l'unité « {user.unite} ». Un lien "
+            f"d'activation est envoyé à {user.email} : la personne y choisit son mot de passe, puis configure sa "
+            "double authentification.",
         )
         return redirect("backoffice:unites")
     return render(request, "backoffice/officier_form.html", {"form": form})

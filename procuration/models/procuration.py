@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from procuration import chain
 from procuration.exceptions import DomainError, TransitionError
-from procuration.models.audit import ChainedRow, purging
 from procuration.expiry import demande_expires_on
+from procuration.models.audit import ChainedRow, purging
 from procuration.reference import generate_reference, normalize_reference
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from procuration.models import AuditLog, BureauDeVote, Commune, Role, Scrutin, Status, User
+from procuration.models import AuditLog, BureauDeVote, Commune, OutboxEmail, Role, Scrutin, Status, User
 from tests.factories import CommuneFactory, ProcurationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +134,8 @@ def test_officer_habilitation(admin_client, policier):
     officer = User.objects.get(username="apj.durand")
     assert (officer.role, officer.qualite, officer.unite, officer.has_usable_password()) == (
         Role.POLICIER, "APJ", "Brigade de Cordes", False)
+    # The officer alone chooses the password: a single-use activation link, through the outbox.
+    assert OutboxEmail.objects.get(kind="staff_activation").to == "lea.durand@interieur.example"
     page = text(admin_client.get(reverse("backoffice:unites")))
     assert "Brigade de Cordes" in page and "DURAND Léa" in page and policier.unite in page
     r = admin_client.post(reverse("backoffice:officier_new"), {
@@ -152,6 +154,8 @@ def test_commune_admin_creation(admin_client, commune):
     assert r.status_code == 302
     u = User.objects.get(username="listes.chef")
     assert (u.role, u.commune, u.is_commune_admin) == (Role.AGENT_LISTES, commune, True)
+    assert not u.has_usable_password()
+    assert OutboxEmail.objects.get(kind="staff_activation").to == "nora@almayrac.example"
     # Any other role posted is ignored: only the two mairie spaces.
     admin_client.post(reverse("backoffice:commune_admin_new", args=[commune.pk]), {
         "role": Role.ADMIN_NATIONAL, "username": "pirate", "first_name": "P", "last_name": "Q", "email": "p@q.example",
