@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "listes",
     "elus",
     "backoffice",
+    # API v1 for the communes' software (docs/api.md)
+    "rest_framework",
+    "drf_spectacular",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -372,6 +376,30 @@ BEAT_LOCK_TTL_SECONDS = env_int("BEAT_LOCK_TTL_SECONDS", 60)
 # A tick at least this often: the holder renews the lock three times within its time to live.
 CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, min(10, BEAT_LOCK_TTL_SECONDS // 3))
 BEAT_LOCK_RETRY_SECONDS = env_int("BEAT_LOCK_RETRY_SECONDS", 5)
+
+# --- API v1 for the communes' software (docs/api.md) -----------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API des démarches électorales pour les communes",
+    "DESCRIPTION": "Procurations et télédossiers de la commune, fil des changements, webhooks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600)  # calls per key and window
+API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
+API_FILE_URL_MAX_AGE_SECONDS = env_int("API_FILE_URL_MAX_AGE_SECONDS", 300)  # signed download links
 
 LOGGING = {
     "version": 1,

@@ -59,6 +59,9 @@ urlpatterns = [
     path("elus/", include("elus.urls")),
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
+    # API v1 for the communes' software and its keys in the mairie portal (docs/api.md).
+    path("api/v1/", include("api.urls")),
+    path("mairie/api/", include("api.portal_urls")),
     path("dev/courriels/", views.dev_mailbox, name="dev_mailbox"),
     path("dev/totp/", views.dev_totp, name="dev_totp"),
 ]

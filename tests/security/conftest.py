@@ -149,6 +149,11 @@ def build_world() -> World:
 
     mandat = Mandat.objects.create(user=users[COMMUNE_ADMIN], fonction="maire")
     w.pk["absence"] = mandat.enregistrer_absence(date=datetime.date.today(), duree=60, nature=Nature.CREDIT).pk
+    # An API key of commune A (api/), made by its administrator.
+    from api.models import ApiKey
+
+    w.pk["api_key"] = ApiKey.objects.create(commune=commune, name="Logiciel", prefix="dea_matrix", key_hash="0" * 64,
+                                            scopes=["procurations:read"], created_by=users[COMMUNE_ADMIN]).pk
     w.pk.update(numero=d.numero, teledossier=d.pk, piece=piece.pk, document=doc.pk, commune=commune.pk,
                 other_commune=other.pk, scrutin=scrutin.pk)
     return w

@@ -228,6 +228,19 @@ ROUTES: dict[str, Route] = {
     "backoffice:scrutin": door("backoffice"),
     "backoffice:unites": door("backoffice"),
     "backoffice:officier_new": door("backoffice"),
+    # ---------------------------------------------------------------- API v1 (keys, not sessions)
+    # A session opens no API call (401 to every role); each key scope is in tests/api/test_matrix.py.
+    "api:schema": public(),
+    "api:documentation": public(),
+    "api:procurations": public(ok=401),
+    "api:procuration": public(ok=401),
+    "api:teledossiers": public(ok=401),
+    "api:teledossier": public(ok=401),
+    "api:fichier": public(ok=404),  # a link that is not signed
+    "api:not_found": public(ok=404),
+    "mairie_api:keys": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie_api:key_revoke": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                                  post_only="first"),
 }
 
 # Which object of A fills each URL argument. `pk` means a different object per URL.
@@ -241,6 +254,7 @@ KWARGS = {
     "absence_pk": lambda w: w.pk["absence"],
     "commune_pk": lambda w: w.pk["commune"],
     "scrutin_pk": lambda w: w.pk["scrutin"],
+    "key_pk": lambda w: w.pk["api_key"],
     # A link to A's pending procuration signed for someone who is no officer: no role may use it.
     "jeton": lambda w: _fiche_token(w.users[MANDANT_A], w.pk["en_attente"]),
     # A valid activation link of plain agent A (it opens the form; nobody's session matters).
@@ -264,6 +278,7 @@ PK_BY_URL = {
     "listes:user_toggle": lambda w: w.users[LISTES_A],  # an agent of the admin's guichet
     "listes:user_reset": lambda w: w.users[LISTES_A],
     "police:unite_reset": lambda w: w.users[POLICIER],  # an officer of the admin's unit
+    "api:procuration": lambda w: w.pk["validee_autorite"],
 }
 
 

@@ -1,0 +1,70 @@
+"""API keys of the communes and the change log behind the delta feed (docs/api.md)."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    PROCURATIONS_READ = "procurations:read", "Lire les procurations de la commune"
+    TELEDOSSIERS_READ = "teledossiers:read", "Lire les télédossiers et leurs documents"
+    TELEDOSSIERS_WRITE = "teledossiers:write", "Faire évoluer les télédossiers (états, attestation)"
+
+
+KEY_PREFIX = "dea_"  # « démarches électorales, API »: recognisable in logs and by secret scanners
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def of_commune(self, user):
+        """The keys a commune administrator manages: their commune's; nobody else's."""
+        if not (user.is_authenticated and user.is_active and user.is_commune_admin and user.commune_id):
+            return self.none()
+        return self.filter(commune_id=user.commune_id)
+
+
+class ApiKey(models.Model):
+    """A key a commune's software sends as `Authorization: Bearer dea_…`. Only its SHA-256 is stored:
+    the key has 256 random bits, so a fast hash is enough (nothing to brute-force)."""
+
+    commune = models.ForeignKey("procuration.Commune", on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField("nom", max_length=100)
+    prefix = models.CharField("début de la clé", max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField("droits", default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("créée le", default=timezone.now)
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "clé d'API"
+        verbose_name_plural = "clés d'API"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def scope_labels(self) -> list[str]:
+        return [Scope(s).label for s in self.scopes if s in Scope.values]
+

@@ -1,0 +1,164 @@
+"""What the API shows, and the filters it accepts (each bad filter answers 400 naming the field)."""
+
+from django.core import signing
+from django.urls import reverse
+from rest_framework import serializers
+
+from listes.models import Demarche, Etat
+from procuration.models import Status
+
+FILE_SALT = "api.fichier"
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()), required=False,
+        help_text="Un élément par champ en cause : {field, message}.",
+    )
+
+
+class StrictQuery(serializers.Serializer):
+    """Query-string filters: an unknown parameter is an error too (a typo must not widen the answer)."""
+
+    allowed_extra = ("page",)
+
+    def to_internal_value(self, data):
+        unknown = [k for k in data if k not in self.fields and k not in self.allowed_extra]
+        if unknown:
+            raise serializers.ValidationError({k: ["Paramètre inconnu."] for k in unknown})
+        empty = [k for k in data if k in self.fields and data.get(k) == ""]
+        if empty:  # `?status=` must not silently mean "any status"
+            raise serializers.ValidationError({k: ["Valeur vide : donnez une valeur ou retirez ce paramètre."]
+                                               for k in empty})
+        return super().to_internal_value(data)
+
+
+class ProcurationFilter(StrictQuery):
+    scrutin = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1, help_text="Identifiant du scrutin.")
+    bureau = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1, help_text="Numéro du bureau de vote du mandant.")
+    status = serializers.ChoiceField(required=False, choices=[s for s in Status.values if s != Status.BROUILLON])
+    updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601 avec fuseau, p. ex. 2026-12-01T00:00:00+01:00.")
+
+
+class TeledossierFilter(StrictQuery):
+    demarche = serializers.ChoiceField(required=False, choices=Demarche.choices)
+    etat = serializers.ChoiceField(required=False, choices=Etat.choices)
+    updated_since = serializers.DateTimeField(required=False)
+
+
+class FeedQuery(StrictQuery):
+    allowed_extra = ()
+    cursor = serializers.CharField(required=False, help_text="Curseur opaque rendu par l'appel précédent.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=200)
+
+
+class ElecteurSerializer(serializers.Serializer):
+    nne = serializers.CharField()
+    nom = serializers.CharField()
+    nom_usage = serializers.CharField()
+    prenoms = serializers.CharField()
+    date_naissance = serializers.DateField()
+    commune_insee = serializers.CharField(source="commune.code_insee")
+    bureau = serializers.IntegerField(source="bureau.numero", allow_null=True, default=None)
+
+
+class ProcurationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    origine = serializers.CharField()
+    commune_insee = serializers.CharField(source="commune.code_insee")
+    mandant = ElecteurSerializer()
+    mandataire = ElecteurSerializer()
+    portee = serializers.CharField()
+    scrutin = serializers.IntegerField(source="scrutin_id", allow_null=True)
+    scrutin_libelle = serializers.CharField(source="scrutin.libelle", allow_null=True, default=None)
+    tour1 = serializers.BooleanField()
+    tour2 = serializers.BooleanField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField()
+    etablissement = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    autorite_at = serializers.DateTimeField(allow_null=True)
+    autorite_label = serializers.CharField()
+    mairie_at = serializers.DateTimeField(allow_null=True)
+    invalidation_motif = serializers.CharField()
+    motif_detail = serializers.CharField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+def file_url(request, kind: str, obj) -> str:
+    """A link that opens one file for API_FILE_URL_MAX_AGE_SECONDS, for this key only (api.views.fichier)."""
+    token = signing.dumps({"k": request.auth.pk, "t": kind, "id": obj.pk}, salt=FILE_SALT, compress=True)
+    return request.build_absolute_uri(reverse("api:fichier", args=[token]))
+
+
+class PieceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text="Lien de téléchargement signé, valable quelques minutes.")
+
+    def get_url(self, obj) -> str:
+        return file_url(self.context["request"], "piece", obj)
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    size = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField(help_text="Lien de téléchargement signé, valable quelques minutes.")
+
+    def get_url(self, obj) -> str:
+        return file_url(self.context["request"], "document", obj)
+
+
+class EventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    at = serializers.DateTimeField()
+    comment = serializers.CharField()
+
+
+class TeledossierSerializer(serializers.Serializer):
+    numero = serializers.CharField()
+    demarche = serializers.ChoiceField(choices=Demarche.choices)
+    etat = serializers.ChoiceField(choices=Etat.choices)
+    etat_label = serializers.CharField(source="get_etat_display")
+    decision = serializers.CharField()
+    motif_refus = serializers.CharField()
+    email = serializers.EmailField()
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    nom = serializers.CharField()
+    nom_usage = serializers.CharField()
+    prenoms = serializers.CharField()
+    sexe = serializers.CharField()
+    date_naissance = serializers.DateField()
+    lieu_naissance = serializers.CharField()
+    adresse = serializers.CharField()
+    code_postal = serializers.CharField()
+    ville = serializers.CharField()
+    scrutin = serializers.IntegerField(source="scrutin_id", allow_null=True)
+    motif_rattachement = serializers.CharField()
+    nne = serializers.CharField(source="electeur.nne", allow_null=True, default=None)
+
+
+class TeledossierDetailSerializer(TeledossierSerializer):
+    pieces = PieceSerializer(many=True, source="pieces.all")
+    documents = DocumentSerializer(many=True, source="documents.all")
+    events = EventSerializer(many=True, source="events.all")

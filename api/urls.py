@@ -1,0 +1,18 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from api import docs, views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("documentation/", docs.documentation, name="documentation"),
+    path("procurations/", views.ProcurationList.as_view(), name="procurations"),
+    path("procurations/<int:pk>/", views.ProcurationDetail.as_view(), name="procuration"),
+    path("teledossiers/", views.TeledossierList.as_view(), name="teledossiers"),
+    path("teledossiers/<str:numero>/", views.TeledossierDetail.as_view(), name="teledossier"),
+    path("fichiers/<str:token>/", views.Fichier.as_view(), name="fichier"),
+    # Anything else under /api/v1/ is a problem+json 404 too, not the site's HTML page.
+    re_path(r"^.*$", views.not_found, name="not_found"),
+]

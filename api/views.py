@@ -1,0 +1,205 @@
+"""The API v1 (docs/api.md). Thin views: the key's scope at the door, the commune's queryset, one domain call."""
+
+from django.conf import settings
+from django.core import signing
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.access import procurations_for, teledossiers_for
+from api.authentication import ApiKeyAuthentication, HasScope, PerKeyRateLimit
+from api.models import ApiKey, Scope
+from api.serializers import (
+    FILE_SALT,
+    ProblemSerializer,
+    ProcurationFilter,
+    ProcurationSerializer,
+    TeledossierDetailSerializer,
+    TeledossierFilter,
+    TeledossierSerializer,
+)
+from listes.models import Document, Piece
+from procuration.models import AuditLog
+
+PROBLEM = OpenApiResponse(ProblemSerializer, description="Erreur (application/problem+json, RFC 9457)")
+PJ = "application/problem+json"
+COMMON_ERRORS = {(401, PJ): PROBLEM, (403, PJ): PROBLEM, (429, PJ): PROBLEM}
+
+
+class Pagination(PageNumberPagination):
+    """?page=N, 100 rows a page, in id order; a page past the end is empty (not an error)."""
+
+    page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param) or "1"
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError({"page": ["Un numéro de page (entier positif) est attendu."]})
+        self.request, self.number = request, int(raw)
+        self.count = queryset.count()
+        start = (self.number - 1) * self.page_size
+        return list(queryset[start:start + self.page_size]) if start < self.count else []
+
+    def get_schema_operation_parameters(self, view):
+        return [{"name": self.page_query_param, "required": False, "in": "query",
+                 "description": "Numéro de page (100 lignes par page).", "schema": {"type": "integer", "minimum": 1}}]
+
+    def _link(self, number):
+        from rest_framework.utils.urls import replace_query_param
+
+        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, number)
+
+    def get_paginated_response(self, data):
+        last = max(1, -(-self.count // self.page_size))
+        return Response({
+            "count": self.count,
+            "next": self._link(self.number + 1) if self.number < last else None,
+            "previous": self._link(min(self.number - 1, last)) if self.number > 1 else None,
+            "results": data,
+        })
+
+
+class ApiMixin:
+    """Door (key, scope, rate limit) and the audit line of every authenticated call."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasScope]
+    throttle_classes = [PerKeyRateLimit]
+    required_scope: str = ""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        key = request._request.__dict__.get("api_key")
+        if key is not None:
+            AuditLog.record(request, "api.call", key, method=request.method, endpoint=request.path,
+                            status=response.status_code)
+        return response
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        if isinstance(request.auth, ApiKey):
+            request._request.api_key = request.auth
+
+    def filters(self, serializer_class):
+        s = serializer_class(data=self.request.query_params)
+        s.is_valid(raise_exception=True)
+        return s.validated_data
+
+
+@extend_schema(tags=["procurations"], parameters=[ProcurationFilter], responses={(200, "application/json"): ProcurationSerializer(many=True),
+               (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Procurations de la commune")
+class ProcurationList(ApiMixin, generics.ListAPIView):
+    required_scope = Scope.PROCURATIONS_READ
+    serializer_class = ProcurationSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        f = self.filters(ProcurationFilter)
+        qs = procurations_for(self.request.auth).select_related(
+            "commune", "scrutin", "mandant__commune", "mandant__bureau", "mandataire__commune", "mandataire__bureau"
+        )
+        if "scrutin" in f:
+            qs = qs.filter(scrutin_id=f["scrutin"])
+        if "bureau" in f:
+            qs = qs.filter(mandant__bureau__numero=f["bureau"])
+        if "status" in f:
+            qs = qs.filter(status=f["status"])
+        if "updated_since" in f:
+            qs = qs.filter(updated_at__gte=f["updated_since"])
+        return qs.order_by("pk")
+
+
+@extend_schema(tags=["procurations"], responses={(200, "application/json"): ProcurationSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},
+               summary="Une procuration de la commune")
+class ProcurationDetail(ApiMixin, generics.RetrieveAPIView):
+    required_scope = Scope.PROCURATIONS_READ
+    serializer_class = ProcurationSerializer
+
+    def get_queryset(self):
+        return procurations_for(self.request.auth).select_related(
+            "commune", "scrutin", "mandant__commune", "mandant__bureau", "mandataire__commune", "mandataire__bureau"
+        )
+
+
+@extend_schema(tags=["télédossiers"], parameters=[TeledossierFilter], responses={
+    (200, "application/json"): TeledossierSerializer(many=True), (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Télédossiers de la commune")
+class TeledossierList(ApiMixin, generics.ListAPIView):
+    required_scope = Scope.TELEDOSSIERS_READ
+    serializer_class = TeledossierSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        f = self.filters(TeledossierFilter)
+        qs = teledossiers_for(self.request.auth).select_related("electeur")
+        if "demarche" in f:
+            qs = qs.filter(demarche=f["demarche"])
+        if "etat" in f:
+            qs = qs.filter(etat=f["etat"])
+        if "updated_since" in f:
+            qs = qs.filter(updated_at__gte=f["updated_since"])
+        return qs.order_by("pk")
+
+
+@extend_schema(tags=["télédossiers"], responses={(200, "application/json"): TeledossierDetailSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},
+               summary="Un télédossier, ses pièces, ses documents et son historique")
+class TeledossierDetail(ApiMixin, generics.RetrieveAPIView):
+    required_scope = Scope.TELEDOSSIERS_READ
+    serializer_class = TeledossierDetailSerializer
+    lookup_field = "numero"
+
+    def get_queryset(self):
+        return teledossiers_for(self.request.auth).select_related("electeur").prefetch_related(
+            "pieces", "documents", "events"
+        )
+
+
+@extend_schema(exclude=True)
+class Fichier(APIView):
+    """A signed link (api.serializers.file_url): no key header, so a plain download tool can follow it;
+    the link names its key, which must still be valid, and the file must still be of its commune."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def get(self, request, token):
+        try:
+            data = signing.loads(token, salt=FILE_SALT, max_age=settings.API_FILE_URL_MAX_AGE_SECONDS)
+        except signing.SignatureExpired:
+            raise exceptions.PermissionDenied("Ce lien de téléchargement a expiré : redemandez le télédossier.") from None
+        except signing.BadSignature:
+            raise exceptions.NotFound() from None
+        key = ApiKey.objects.active().filter(pk=data.get("k")).first()
+        if key is None or not key.has_scope(Scope.TELEDOSSIERS_READ):
+            raise exceptions.PermissionDenied("La clé d'API de ce lien a été révoquée.")
+        dossiers = teledossiers_for(key)
+        if data.get("t") == "piece":
+            obj = get_object_or_404(Piece, pk=data.get("id"), teledossiers__in=dossiers.values("pk"))
+            name, mime = obj.original_name, obj.content_type
+        elif data.get("t") == "document":
+            obj = get_object_or_404(Document, pk=data.get("id"), teledossier__in=dossiers.values("pk"))
+            name, mime = f"{obj.title}.pdf", "application/pdf"
+        else:
+            raise exceptions.NotFound()
+        AuditLog.record(key.created_by, "api.fichier", key, kind=data["t"], id=obj.pk)
+        response = FileResponse(obj.file.open("rb"), as_attachment=True, filename=name, content_type=mime)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+@extend_schema(exclude=True)
+class _NotFound(APIView):
+    authentication_classes = []
+    permission_classes = []
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise exceptions.NotFound()
+
+    def get(self, request, *args, **kwargs):
+        raise exceptions.NotFound()
+
+
+not_found = _NotFound.as_view()
