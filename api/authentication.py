@@ -47,7 +47,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class HasScope(BasePermission):
-    """The view's `required_scope` must be among the key's scopes."""
+    """The view's `required_scope` (or one of them, when a tuple) must be among the key's scopes."""
 
     message = "Cette clé n'a pas le droit nécessaire."
 
@@ -55,9 +55,9 @@ class HasScope(BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             raise exceptions.NotAuthenticated("Une clé d'API est nécessaire (en-tête Authorization: Bearer <clé>).")
-        scope = view.required_scope
-        if not key.has_scope(scope):
-            self.message = f"Cette clé n'a pas le droit « {scope} »."
+        scopes = view.required_scope if isinstance(view.required_scope, tuple) else (view.required_scope,)
+        if not any(key.has_scope(s) for s in scopes):
+            self.message = f"Cette clé n'a pas le droit « {' » ou « '.join(scopes)} »."
             return False
         return True
 

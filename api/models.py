@@ -68,3 +68,30 @@ class ApiKey(models.Model):
     def scope_labels(self) -> list[str]:
         return [Scope(s).label for s in self.scopes if s in Scope.values]
 
+
+class Change(models.Model):
+    """One row per domain change of a commune's procuration or télédossier: what the delta feed
+    (api.feed) and the webhooks read. Written in the same transaction as the change (api.changes.record).
+
+    `tx` is the writing transaction's id (PostgreSQL `pg_current_xact_id()`, 64-bit, never wraps);
+    the feed only serves rows whose transaction is older than every transaction still running,
+    so a row committed late can never land behind a cursor already handed out (docs/api.md)."""
+
+    class Kind(models.TextChoices):
+        PROCURATION = "procuration", "Procuration"
+        TELEDOSSIER = "teledossier", "Télédossier"
+
+    commune = models.ForeignKey("procuration.Commune", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    event = models.CharField(max_length=60)
+    state = models.CharField("statut ou état après le changement", max_length=20)
+    at = models.DateTimeField(default=timezone.now)
+    tx = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "changement (fil et webhooks)"
+        indexes = [models.Index(fields=["commune", "tx", "id"], name="api_change_feed_idx")]
+
+    def __str__(self):
+        return f"{self.event} {self.kind}:{self.object_id}"

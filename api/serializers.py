@@ -162,3 +162,18 @@ class TeledossierDetailSerializer(TeledossierSerializer):
     pieces = PieceSerializer(many=True, source="pieces.all")
     documents = DocumentSerializer(many=True, source="documents.all")
     events = EventSerializer(many=True, source="events.all")
+
+
+class ChangeSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="procuration ou teledossier")
+    object_id = serializers.IntegerField(help_text="id de la procuration, ou de l'objet télédossier")
+    numero = serializers.CharField(allow_null=True, help_text="numéro du télédossier (null pour une procuration)")
+    event = serializers.CharField(help_text="p. ex. procuration.valider_mairie, teledossier.recevoir")
+    state = serializers.CharField(help_text="statut (procuration) ou état (télédossier) après le changement")
+    at = serializers.DateTimeField()
+
+
+class FeedSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    next_cursor = serializers.CharField(help_text="À renvoyer tel quel au prochain appel.")
+    has_more = serializers.BooleanField(help_text="Vrai : rappelez tout de suite avec next_cursor.")

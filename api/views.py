@@ -10,11 +10,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import feed
 from api.access import procurations_for, teledossiers_for
 from api.authentication import ApiKeyAuthentication, HasScope, PerKeyRateLimit
 from api.models import ApiKey, Scope
 from api.serializers import (
     FILE_SALT,
+    FeedQuery,
+    FeedSerializer,
     ProblemSerializer,
     ProcurationFilter,
     ProcurationSerializer,
@@ -23,6 +26,7 @@ from api.serializers import (
     TeledossierSerializer,
 )
 from listes.models import Document, Piece
+from procuration.exceptions import DomainError
 from procuration.models import AuditLog
 
 PROBLEM = OpenApiResponse(ProblemSerializer, description="Erreur (application/problem+json, RFC 9457)")
@@ -155,6 +159,34 @@ class TeledossierDetail(ApiMixin, generics.RetrieveAPIView):
         return teledossiers_for(self.request.auth).select_related("electeur").prefetch_related(
             "pieces", "documents", "events"
         )
+
+
+@extend_schema(tags=["fil des changements"], parameters=[FeedQuery], responses={
+    (200, "application/json"): FeedSerializer, (400, PJ): PROBLEM, **COMMON_ERRORS},
+    summary="Fil des changements depuis un curseur",
+    description="Chaque changement des procurations et télédossiers que la clé peut lire, dans l'ordre, "
+                "sans jamais en sauter un (voir docs/api.md). Droit : procurations:read ou teledossiers:read.")
+class Feed(ApiMixin, APIView):
+    required_scope = (Scope.PROCURATIONS_READ, Scope.TELEDOSSIERS_READ)
+
+    def get(self, request):
+        from api.models import Change
+        from listes.models import Teledossier
+
+        q = self.filters(FeedQuery)
+        key = request.auth
+        kinds = [kind for kind, scope in ((Change.Kind.PROCURATION, Scope.PROCURATIONS_READ),
+                                           (Change.Kind.TELEDOSSIER, Scope.TELEDOSSIERS_READ)) if key.has_scope(scope)]
+        try:
+            rows, cursor, more = feed.read(commune_id=key.commune_id, kinds=kinds, cursor=q.get("cursor"),
+                                           limit=q["limit"])
+        except DomainError as e:
+            raise exceptions.ValidationError({e.field: [e.message]}) from None
+        numeros = dict(Teledossier.objects.filter(
+            pk__in=[r.object_id for r in rows if r.kind == Change.Kind.TELEDOSSIER]).values_list("pk", "numero"))
+        changes = [{"kind": r.kind, "object_id": r.object_id, "event": r.event, "state": r.state, "at": r.at,
+                    "numero": numeros.get(r.object_id) if r.kind == Change.Kind.TELEDOSSIER else None} for r in rows]
+        return Response(FeedSerializer({"changes": changes, "next_cursor": cursor, "has_more": more}).data)
 
 
 @extend_schema(exclude=True)

@@ -253,6 +253,10 @@ class Teledossier(models.Model):
             )
             emails.depot_usager(dossier)
             emails.nouveau_teledossier(dossier)
+            # The communes' delta feed and webhooks (api/changes.py), in this same transaction.
+            from api.changes import record
+
+            record(dossier, "teledossier.depose")
         return dossier
 
     # ---------------------------------------------------------------- machinery
@@ -298,6 +302,10 @@ class Teledossier(models.Model):
                 teledossier=locked, from_state=from_state, to_state=target, actor=by, comment=comment, action=name
             )
             (email or emails.changement_etat)(locked, event)
+            # The communes' delta feed and webhooks (api/changes.py), in this same transaction.
+            from api.changes import record
+
+            record(locked, f"teledossier.{name}")
         self._copy_from(locked)
         return True
 

@@ -304,6 +304,10 @@ class Procuration(models.Model):
             locked.status = target
             locked.save(update_fields=["status", *fields])
             ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason)
+            # The communes' delta feed and webhooks (api/changes.py), in this same transaction.
+            from api.changes import record
+
+            record(locked, f"procuration.{name}")
             if email is not None:
                 email(locked)
         self._copy_from(locked)

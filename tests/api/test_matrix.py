@@ -22,6 +22,8 @@ MATRIX = {
                          "all": 200, "b": 200},
     "api:teledossier": {"none": 401, "unknown": 401, "procurations": 403, "teledossiers": 200, "write": 403,
                         "all": 200, "b": 404},
+    "api:feed": {"none": 401, "unknown": 401, "procurations": 200, "teledossiers": 200, "write": 403,
+                 "all": 200, "b": 200},
     "api:fichier": dict.fromkeys(KEYS, 404),  # unsigned token; signed links: tests/api/test_read.py
     "api:not_found": dict.fromkeys(KEYS, 404),
 }

@@ -236,6 +236,7 @@ ROUTES: dict[str, Route] = {
     "api:procuration": public(ok=401),
     "api:teledossiers": public(ok=401),
     "api:teledossier": public(ok=401),
+    "api:feed": public(ok=401),
     "api:fichier": public(ok=404),  # a link that is not signed
     "api:not_found": public(ok=404),
     "mairie_api:keys": door("mairie", only=frozenset({COMMUNE_ADMIN})),
