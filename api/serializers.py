@@ -177,3 +177,21 @@ class FeedSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
     next_cursor = serializers.CharField(help_text="À renvoyer tel quel au prochain appel.")
     has_more = serializers.BooleanField(help_text="Vrai : rappelez tout de suite avec next_cursor.")
+
+
+class TransitionRequest(serializers.Serializer):
+    """Documentation of the body; the guichet's own forms check it (listes.forms)."""
+
+    action = serializers.ChoiceField(choices=["recevoir", "clore", "accepter", "refuser"])
+    comment = serializers.CharField(required=False, help_text="Commentaire à l'usager (obligatoire sauf pour refuser).")
+    motif = serializers.CharField(required=False, help_text="Motif du refus (action refuser).")
+
+
+class TransitionResponse(serializers.Serializer):
+    changed = serializers.BooleanField(help_text="Faux si le dossier était déjà dans l'état demandé.")
+    teledossier = TeledossierDetailSerializer()
+
+
+class DocumentRequest(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    file = serializers.FileField(help_text="PDF, 1024 Ko au plus.")

@@ -12,6 +12,10 @@ urlpatterns = [
     path("procurations/<int:pk>/", views.ProcurationDetail.as_view(), name="procuration"),
     path("teledossiers/", views.TeledossierList.as_view(), name="teledossiers"),
     path("teledossiers/<str:numero>/", views.TeledossierDetail.as_view(), name="teledossier"),
+    path("teledossiers/<str:numero>/transitions/", views.TeledossierTransition.as_view(), name="teledossier_transition"),
+    path("teledossiers/<str:numero>/documents/", views.TeledossierDocument.as_view(), name="teledossier_document"),
+    path("teledossiers/<str:numero>/attestation-recensement/", views.TeledossierAttestationRecensement.as_view(),
+         name="teledossier_attestation_rco"),
     path("changements/", views.Feed.as_view(), name="feed"),
     path("fichiers/<str:token>/", views.Fichier.as_view(), name="fichier"),
     # Anything else under /api/v1/ is a problem+json 404 too, not the site's HTML page.

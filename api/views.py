@@ -16,6 +16,8 @@ from api.authentication import ApiKeyAuthentication, HasScope, PerKeyRateLimit
 from api.models import ApiKey, Scope
 from api.serializers import (
     FILE_SALT,
+    DocumentRequest,
+    DocumentSerializer,
     FeedQuery,
     FeedSerializer,
     ProblemSerializer,
@@ -24,6 +26,8 @@ from api.serializers import (
     TeledossierDetailSerializer,
     TeledossierFilter,
     TeledossierSerializer,
+    TransitionRequest,
+    TransitionResponse,
 )
 from listes.models import Document, Piece
 from procuration.exceptions import DomainError
@@ -187,6 +191,77 @@ class Feed(ApiMixin, APIView):
         changes = [{"kind": r.kind, "object_id": r.object_id, "event": r.event, "state": r.state, "at": r.at,
                     "numero": numeros.get(r.object_id) if r.kind == Change.Kind.TELEDOSSIER else None} for r in rows]
         return Response(FeedSerializer({"changes": changes, "next_cursor": cursor, "has_more": more}).data)
+
+
+def _form_errors(form):
+    return exceptions.ValidationError({field: [str(e) for e in errs] for field, errs in form.errors.items()})
+
+
+class TeledossierWriteMixin(ApiMixin):
+    required_scope = Scope.TELEDOSSIERS_WRITE
+
+    def dossier(self, numero):
+        return get_object_or_404(teledossiers_for(self.request.auth), numero=numero)
+
+
+@extend_schema(tags=["télédossiers"], request=TransitionRequest, responses={
+    (200, "application/json"): TransitionResponse, (400, PJ): PROBLEM, (404, PJ): PROBLEM, (409, PJ): PROBLEM,
+    (422, PJ): PROBLEM, **COMMON_ERRORS},
+    summary="Faire évoluer un télédossier (avec un commentaire à l'usager)",
+    description="Les mêmes méthodes, contrôles et courriels que le guichet de suivi. Droit : teledossiers:write.")
+class TeledossierTransition(TeledossierWriteMixin, APIView):
+    def post(self, request, numero):
+        from listes.forms import CommentForm, RefuseForm
+
+        d = self.dossier(numero)
+        action = request.data.get("action") if isinstance(request.data, dict) else None
+        if action not in ("recevoir", "clore", "accepter", "refuser"):
+            raise exceptions.ValidationError({"action": ["Action inconnue : recevoir, clore, accepter ou refuser."]})
+        form = (RefuseForm if action == "refuser" else CommentForm)(
+            data={k: request.data.get(k) or "" for k in ("comment", "motif")})
+        if not form.is_valid():
+            raise _form_errors(form)
+        if action == "refuser":
+            changed = d.refuser(by=request.user, motif=form.cleaned_data["motif"], comment=form.cleaned_data["comment"])
+        else:
+            changed = getattr(d, action)(by=request.user, comment=form.cleaned_data["comment"])
+        if changed:
+            AuditLog.record(request, f"listes.{action}", d, api_key=request.auth.pk)
+        d = self.dossier(numero)
+        return Response({"changed": changed,
+                         "teledossier": TeledossierDetailSerializer(d, context={"request": request}).data})
+
+
+@extend_schema(tags=["télédossiers"], request={"multipart/form-data": DocumentRequest}, responses={
+    (201, "application/json"): DocumentSerializer, (400, PJ): PROBLEM, (404, PJ): PROBLEM, (422, PJ): PROBLEM,
+    **COMMON_ERRORS},
+    summary="Déposer un document (attestation…) dans l'espace de l'usager", description="Droit : teledossiers:write.")
+class TeledossierDocument(TeledossierWriteMixin, APIView):
+    def post(self, request, numero):
+        from listes import documents
+        from listes.forms import DocumentForm
+
+        d = self.dossier(numero)
+        form = DocumentForm(request.data, request.FILES)
+        if not form.is_valid():
+            raise _form_errors(form)
+        doc = documents.add_document(d, by=request.user, title=form.cleaned_data["title"],
+                                     upload=form.cleaned_data["file"])
+        AuditLog.record(request, "listes.document_add", d, api_key=request.auth.pk, document=doc.pk)
+        return Response(DocumentSerializer(doc, context={"request": request}).data, status=201)
+
+
+@extend_schema(tags=["télédossiers"], request=None, responses={
+    (201, "application/json"): DocumentSerializer, (404, PJ): PROBLEM, (422, PJ): PROBLEM, **COMMON_ERRORS},
+    summary="Délivrer l'attestation de recensement (dossiers RCO)", description="Droit : teledossiers:write.")
+class TeledossierAttestationRecensement(TeledossierWriteMixin, APIView):
+    def post(self, request, numero):
+        from listes import documents
+
+        d = self.dossier(numero)
+        doc = documents.attestation_recensement(d, by=request.user)
+        AuditLog.record(request, "listes.attestation_rco", d, api_key=request.auth.pk, document=doc.pk)
+        return Response(DocumentSerializer(doc, context={"request": request}).data, status=201)
 
 
 @extend_schema(exclude=True)

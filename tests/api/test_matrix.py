@@ -24,6 +24,10 @@ MATRIX = {
                         "all": 200, "b": 404},
     "api:feed": {"none": 401, "unknown": 401, "procurations": 200, "teledossiers": 200, "write": 403,
                  "all": 200, "b": 200},
+    # POST only (tests/api/test_write.py): the key is checked first, then GET is 405.
+    **{name: {"none": 401, "unknown": 401, "procurations": 403, "teledossiers": 403, "write": 405, "all": 405,
+              "b": 405} for name in ("api:teledossier_transition", "api:teledossier_document",
+                                     "api:teledossier_attestation_rco")},
     "api:fichier": dict.fromkeys(KEYS, 404),  # unsigned token; signed links: tests/api/test_read.py
     "api:not_found": dict.fromkeys(KEYS, 404),
 }
@@ -36,8 +40,10 @@ def test_the_api_matrix_covers_every_api_pattern():
 @pytest.mark.parametrize("key", KEYS)
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_api_get(api, data, name, key):
-    args = {"api:procuration": {"pk": data["p"]["autorite"].pk}, "api:teledossier": {"numero": data["d"].numero},
-            "api:fichier": {"token": "pas-signe"}}.get(name, {})
+    numero = {"numero": data["d"].numero}
+    args = {"api:procuration": {"pk": data["p"]["autorite"].pk}, "api:teledossier": numero,
+            "api:teledossier_transition": numero, "api:teledossier_document": numero,
+            "api:teledossier_attestation_rco": numero, "api:fichier": {"token": "pas-signe"}}.get(name, {})
     raw = {"none": None, "unknown": "dea_inconnue"}.get(key, key)
     response = api(raw).get(reverse(name, kwargs=args))
     assert response.status_code == MATRIX[name][key], (name, key, response.content[:200])
