@@ -19,5 +19,9 @@ def record(obj, event: str) -> Change:
     else:
         kind, state = Change.Kind.PROCURATION, obj.status
     tx = RawSQL(CURRENT_TX, ()) if connection.vendor == "postgresql" else None
-    return Change.objects.create(commune_id=obj.commune_id, kind=kind, object_id=obj.pk, event=event, state=state,
-                                 tx=tx)
+    change = Change.objects.create(commune_id=obj.commune_id, kind=kind, object_id=obj.pk, event=event, state=state,
+                                   tx=tx)
+    from api.webhooks import fan_out
+
+    fan_out(change)
+    return change

@@ -95,3 +95,69 @@ class Change(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.kind}:{self.object_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS address of the commune's software that receives each Change (api/webhooks.py)."""
+
+    commune = models.ForeignKey("procuration.Commune", on_delete=models.PROTECT, related_name="+")
+    url = models.URLField("adresse", max_length=500)
+    secret = models.CharField(max_length=100)  # whsec_<base64>: needed in clear to sign
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField("actif", default=True)
+    disabled_at = models.DateTimeField("désactivé le", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "webhook"
+
+    def __str__(self):
+        return self.url
+
+    def signing_secrets(self) -> list[str]:
+        """The secret, and during a rotation the previous one too (receivers accept either)."""
+        out = [self.secret]
+        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > timezone.now():
+            out.append(self.previous_secret)
+        return out
+
+
+class WebhookDelivery(models.Model):
+    """One Change for one endpoint: an outbox row written in the change's transaction."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "À livrer"
+        DELIVERED = "delivered", "Livré"
+        FAILED = "failed", "Abandonné après 24 h"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="+")
+    msg_id = models.CharField(max_length=40, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="api_webhook_due_idx")]
+
+    def __str__(self):
+        return f"{self.msg_id} → {self.endpoint_id} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.delivery_id} {self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error}"

@@ -4,6 +4,7 @@ from django.core import signing
 from django.urls import reverse
 from rest_framework import serializers
 
+from api.feed import CURSOR_PATTERN
 from listes.models import Demarche, Etat
 from procuration.models import Status
 
@@ -54,7 +55,10 @@ class TeledossierFilter(StrictQuery):
 
 class FeedQuery(StrictQuery):
     allowed_extra = ()
-    cursor = serializers.CharField(required=False, help_text="Curseur opaque rendu par l'appel précédent.")
+    cursor = serializers.RegexField(CURSOR_PATTERN, required=False,
+                                    help_text="Curseur opaque rendu par l'appel précédent (à renvoyer tel quel).",
+                                    error_messages={"invalid": "Curseur invalide : reprenez celui que l'appel "
+                                                               "précédent a rendu."})
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=200)
 
 

@@ -400,6 +400,12 @@ SPECTACULAR_SETTINGS = {
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600)  # calls per key and window
 API_RATE_WINDOW_SECONDS = env_int("API_RATE_WINDOW_SECONDS", 60)
 API_FILE_URL_MAX_AGE_SECONDS = env_int("API_FILE_URL_MAX_AGE_SECONDS", 300)  # signed download links
+# Webhooks: http:// and private/loopback addresses only when allowed (tests, development: never in production).
+API_WEBHOOK_ALLOW_PRIVATE = env_bool("API_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+API_WEBHOOK_RETRY_SECONDS = env_int("API_WEBHOOK_RETRY_SECONDS", 24 * 3600)  # then the endpoint is disabled
+API_WEBHOOK_BACKOFF_BASE_SECONDS = env_int("API_WEBHOOK_BACKOFF_BASE_SECONDS", 30)  # 30 s, 1 min, 2 min… (≤ 3 h)
+API_WEBHOOK_ROTATION_SECONDS = env_int("API_WEBHOOK_ROTATION_SECONDS", 24 * 3600)  # both secrets sign meanwhile
+CELERY_BEAT_SCHEDULE["api-webhooks-due"] = {"task": "api.tasks.requeue_due_webhooks", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

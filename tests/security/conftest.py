@@ -154,6 +154,13 @@ def build_world() -> World:
 
     w.pk["api_key"] = ApiKey.objects.create(commune=commune, name="Logiciel", prefix="dea_matrix", key_hash="0" * 64,
                                             scopes=["procurations:read"], created_by=users[COMMUNE_ADMIN]).pk
+    from api.models import Change, WebhookDelivery, WebhookEndpoint
+
+    hook = WebhookEndpoint.objects.create(commune=commune, url="https://elections.almayrac.example/hook",
+                                          secret="whsec_" + "A" * 44, created_by=users[COMMUNE_ADMIN])
+    change = Change.objects.filter(commune=commune).first()
+    w.pk["webhook"] = hook.pk
+    w.pk["webhook_delivery"] = WebhookDelivery.objects.create(endpoint=hook, change=change, msg_id="msg_matrix").pk
     w.pk.update(numero=d.numero, teledossier=d.pk, piece=piece.pk, document=doc.pk, commune=commune.pk,
                 other_commune=other.pk, scrutin=scrutin.pk)
     return w

@@ -243,6 +243,12 @@ ROUTES: dict[str, Route] = {
     "api:fichier": public(ok=404),  # a link that is not signed
     "api:not_found": public(ok=404),
     "mairie_api:keys": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie_api:webhooks": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie_api:webhook_log": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B})),
+    "mairie_api:webhook_rotate": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                                      post_only="first"),
+    "mairie_api:webhook_replay": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                                      post_only="first"),
     "mairie_api:key_revoke": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
                                   post_only="first"),
 }
@@ -259,6 +265,8 @@ KWARGS = {
     "commune_pk": lambda w: w.pk["commune"],
     "scrutin_pk": lambda w: w.pk["scrutin"],
     "key_pk": lambda w: w.pk["api_key"],
+    "endpoint_pk": lambda w: w.pk["webhook"],
+    "delivery_pk": lambda w: w.pk["webhook_delivery"],
     # A link to A's pending procuration signed for someone who is no officer: no role may use it.
     "jeton": lambda w: _fiche_token(w.users[MANDANT_A], w.pk["en_attente"]),
     # A valid activation link of plain agent A (it opens the form; nobody's session matters).
