@@ -26,10 +26,10 @@ def test_feed_lists_changes_in_order_per_scope_and_commune(api, data):
     assert ("teledossier", data["d"].pk, "teledossier.depose") in first
     assert all(kind != "teledossier" or oid != data["d_b"].pk for kind, oid, _ in first)  # B's is not ours
     p["attente"].resilier(reason="par le mandant")
-    p["autorite"].valider_mairie(by=None, automatique=True)
+    p["autorite"].invalider_mairie(by=None, motif="autre", detail="Test")
     changes, cursor2, more = pull(client, cursor)
     assert changes == [("procuration", p["attente"].pk, "procuration.resilier"),
-                       ("procuration", p["autorite"].pk, "procuration.valider_mairie")]
+                       ("procuration", p["autorite"].pk, "procuration.invalider_mairie")]
     assert not more
     assert pull(client, cursor2)[0] == []
     # A key that reads only télédossiers never sees procurations.
