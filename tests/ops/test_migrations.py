@@ -13,7 +13,7 @@ from django.db import migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
-OUR_APPS = ("procuration", "mandant", "police", "mairie", "listes")
+OUR_APPS = ("procuration", "mandant", "police", "mairie", "listes", "api")
 
 # Migrations that were written before the rule, or reviewed as safe (app, name): reason.
 ALLOWED = {
