@@ -171,7 +171,7 @@ def build_csv(secs: list[BureauSection]) -> bytes:
 
 def build_pdf(secs: list[BureauSection], *, commune, scrutin, tour: int, on_page=None) -> bytes:
     """One document per bureau rendered in turn (progress can be reported), then joined."""
-    from procuration.pdf import html_document
+    from procuration.pdf import html_document, write_pdf
 
     documents = []
     now = timezone.now()
@@ -194,7 +194,7 @@ def build_pdf(secs: list[BureauSection], *, commune, scrutin, tour: int, on_page
         )
         documents.append(html_document(html).render())
     pages = [page for doc in documents for page in doc.pages]
-    return documents[0].copy(pages).write_pdf()
+    return write_pdf(documents[0].copy(pages))
 
 
 

@@ -4,14 +4,25 @@ Every render goes through html_document(): its URL fetcher serves the project's 
 and the data: URIs we build ourselves (stamp and signature images), and refuses everything else
 (http:, https:, ftp:, file: outside the static folders), so a template or a value written into
 one can never make the server fetch a URL or read a file.
+
+Every PDF is also tagged (PDF/UA-1: a structure tree, MarkInfo /Marked true, the language and
+title taken from the template's <html lang="fr"> and <title>, shown as the window title): the
+document html_document() returns writes PDF/UA-1 unless told otherwise, and write_pdf() does the
+same for a document laid out then joined (the registre). A template without a title or a language
+fails loudly here rather than producing an untitled, language-less document.
 """
 
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.template.loader import render_to_string
+
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1"}
+_TITLE = re.compile(r"<title>\s*[^<\s]", re.I)
+_LANG = re.compile(r"<html[^>]*\slang=\"fr\"", re.I)
 
 
 def static_roots() -> list[Path]:
@@ -48,12 +59,33 @@ def _fetcher():
     return StaticFilesFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
-def html_document(html: str):
-    """A WeasyPrint HTML document whose relative URLs resolve in the project's static folder."""
+def _tagged_html_class():
     from weasyprint import HTML  # imported lazily: pango is loaded on first use
 
+    class TaggedHTML(HTML):
+        """WeasyPrint's HTML, rendering and writing PDF/UA-1 by default."""
+
+        def render(self, *args, **options):
+            return super().render(*args, **{**PDF_OPTIONS, **options})
+
+        def write_pdf(self, *args, **options):
+            return super().write_pdf(*args, **{**PDF_OPTIONS, **options})
+
+    return TaggedHTML
+
+
+def html_document(html: str):
+    """A WeasyPrint HTML document whose relative URLs resolve in the project's static folder,
+    written as tagged PDF (PDF/UA-1). Refuses a page without <html lang="fr"> or <title>."""
+    if not (_TITLE.search(html) and _LANG.search(html)):
+        raise ValueError('A PDF template needs <html lang="fr"> and a non-empty <title>')
     base = static_roots()[0]
-    return HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=_fetcher())
+    return _tagged_html_class()(string=html, base_url=base.as_uri() + "/", url_fetcher=_fetcher())
+
+
+def write_pdf(document) -> bytes:
+    """Write a laid-out document (e.g. pages of several joined) as tagged PDF (PDF/UA-1)."""
+    return document.write_pdf(**PDF_OPTIONS)
 
 
 def render_pdf(template: str, context: dict) -> bytes:
