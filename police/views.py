@@ -75,7 +75,7 @@ def procuration(request, jeton):
                     services.valider(p, by=request.user, **validation_form.cleaned_data)
                     messages.success(
                         request,
-                        f"Procuration {p.reference} validée. Elle est transmise à la mairie de {p.commune.nom} "
+                        f"Procuration {p.reference} validée. Elle est transmise à la mairie {p.commune.de_nom} "
                         "et le mandant est informé par courriel.",
                     )
                     return redirect("police:home")
@@ -120,7 +120,7 @@ def cerfa(request):
                 messages.success(
                     request,
                     f"Procuration papier enregistrée et validée sous la référence {p.reference}. "
-                    f"Elle est transmise à la mairie de {p.commune.nom}.",
+                    f"Elle est transmise à la mairie {p.commune.de_nom}.",
                 )
                 return redirect("police:historique")
     return render(request, "police/cerfa.html", {"form": form, "validation_form": validation_form})

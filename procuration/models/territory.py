@@ -1,6 +1,24 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+VOWELS = "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ"
+# Communes whose initial h is aspirated (no elision: « mairie de Haguenau »); any other h is mute.
+H_ASPIRE = frozenset({"Haguenau", "Halluin", "Hayange", "Hem", "Hénin-Beaumont", "Hautmont"})
+
+
+def de_commune(nom: str) -> str:
+    """« de » + the commune's name, with the French elision and the contracted articles:
+    d'Almayrac, d'Hyères, de Paris, de Haguenau, du Mans, des Ulis, de La Rochelle, de L'Isle-Adam."""
+    nom = nom.strip()
+    if nom.startswith("Le "):
+        return f"du {nom[3:]}"
+    if nom.startswith("Les "):
+        return f"des {nom[4:]}"
+    initial = nom[:1].upper()
+    if initial in VOWELS or (initial == "H" and nom not in H_ASPIRE):
+        return f"d'{nom}"
+    return f"de {nom}"
+
 
 class Commune(models.Model):
     code_insee = models.CharField("code INSEE", max_length=5, unique=True)
@@ -25,6 +43,11 @@ class Commune(models.Model):
 
     def __str__(self):
         return f"{self.nom} ({self.code_insee})"
+
+    @property
+    def de_nom(self) -> str:
+        """« mairie {{ commune.de_nom }} » → mairie d'Almayrac, mairie du Mans (see de_commune)."""
+        return de_commune(self.nom)
 
 
 class BureauDeVote(models.Model):

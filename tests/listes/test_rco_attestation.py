@@ -59,7 +59,7 @@ def test_rco_from_filing_to_attestation_in_the_espace(client, jeune, commune, li
     assert response.status_code == 200
     pdf = b"".join(response.streaming_content)
     text = pdftotext(pdf)
-    for expected in ("Attestation de recensement", "MAIRIE DE ALMAYRAC", "MARTIN", "Lucas Pierre",
+    for expected in ("Attestation de recensement", "MAIRIE D'ALMAYRAC", "MARTIN", "Lucas Pierre",
                      jeune.birthdate.strftime("%d/%m/%Y"), "Albi (Tarn (81))", "5 chemin du Moulin, 81190 Almayrac",
                      "Jeanne Maire", "Le maire", d.numero):
         assert expected in text, expected

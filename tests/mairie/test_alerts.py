@@ -50,7 +50,7 @@ def test_grouped_arrivals_at_most_one_email_per_hour_per_agent(run, commune, age
     first = arrive(at(1, 10, 2))
     sent = run(at(1, 10, 5))
     assert [m.to for m in sent] == [[agent_mairie.email]]
-    assert sent[0].subject == "1 nouvelle procuration à contrôler — mairie de Almayrac"
+    assert sent[0].subject == "1 nouvelle procuration à contrôler — mairie d'Almayrac"
     assert first.reference in sent[0].body
 
     second = arrive(at(1, 10, 20))

@@ -1,5 +1,7 @@
 """FranceConnect / France Identité login through the real local OIDC provider."""
 
+from html import unescape
+
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.urls import reverse
 
@@ -22,8 +24,8 @@ def test_franceconnect_login_maps_claims_and_matches_the_elector(client, oidc_pr
     # The session records an OpenID Connect login; the account has no usable password.
     assert client.session[BACKEND_SESSION_KEY] == OIDC_BACKEND
     assert not user.has_usable_password()
-    html = response.content.decode()
-    assert "Vous êtes inscrit(e) sur la liste électorale de Almayrac" in html
+    html = unescape(response.content.decode())
+    assert "Vous êtes inscrit(e) sur la liste électorale d'Almayrac" in html
     assert "Faire une nouvelle demande" in html
 
 

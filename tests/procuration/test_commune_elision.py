@@ -1,0 +1,61 @@
+"""« mairie d'Almayrac », « Procurations du Mans »: one helper (Commune.de_nom) used by every page,
+e-mail and PDF that names a commune after « de »."""
+
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from procuration.models.territory import de_commune
+from tests.factories import CommuneFactory
+
+
+@pytest.mark.parametrize(("nom", "expected"), [
+    ("Almayrac", "d'Almayrac"),
+    ("Paris", "de Paris"),
+    ("Évry-Courcouronnes", "d'Évry-Courcouronnes"),
+    ("Yvetot", "d'Yvetot"),
+    ("Hyères", "d'Hyères"),  # mute h
+    ("Haguenau", "de Haguenau"),  # aspirated h
+    ("Le Mans", "du Mans"),
+    ("Le Puy-en-Velay", "du Puy-en-Velay"),
+    ("Les Ulis", "des Ulis"),
+    ("La Rochelle", "de La Rochelle"),
+    ("L'Isle-Adam", "de L'Isle-Adam"),
+    ("Lempdes", "de Lempdes"),  # « Le » only as a word
+    ("Lesparre-Médoc", "de Lesparre-Médoc"),
+])
+def test_de_commune(nom, expected):
+    assert de_commune(nom) == expected
+
+
+@pytest.mark.django_db
+def test_commune_de_nom():
+    assert CommuneFactory(nom="Le Mans", code_insee="72181").de_nom == "du Mans"
+
+
+@pytest.mark.django_db
+def test_mairie_home_uses_the_elision(client, agent_mairie):
+    client.force_login(agent_mairie)
+    page = unescape(client.get(reverse("mairie:home")).content.decode())
+    assert "<h1>Procurations d'Almayrac</h1>" in page
+
+
+SOURCES = ("templates", "mandant", "police", "mairie", "listes", "procuration")
+# « de » written before a commune's name instead of the helper, in a template or an f-string.
+WRONG = re.compile(r"\bde \{\{ ?[\w.]*commune\.nom ?\}\}|\bde \{[\w.]*commune\.nom\}|\bde \{\{ ?[\w.]*commune ?\}\}",
+                   re.I)
+
+
+def test_no_commune_is_named_after_a_bare_de():
+    base = Path(settings.BASE_DIR)
+    offenders = [
+        f"{path.relative_to(base)}:{n}"
+        for folder in SOURCES for path in (base / folder).rglob("*")
+        if path.suffix in {".html", ".txt", ".py"} and "migrations" not in path.parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if WRONG.search(line)
+    ]
+    assert not offenders, offenders
