@@ -58,3 +58,11 @@ def staff_email_changed(user, old_email):
     return schedule_email("staff_email_changed", old_email, {
         "user": user, "old_email": old_email, "commune": user.commune,
     }, object_ref=f"procuration.User:{user.pk}")
+
+
+def contact_message(*, to: str, commune, nom: str, email: str, sujet: str, message: str, reference: str = ""):
+    """A message of the contact form, for a mairie's service or the national support."""
+    context = {"commune": commune, "nom": nom, "email": email, "sujet": sujet, "message": message,
+               "reference": reference, "site_url": settings.SITE_URL}
+    return schedule_email("contact_message", to, context,
+                          object_ref=f"procuration.Commune:{commune.pk}" if commune else "support")

@@ -341,6 +341,11 @@ CONTENT_SECURITY_POLICY = {
 PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 year after end of validity
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
+# Contact form (procuration/pages.py): the national support's address (a commune's goes to its email_service)
+# and how many messages one IP address may send per window.
+SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@demarches-electorales.example")
+CONTACT_LIMIT = env_int("CONTACT_LIMIT", 5)
+CONTACT_WINDOW_SECONDS = env_int("CONTACT_WINDOW_SECONDS", 3600)
 # Police counter: reference lookups allowed per officer, and per client address (a commissariat behind one
 # NAT: 100 officers x 30), per window (opened by the first lookup).
 POLICE_LOOKUP_LIMIT = env_int("POLICE_LOOKUP_LIMIT", 30)

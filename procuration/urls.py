@@ -49,6 +49,7 @@ comptes = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("accessibilite/", views.accessibilite, name="accessibilite"),
+    path("", include("procuration.pages")),
     path("apres-connexion/", views.after_login, name="after_login"),
     path("activation/<str:uidb64>/<str:token>/", views.staff_activation, name="staff_activation"),
     path("comptes/", include(comptes)),

@@ -197,6 +197,9 @@ def collect_flow_pages(world, pages: Pages) -> None:
     pages.add("back office: import (lignes rejetées)",
               national.post(reverse("backoffice:commune_import", args=[commune_pk]), {"fichier": extract}))
 
+    # The contact form with its errors.
+    pages.add("contact (erreurs)", anon.post(reverse("contact"), {"email": "x@"}), status=400)
+
     # 403 (a mandant at the police counter) and 404; the national admin's pages.
     pages.add("403", mandant.get(home), status=403)
     pages.add("404", anon.get("/page-qui-n-existe-pas/"), status=404)

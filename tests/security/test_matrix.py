@@ -98,6 +98,12 @@ ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------- root
     "home": public(),
     "accessibilite": public(),
+    "aide": public(),
+    "contact": public(),
+    "mentions_legales": public(),
+    "donnees_personnelles": public(),
+    "cookies": public(),
+    "plan_du_site": public(),
     # login_required: anonymous to LOGIN_URL (the landing page); everyone else to their portal.
     "after_login": public(ok=302, overrides={ANON: (302, "home"), **{r: (302, h) for r, h in ROLE_HOME.items()}}),
     # Development only: with production settings (DEBUG and DEV_MAILBOX off) they do not exist.
