@@ -74,10 +74,15 @@ def test_accessibility_statement_is_a_complete_rgaa_declaration(client):
     # Honest: partially compliant, no audit claimed, no compliance rate published.
     assert '<strong id="statut-conformite">partiellement conforme</strong>' in page
     assert "Aucun audit de conformité complet" in page
-    assert 'datetime="2026-11-26"' in page
-    # The tool named is the version the tests actually run (scripts/axe.sh).
+    assert 'datetime="2026-11-26"' in page and 'datetime="2026-12-05"' in page
+    # The tool named is the version the tests actually run (scripts/axe.sh), in its own item.
     pinned = re.search(r"^AXE_VERSION=(\S+)$", (Path(settings.BASE_DIR) / "scripts/axe.sh").read_text(), re.M)[1]
-    assert f"axe-core {pinned}" in page and pinned == AXE_VERSION_EXPECTED
+    assert pinned == AXE_VERSION_EXPECTED
+    assert (f'<li id="outil-axe">axe-core {pinned} (Deque Systems), règles WCAG 2.1 A et AA et bonnes pratiques</li>'
+            in page)
+    # The known non-conformities are the real ones: PDFs tagged (not « non balisés »), the tolerated vnu error listed.
+    assert "ne sont pas balisés" not in page and "sont balisés (PDF/UA-1" in page
+    assert "aria-labelledby</code> sur un élément sans rôle" in page
     assert "Chromium" in page and "Clavier seul" in page
     assert "Défenseur des droits" in page
     # Every page links to it from the footer, with the same status.
