@@ -12,6 +12,7 @@ from dsfr.forms import DsfrBaseForm
 
 from procuration import emails, ratelimit
 from procuration.models import Commune
+from procuration.network import client_ip
 from procuration.reference import InvalidReference, normalize_reference
 
 RATE_LIMITED = ("Vous avez envoyé trop de messages en peu de temps. Réessayez dans une heure, ou contactez "
@@ -59,8 +60,7 @@ def contact(request):
     form = ContactForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        ip = request.META.get("REMOTE_ADDR", "") or "inconnue"
-        if not ratelimit.hit("contact-ip", ip, settings.CONTACT_LIMIT, settings.CONTACT_WINDOW_SECONDS):
+        if not ratelimit.hit("contact-ip", client_ip(request), settings.CONTACT_LIMIT, settings.CONTACT_WINDOW_SECONDS):
             form.add_error(None, RATE_LIMITED)
             status = 429
         else:
