@@ -93,7 +93,7 @@ def commune_new(request):
     if request.method == "POST" and form.is_valid():
         commune = form.save()
         AuditLog.record(request, "backoffice.commune_create", commune)
-        messages.success(request, f"Commune de {commune.nom} créée.")
+        messages.success(request, f"Commune {commune.de_nom} créée.")
         return redirect("backoffice:commune", commune.pk)
     return render(request, "backoffice/commune_form.html", {"form": form, "commune": None})
 

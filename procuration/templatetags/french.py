@@ -1,21 +1,16 @@
-"""French typography helpers for templates: {{ commune.nom|de }} -> « d'Almayrac », « de Loisieux »."""
+"""French typography helpers for templates: {{ commune.nom|de }} -> « d'Almayrac », « du Mans ».
 
-import unicodedata
+The rule lives once, in procuration.models.territory.de_commune (also Commune.de_nom)."""
 
 from django import template
 
+from procuration.models.territory import de_commune
+
 register = template.Library()
-
-_VOWELS = set("aeiouy")  # an initial h is not elided here: h muet or aspiré cannot be told apart
-
-
-def _elides(word: str) -> bool:
-    first = unicodedata.normalize("NFKD", word.strip()[:1]).encode("ascii", "ignore").decode().lower()
-    return first in _VOWELS
 
 
 @register.filter
 def de(name: str) -> str:
-    """« de » before a name, elided before a vowel: d'Almayrac, d'Évry, de Loisieux."""
-    name = str(name or "")
-    return f"d'{name}" if _elides(name) else f"de {name}"
+    """« de » before a commune's name, with the elision and contracted articles: d'Almayrac, d'Évry,
+    de Loisieux, du Mans, des Ulis (see de_commune)."""
+    return de_commune(str(name or ""))

@@ -105,6 +105,10 @@ def test_notice_pdf_states_date_duration_and_remaining_credit(client, maire):
     client.force_login(maire.user)
     r = client.get(reverse("elus:avis", args=[absence.pk]))
     assert r["Content-Type"] == "application/pdf"
+    # Tagged like every PDF of the product (procuration/pdf.py): structure tree, title, language.
+    from tests.procuration.test_pdf_accessible import assert_accessible_pdf
+
+    assert_accessible_pdf(r.content, "Information de l'employeur — absence d'un élu municipal", has={"/Document", "/P"})
     pdf = subprocess.run(["pdftotext", "-layout", "-", "-"], input=r.content, capture_output=True, check=True).stdout
     body = " ".join(pdf.decode().split())
     assert "Information de l'employeur" in body

@@ -44,7 +44,7 @@ def test_mairie_home_uses_the_elision(client, agent_mairie):
     assert "<h1>Procurations d'Almayrac</h1>" in page
 
 
-SOURCES = ("templates", "mandant", "police", "mairie", "listes", "procuration")
+SOURCES = ("templates", "mandant", "police", "mairie", "listes", "procuration", "backoffice", "elus")
 # « de » written before a commune's name instead of the helper, in a template or an f-string.
 WRONG = re.compile(r"\bde \{\{ ?[\w.]*commune\.nom ?\}\}|\bde \{[\w.]*commune\.nom\}|\bde \{\{ ?[\w.]*commune ?\}\}",
                    re.I)
@@ -59,3 +59,11 @@ def test_no_commune_is_named_after_a_bare_de():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if WRONG.search(line)
     ]
     assert not offenders, offenders
+
+
+def test_the_de_filter_is_the_same_rule():
+    from django.template import Context, Template
+
+    rendered = Template("{% load french %}{{ a|de }} / {{ b|de }} / {{ c|de }}").render(
+        Context({"a": "Almayrac", "b": "Le Mans", "c": "Hyères"}))
+    assert unescape(rendered) == "d'Almayrac / du Mans / d'Hyères"
