@@ -11,6 +11,7 @@ from django.urls import path
 from dsfr.forms import DsfrBaseForm
 
 from procuration import emails, ratelimit
+from procuration.expiry import DEMANDE_LIFETIME_MONTHS
 from procuration.models import Commune
 from procuration.network import client_ip
 from procuration.reference import InvalidReference, normalize_reference
@@ -80,7 +81,7 @@ def contact(request):
 
 
 def aide(request):
-    return render(request, "pages/aide.html", {"lifetime_days": settings.PROCURATION_DEMANDE_LIFETIME_DAYS})
+    return render(request, "pages/aide.html", {"lifetime_months": DEMANDE_LIFETIME_MONTHS})
 
 
 def mentions_legales(request):
@@ -91,7 +92,7 @@ def donnees_personnelles(request):
     return render(request, "pages/donnees_personnelles.html", {
         "retention_days": settings.PROCURATION_RETENTION_DAYS,
         "purge_days": settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS,
-        "lifetime_days": settings.PROCURATION_DEMANDE_LIFETIME_DAYS,
+        "lifetime_months": DEMANDE_LIFETIME_MONTHS,
         "session_hours": settings.SESSION_COOKIE_AGE // 3600,
     })
 

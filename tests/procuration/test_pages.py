@@ -53,9 +53,8 @@ def test_help_answers_the_new_users_questions(client):
 def test_personal_data_page_gives_the_products_retention_periods(client, settings):
     settings.PROCURATION_RETENTION_DAYS = 400
     settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS = 9
-    settings.PROCURATION_DEMANDE_LIFETIME_DAYS = 61
     html = text(client.get(reverse("donnees_personnelles")))
-    assert "Elle expire 2 mois après la demande (61 jours) ; ses données sont détruites 9 jours après l'expiration." in html
+    assert "Elle expire 2 mois calendaires après la demande ; ses données sont détruites 9 jours après l'expiration." in html
     assert "Conservée jusqu'à 1 an (400 jours) après la fin de sa validité" in html
     for right in ("droit d'accès", "CNIL", reverse("contact")):
         assert right in html
