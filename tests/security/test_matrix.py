@@ -160,6 +160,9 @@ ROUTES: dict[str, Route] = {
     "police:procuration": door("police", ok=404),
     "police:cerfa": door("police"),
     "police:historique": door("police"),
+    # The confirmation and récépissé of an act: only the officer who validated (POLICIER in the world).
+    "police:acte": door("police", foreign=frozenset({POLICE_ADMIN})),
+    "police:acte_recepisse": door("police", foreign=frozenset({POLICE_ADMIN})),
     "police:unite": door("police", only=frozenset({POLICE_ADMIN})),
     "police:unite_activation": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
     "police:unite_reset": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
