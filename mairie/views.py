@@ -9,11 +9,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
+from listes.rules import ILE_DECISION_DAYS, ile_decisions_overdue
 from mairie import alerts, listing
 from mairie.forms import (
     AgentForm,
@@ -96,7 +98,31 @@ def home(request):
     return render(request, "mairie/home.html", {
         "statuses": statuses, "columns": [status_labels[s] for s in columns], "scrutins": scrutins,
         "waiting": by_status.get(Status.VALIDEE_AUTORITE, 0), "oldest": oldest, "total": sum(by_status.values()),
+        "urgent": _waiting_before_tour(user), "ile_overdue": _ile_overdue(user), "ile_days": ILE_DECISION_DAYS,
+        "alert_days": alerts.REMINDER_STEPS[0],
     })
+
+
+def _waiting_before_tour(user) -> int:
+    """Procurations still waiting for the mairie whose tour comes within the reminders' window (J-7)."""
+    from procuration.models import Scrutin
+
+    today = timezone.localdate()
+    horizon = today + datetime.timedelta(days=alerts.REMINDER_STEPS[0])
+    pks = set()
+    for scrutin in Scrutin.objects.filter(Q(date_tour1__range=(today, horizon)) | Q(date_tour2__range=(today, horizon))):
+        for tour in (1, 2):
+            date = scrutin.date_tour1 if tour == 1 else scrutin.date_tour2
+            if date and today <= date <= horizon:
+                pks.update(alerts.waiting_for_tour(user.commune_id, scrutin, tour).values_list("pk", flat=True))
+    return len(pks)
+
+
+def _ile_overdue(user) -> int:
+    """ILE télédossiers of the commune the maire has not decided in time (listes.rules)."""
+    from listes.models import Teledossier
+
+    return ile_decisions_overdue(Teledossier.objects.filter(commune_id=user.commune_id)).count()
 
 
 # ----------------------------------------------------------------- queue
