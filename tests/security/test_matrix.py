@@ -194,6 +194,7 @@ ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------- listes: guichet de suivi
     "listes:login": STAFF_LOGIN,
     "listes:home": door("listes"),
+    "listes:export_csv": door("listes"),
     "listes:dossier": door("listes", foreign=frozenset({LISTES_B})),
     "listes:transition": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
     "listes:document_add": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
