@@ -45,6 +45,9 @@ def test_counter_flow_from_login_to_validation(live_server, page, policier, pass
     assert "Procuration K7M2QX validée" in page.locator("[role=status]").inner_text()
     # The confirmation: the récépissé to hand to the mandant, and a page that prints clean.
     assert page.locator("h1").inner_text() == "Procuration K7M2QX validée"
+    from tests.a11y.axe import assert_no_axe_violations
+
+    assert_no_axe_violations(page, "confirmation")
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger le récépissé (PDF)").click()
     assert download.value.suggested_filename == "recepisse-K7M2QX.pdf"
