@@ -78,8 +78,9 @@ class ExportJob(models.Model):
         DONE = "done", "Terminé"
         FAILED = "failed", "Échec"
 
-    kind = models.CharField("export", max_length=10, choices=Kind.choices, default=Kind.REGISTRE)
-    criteria = models.JSONField("critères", default=dict, blank=True)
+    kind = models.CharField("export", max_length=10, choices=Kind.choices, default=Kind.REGISTRE,
+                            db_default=Kind.REGISTRE)
+    criteria = models.JSONField("critères", default=dict, blank=True, null=True)
     commune = models.ForeignKey("procuration.Commune", on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     scrutin = models.ForeignKey("procuration.Scrutin", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -330,7 +330,7 @@ def _export(request, pk) -> ExportJob:
 def export(request, export_pk):
     job = _export(request, export_pk)
     back = QueryDict(mutable=True)
-    back.update(job.criteria)
+    back.update(job.criteria or {})
     return render(request, "mairie/export.html", {"job": job, "refresh": not job.is_finished,
                                                   "back_query": back.urlencode()})
 

@@ -84,7 +84,8 @@ class Electeur(models.Model):
     deces = models.BooleanField("décédé", default=False)
     # The names as procuration.normalize.fold() reads them (nom, nom d'usage, prénoms), so a search
     # by name is accent- and case-insensitive on every database: kept by save() and search_key().
-    noms_recherche = models.CharField("noms (forme de recherche)", max_length=600, blank=True, editable=False)
+    noms_recherche = models.CharField("noms (forme de recherche)", max_length=600, blank=True, editable=False,
+                                      default="", db_default="")
 
     class Meta:
         verbose_name = "électeur"

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from procuration.models import AuditLog, Role, User
+from procuration.models import AuditLog, ProcurationEvent, Role, User
 from tests.accounts import activation_path, sent_to
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 from tests.police._helpers import text
@@ -177,16 +177,13 @@ def test_history_is_paginated_beyond_200_acts(client, policier, commune):
 
     demandes = ProcurationFactory.create_batch(2 * HISTORY_PAGE_SIZE + 5, en_attente=True,
                                                mandant=ElecteurFactory(commune=commune))
-    ProcurationEvent.objects.bulk_create([
-        ProcurationEvent(procuration=p, from_status="en_attente", to_status="validee_autorite", actor=policier,
-                         at=timezone.now() - datetime.timedelta(minutes=i))
-        for i, p in enumerate(demandes)
-    ])
+    for p in demandes:  # appended in turn: the first is the oldest act
+        ProcurationEvent.append(p, from_status="en_attente", to_status="validee_autorite", actor=policier)
     client.force_login(policier)
     first = text(client.get(HIST))
     assert f"{len(demandes)} actes." in first and "Page 1 sur 3" in first
     last = text(client.get(HIST, {"page": 3}))
-    oldest = demandes[-1].reference
+    oldest = demandes[0].reference
     assert oldest in last and oldest not in first
     assert last.count('<tr>') - 1 == 5  # header row apart
 

@@ -81,7 +81,7 @@ class World:
 def build_world() -> World:
     from listes.models import Demarche, Document, ListesCommuneConfig, Piece, Teledossier
     from mairie.models import ExportJob
-    from procuration.models import ProcurationEvent, Status
+    from procuration.models import Procuration, ProcurationEvent, Status
 
     w = World()
     commune = CommuneFactory(nom="Almayrac", code_insee="81005")
@@ -117,8 +117,8 @@ def build_world() -> World:
     w.pk["en_attente"] = proc(en_attente=True).pk
     w.pk["validee_autorite"] = proc(validee_autorite=True, tour2=False).pk
     # Validated at the counter by POLICIER (police:acte, police:acte_recepisse).
-    ProcurationEvent.objects.create(procuration_id=w.pk["validee_autorite"], from_status=Status.EN_ATTENTE,
-                                    to_status=Status.VALIDEE_AUTORITE, actor_id=users[POLICIER].pk)
+    ProcurationEvent.append(Procuration.objects.get(pk=w.pk["validee_autorite"]), from_status=Status.EN_ATTENTE,
+                            to_status=Status.VALIDEE_AUTORITE, actor=users[POLICIER])
     w.pk["validee_mairie"] = proc(validee_mairie=True, tour1=False).pk
     w.pk["refusee"] = proc(en_attente=True, status=Status.REFUSEE_AUTORITE, tour1=False, tour2=False).pk
 
