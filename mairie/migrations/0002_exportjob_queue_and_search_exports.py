@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('mairie', '0001_initial'),
-        ('procuration', '0005_electeur_noms_recherche'),
+        ('procuration', '0006_electeur_noms_recherche'),
     ]
 
     operations = [

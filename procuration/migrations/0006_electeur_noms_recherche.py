@@ -21,7 +21,7 @@ def fill_search_key(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0004_audit_hash_chains'),
+        ('procuration', '0005_commune_majoration_scrutin_communes'),
     ]
 
     operations = [
