@@ -183,3 +183,18 @@ def check_image(upload) -> str:
     if mime not in ("image/png", "image/jpeg"):
         raise DomainError(f"L'image « {upload.name} » doit être un PNG ou un JPEG (contenu vérifié).")
     return mime
+
+
+# The maire decides on an inscription within five days of its filing (article L.18 of the code
+# électoral); an ILE télédossier still undecided after that is overdue.
+ILE_DECISION_DAYS = 5
+
+
+def ile_decisions_overdue(qs, now=None):
+    """The ILE télédossiers of `qs` filed more than ILE_DECISION_DAYS ago and not decided yet."""
+    from listes.models import Demarche, Etat
+
+    now = now or timezone.now()
+    return qs.filter(
+        demarche=Demarche.ILE, decision="", created_at__lte=now - datetime.timedelta(days=ILE_DECISION_DAYS)
+    ).exclude(etat=Etat.CLOS)

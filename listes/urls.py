@@ -8,6 +8,7 @@ urlpatterns = [
     # Guichet de suivi (agents listes of one commune).
     path("", views.home, name="home"),
     path("connexion/", views.LoginView.as_view(), name="login"),
+    path("dossiers.csv", views.export_csv, name="export_csv"),
     path("dossiers/<str:numero>/", views.dossier, name="dossier"),
     path("dossiers/<str:numero>/action/<str:action>/", views.transition, name="transition"),
     path("dossiers/<str:numero>/documents/ajouter/", views.document_add, name="document_add"),

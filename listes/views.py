@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from listes import documents, rules
@@ -158,6 +159,30 @@ def _dossier_for_agent(request, numero) -> Teledossier:
 @agent_required
 def home(request):
     """Télédossiers of the commune by type, searchable, filtered, paginated. Closed ones stay findable."""
+    form, demarche, qs = _filtered(request)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = {
+        value: Teledossier.objects.visible_to(request.user).filter(demarche=value).exclude(etat=Etat.CLOS).count()
+        for value in Demarche.values
+    }
+    params = request.GET.copy()
+    params.pop("page", None)
+    export = params.copy()
+    export["demarche"] = demarche
+    tabs = [
+        {"value": value, "label": label, "count": counts[value], "active": value == demarche}
+        for value, label in Demarche.choices
+    ]
+    return render(
+        request, "listes/home.html",
+        {"form": form, "page": page, "demarche": demarche, "tabs": tabs, "querystring": params.urlencode(),
+         "export_query": export.urlencode()},
+    )
+
+
+def _filtered(request):
+    """The list's filters (démarche, état, numéro or name), on the agent's télédossiers only: the
+    page and its CSV read the same rows."""
     demarche = request.GET.get("demarche") or Demarche.ILE
     if demarche not in Demarche.values:
         demarche = Demarche.ILE
@@ -173,21 +198,39 @@ def home(request):
         qs = qs.exclude(etat=Etat.CLOS)
     if etat in Etat.values:
         qs = qs.filter(etat=etat)
-    page = Paginator(qs.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = {
-        value: Teledossier.objects.visible_to(request.user).filter(demarche=value).exclude(etat=Etat.CLOS).count()
-        for value in Demarche.values
-    }
-    params = request.GET.copy()
-    params.pop("page", None)
-    tabs = [
-        {"value": value, "label": label, "count": counts[value], "active": value == demarche}
-        for value, label in Demarche.choices
-    ]
-    return render(
-        request, "listes/home.html",
-        {"form": form, "page": page, "demarche": demarche, "tabs": tabs, "querystring": params.urlencode()},
-    )
+    return form, demarche, qs.order_by("-created_at", "-pk")
+
+
+CSV_HEADER = [
+    "Numéro", "Démarche", "État", "Décision", "Déposé le", "Clos le", "Nom de naissance", "Nom d'usage", "Prénoms",
+    "Date de naissance", "Lieu de naissance", "Adresse", "Code postal", "Ville", "Courriel", "Téléphone",
+]
+
+
+@agent_required
+def export_csv(request):
+    """The filtered list as a CSV file (cells neutralised by procuration.spreadsheet)."""
+    import io
+
+    from procuration.spreadsheet import safe_csv_writer
+
+    _, demarche, qs = _filtered(request)
+    out = io.StringIO()
+    writer = safe_csv_writer(out, delimiter=";")
+    writer.writerow(CSV_HEADER)
+    for d in qs.iterator(chunk_size=500):
+        writer.writerow([
+            d.numero, d.get_demarche_display(), d.get_etat_display(), d.get_decision_display() if d.decision else "",
+            timezone.localtime(d.created_at).strftime("%d/%m/%Y %H:%M"),
+            timezone.localtime(d.closed_at).strftime("%d/%m/%Y %H:%M") if d.closed_at else "",
+            d.nom.upper(), d.nom_usage.upper(), d.prenoms, f"{d.date_naissance:%d/%m/%Y}", d.lieu_naissance,
+            d.adresse, d.code_postal, d.ville, d.email, d.telephone,
+        ])
+    AuditLog.record(request, "listes.export_csv", None, demarche=demarche)
+    response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="teledossiers-{demarche}-{stamp}.csv"'
+    return response
 
 
 @agent_required

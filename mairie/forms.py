@@ -31,6 +31,39 @@ class QueueFilterForm(DsfrBaseForm):
         self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
 
 
+class SearchForm(DsfrBaseForm):
+    """Search the commune's procurations, every status: mairie.listing.search_queryset reads it."""
+
+    q = forms.CharField(
+        label="Référence, nom ou NNE", required=False, max_length=200,
+        help_text="Nom du mandant ou du mandataire (accents et majuscules indifférents), référence "
+                  "d'enregistrement (6 caractères) ou numéro national d'électeur (8 ou 9 chiffres).",
+    )
+    date_naissance = forms.DateField(
+        label="Date de naissance", required=False, help_text="Du mandant ou du mandataire.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    status = forms.ChoiceField(
+        label="Statut", required=False,
+        choices=[("", "Tous les statuts")] + [(s.value, s.label) for s in Status if s != Status.BROUILLON],
+    )
+
+    def clean_q(self):
+        from procuration.normalize import NNE_FORMAT_MESSAGE, strip_nne
+
+        q = " ".join(self.cleaned_data.get("q", "").split())
+        digits = strip_nne(q)
+        if digits and digits.isascii() and digits.isdigit() and not 8 <= len(digits) <= 9:
+            raise ValidationError(NNE_FORMAT_MESSAGE)
+        return q
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("q") and not data.get("date_naissance"):
+            raise ValidationError("Saisissez une référence, un nom, un numéro national d'électeur ou une date de naissance.")
+        return data
+
+
 class InvalidationForm(DsfrBaseForm):
     motif = forms.ChoiceField(label="Motif de l'invalidation", choices=InvalidationMotif.choices, widget=forms.RadioSelect)
     detail = forms.CharField(

@@ -59,7 +59,14 @@ class Tour(models.IntegerChoices):
 
 
 class ExportJob(models.Model):
-    """A registre export (PDF or CSV) built by a Celery task; its page shows the progress."""
+    """An export built by a Celery task: the registre (PDF or CSV), or the CSV of the filtered queue
+    or of search results (criteria: the filters as typed, read again by the task). Its page shows
+    the progress."""
+
+    class Kind(models.TextChoices):
+        REGISTRE = "registre", "Registre des procurations"
+        FILE = "file", "File d'attente filtrée"
+        RECHERCHE = "recherche", "Résultats de recherche"
 
     class Format(models.TextChoices):
         PDF = "pdf", "PDF (registre à imprimer)"
@@ -71,10 +78,13 @@ class ExportJob(models.Model):
         DONE = "done", "Terminé"
         FAILED = "failed", "Échec"
 
+    kind = models.CharField("export", max_length=10, choices=Kind.choices, default=Kind.REGISTRE,
+                            db_default=Kind.REGISTRE)
+    criteria = models.JSONField("critères", default=dict, blank=True, null=True)
     commune = models.ForeignKey("procuration.Commune", on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    scrutin = models.ForeignKey("procuration.Scrutin", on_delete=models.PROTECT, related_name="+")
-    tour = models.PositiveSmallIntegerField(choices=Tour.choices)
+    scrutin = models.ForeignKey("procuration.Scrutin", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    tour = models.PositiveSmallIntegerField(choices=Tour.choices, null=True, blank=True)
     bureau = models.ForeignKey(
         "procuration.BureauDeVote", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
         help_text="Vide : tous les bureaux de la commune.",
@@ -94,6 +104,8 @@ class ExportJob(models.Model):
         verbose_name = "export du registre"
 
     def __str__(self):
+        if self.kind != self.Kind.REGISTRE:
+            return f"{self.get_kind_display()} ({self.format})"
         return f"Registre {self.scrutin} {self.get_tour_display()} ({self.format})"
 
     @property
@@ -102,6 +114,10 @@ class ExportJob(models.Model):
 
     @property
     def filename(self) -> str:
+        if self.kind != self.Kind.REGISTRE:
+            stamp = timezone.localtime(self.created_at).strftime("%Y%m%d-%H%M")
+            prefix = "file-attente" if self.kind == self.Kind.FILE else "recherche"
+            return f"{prefix}-{self.commune.code_insee}-{stamp}.{self.format}"
         bureau = f"bureau-{self.bureau.numero}" if self.bureau_id else "tous-bureaux"
         return f"registre-{self.commune.code_insee}-{self.scrutin_id}-tour{self.tour}-{bureau}.{self.format}"
 

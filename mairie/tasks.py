@@ -23,7 +23,7 @@ def build_registre(job_pk: int) -> str:
     with transaction.atomic():
         job = (
             ExportJob.objects.select_for_update(of=("self",)).select_related("commune", "scrutin", "bureau")
-            .filter(pk=job_pk, state=ExportJob.State.PENDING).first()
+            .filter(pk=job_pk, state=ExportJob.State.PENDING, kind=ExportJob.Kind.REGISTRE).first()
         )
         if job is None:
             return "skipped"
@@ -53,6 +53,42 @@ def build_registre(job_pk: int) -> str:
             registre.record_prints(job, secs, read_at=read_at)
     except Exception as exc:
         logger.exception("Registre export %s failed", job_pk)
+        ExportJob.objects.filter(pk=job_pk).update(
+            state=ExportJob.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        return "failed"
+    return "done"
+
+
+@shared_task(acks_late=True)
+def build_list(job_pk: int) -> str:
+    """The CSV of the filtered queue or of search results, read again from the job's filters with
+    the requester's scope (mairie.listing), progress updated every 200 rows."""
+    from mairie import listing
+
+    with transaction.atomic():
+        job = (
+            ExportJob.objects.select_for_update(of=("self",)).select_related("commune", "requested_by")
+            .filter(pk=job_pk, state=ExportJob.State.PENDING).exclude(kind=ExportJob.Kind.REGISTRE).first()
+        )
+        if job is None:
+            return "skipped"
+        job.state = ExportJob.State.RUNNING
+        job.save(update_fields=["state"])
+    try:
+        content, total = listing.build_csv(
+            listing.queryset_for_export(job),
+            on_progress=lambda done, n: _progress(job_pk, 95 * done // max(n, 1)),
+        )
+        with transaction.atomic():
+            job.file.save(job.filename, ContentFile(content), save=False)
+            job.total = total
+            job.state = ExportJob.State.DONE
+            job.progress = 100
+            job.finished_at = timezone.now()
+            job.save(update_fields=["file", "total", "state", "progress", "finished_at"])
+    except Exception as exc:
+        logger.exception("List export %s failed", job_pk)
         ExportJob.objects.filter(pk=job_pk).update(
             state=ExportJob.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
         )

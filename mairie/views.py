@@ -9,20 +9,21 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from mairie import alerts
+from listes.rules import ILE_DECISION_DAYS, ile_decisions_overdue
+from mairie import alerts, listing
 from mairie.forms import (
     AgentForm,
     AlertPreferenceForm,
     CommuneSettingsForm,
     InvalidationForm,
-    QueueFilterForm,
     RegistreForm,
+    SearchForm,
     ValidationForm,
     mairie_cerfa_form_class,
 )
@@ -37,6 +38,7 @@ from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, St
 from procuration.views import PortalLoginView
 
 QUEUE_PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 50
 BATCH_MAX = 200
 # The checks the queue shows in columns; the others are shown only when they fail.
 QUEUE_COLUMNS = ("mandant_inscrit", "mandataire_inscrit", "plafond")
@@ -96,38 +98,99 @@ def home(request):
     return render(request, "mairie/home.html", {
         "statuses": statuses, "columns": [status_labels[s] for s in columns], "scrutins": scrutins,
         "waiting": by_status.get(Status.VALIDEE_AUTORITE, 0), "oldest": oldest, "total": sum(by_status.values()),
+        "urgent": _waiting_before_tour(user), "ile_overdue": _ile_overdue(user), "ile_days": ILE_DECISION_DAYS,
+        "alert_days": alerts.REMINDER_STEPS[0],
     })
+
+
+def _waiting_before_tour(user) -> int:
+    """Procurations still waiting for the mairie whose tour comes within the reminders' window (J-7)."""
+    from procuration.models import Scrutin
+
+    today = timezone.localdate()
+    horizon = today + datetime.timedelta(days=alerts.REMINDER_STEPS[0])
+    pks = set()
+    for scrutin in Scrutin.objects.filter(Q(date_tour1__range=(today, horizon)) | Q(date_tour2__range=(today, horizon))):
+        for tour in (1, 2):
+            date = scrutin.date_tour1 if tour == 1 else scrutin.date_tour2
+            if date and today <= date <= horizon:
+                pks.update(alerts.waiting_for_tour(user.commune_id, scrutin, tour).values_list("pk", flat=True))
+    return len(pks)
+
+
+def _ile_overdue(user) -> int:
+    """ILE télédossiers of the commune the maire has not decided in time (listes.rules)."""
+    from listes.models import Teledossier
+
+    return ile_decisions_overdue(Teledossier.objects.filter(commune_id=user.commune_id)).count()
 
 
 # ----------------------------------------------------------------- queue
 @portal_required("mairie")
 def queue(request):
-    user = request.user
-    form = QueueFilterForm(request.GET or None, commune=user.commune)
-    qs = Procuration.objects.visible_to(user)
-    status = Status.VALIDEE_AUTORITE
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        status = data["status"] or Status.VALIDEE_AUTORITE
-        if data["scrutin"]:
-            qs = qs.filter(scrutin=data["scrutin"])
-        if data["bureau"]:
-            qs = qs.filter(mandant__bureau=data["bureau"])
-        if data["age"]:
-            qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
-    qs = qs.filter(status=status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
-    page = Paginator(qs, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    form = listing.queue_form(request.user, request.GET)
+    status = form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
+    page = Paginator(listing.queue_queryset(request.user, form), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     verdicts = checks.evaluate_page(rows)
     for p in rows:
         p.verdict = verdicts[p.pk]
         p.columns = [r for r in p.verdict.results if r.code in QUEUE_COLUMNS]
+    return render(request, "mairie/queue.html", {
+        "form": form, "page": page, "rows": rows, "waiting_view": status in ("", Status.VALIDEE_AUTORITE),
+        "querystring": _querystring(request), "batch_max": BATCH_MAX,
+    })
+
+
+def _querystring(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "mairie/queue.html", {
-        "form": form, "page": page, "rows": rows, "waiting_view": status == Status.VALIDEE_AUTORITE,
-        "querystring": params.urlencode(), "batch_max": BATCH_MAX,
+    return params.urlencode()
+
+
+@portal_required("mairie")
+def search(request):
+    """Every status, by reference, name, NNE or date of birth; a constant number of queries a page."""
+    form = listing.search_form(request.user, request.GET)
+    page = None
+    if form.is_bound and form.is_valid():
+        page = Paginator(listing.search_queryset(request.user, form), SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "mairie/search.html", {
+        "form": form, "page": page, "searched": page is not None, "rows": page.object_list if page is not None else [],
+        "querystring": _querystring(request),
     })
+
+
+def _list_export(request, kind, form):
+    """Start the CSV export of what the page shows (same filters, read again by the task)."""
+    from mairie.tasks import build_list
+
+    if (resp := _post_only(request)) is not None:
+        return resp
+    back = reverse("mairie:queue" if kind == ExportJob.Kind.FILE else "mairie:search")
+    if form.is_bound and not form.is_valid():
+        messages.error(request, "L'export n'a pas été lancé : corrigez les critères.")
+        return redirect(f"{back}?{_querystring(request)}")
+    criteria = {name: request.GET.get(name, "") for name in form.fields if request.GET.get(name)}
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            kind=kind, criteria=criteria, commune=request.user.commune, requested_by=request.user,
+            format=ExportJob.Format.CSV,
+        )
+        AuditLog.record(request, f"mairie.{kind}_export", job, criteria=criteria)
+        transaction.on_commit(partial(_enqueue_export, build_list, job.pk))
+    return redirect("mairie:export", export_pk=job.pk)
+
+
+@portal_required("mairie")
+def queue_export(request):
+    return _list_export(request, ExportJob.Kind.FILE, listing.queue_form(request.user, request.GET))
+
+
+@portal_required("mairie")
+def search_export(request):
+    # Bound even when empty: an export without criteria is refused, as the search is.
+    return _list_export(request, ExportJob.Kind.RECHERCHE, SearchForm(request.GET))
 
 
 @portal_required("mairie")
@@ -243,7 +306,7 @@ def registre(request):
             AuditLog.record(request, "mairie.registre_export", job, format=job.format)
             transaction.on_commit(partial(_enqueue_export, build_registre, job.pk))
         return redirect("mairie:export", export_pk=job.pk)
-    jobs = ExportJob.objects.filter(commune=user.commune).select_related("scrutin", "bureau", "requested_by")[:20]
+    jobs = ExportJob.objects.filter(commune=user.commune, kind=ExportJob.Kind.REGISTRE).select_related("scrutin", "bureau", "requested_by")[:20]
     prints = RegistrePrint.objects.filter(commune=user.commune).select_related("scrutin", "bureau", "printed_by")[:20]
     return render(request, "mairie/registre.html", {"form": form, "jobs": jobs, "prints": prints})
 
@@ -266,7 +329,10 @@ def _export(request, pk) -> ExportJob:
 @portal_required("mairie")
 def export(request, export_pk):
     job = _export(request, export_pk)
-    return render(request, "mairie/export.html", {"job": job, "refresh": not job.is_finished})
+    back = QueryDict(mutable=True)
+    back.update(job.criteria or {})
+    return render(request, "mairie/export.html", {"job": job, "refresh": not job.is_finished,
+                                                  "back_query": back.urlencode()})
 
 
 @portal_required("mairie")

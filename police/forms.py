@@ -64,6 +64,19 @@ class HistoryForm(DsfrBaseForm):
     scope = forms.ChoiceField(label="Actes", choices=SCOPES, required=False)
     du = forms.DateField(label="Du", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     au = forms.DateField(label="Au", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reference = forms.CharField(label="Référence", required=False, max_length=20,
+                                help_text="Les 6 caractères de la référence d'enregistrement.")
+
+    def clean_reference(self):
+        from procuration.reference import InvalidReference, normalize_reference
+
+        raw = self.cleaned_data.get("reference", "")
+        if not raw.strip():
+            return ""
+        try:
+            return normalize_reference(raw)
+        except InvalidReference as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean(self):
         data = super().clean()

@@ -2,8 +2,9 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -28,6 +29,7 @@ from procuration.models import (
 from procuration.views import PortalLoginView
 
 ACTS = (Status.VALIDEE_AUTORITE, Status.REFUSEE_AUTORITE)
+HISTORY_PAGE_SIZE = 50
 
 
 class LoginView(PortalLoginView):
@@ -78,7 +80,7 @@ def procuration(request, jeton):
                         f"Procuration {p.reference} validée. Elle est transmise à la mairie {p.commune.de_nom} "
                         "et le mandant est informé par courriel.",
                     )
-                    return redirect("police:home")
+                    return redirect("police:acte", procuration_pk=p.pk)
             elif action == "refuser":
                 refus_form = RefusForm(request.POST)
                 if refus_form.is_valid():
@@ -142,6 +144,8 @@ def historique(request):
         if form.cleaned_data.get("au"):
             end = form.cleaned_data["au"] + datetime.timedelta(days=1)
             events = events.filter(at__lt=datetime.datetime.combine(end, datetime.time.min, tz))
+        if form.cleaned_data.get("reference"):
+            events = events.filter(procuration__reference=form.cleaned_data["reference"])
     elif form.is_bound:
         events = events.none()
     if scope == "unite" and request.user.unite:
@@ -149,8 +153,39 @@ def historique(request):
     else:
         scope = "moi"
         events = events.filter(actor=request.user)
-    events = events.order_by("-at", "-pk")[:200]
-    return render(request, "police/historique.html", {"form": form, "events": events, "scope": scope})
+    page = Paginator(events.order_by("-at", "-pk"), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "police/historique.html", {
+        "form": form, "events": page.object_list, "page": page, "scope": scope, "querystring": params.urlencode(),
+    })
+
+
+def _my_act(request, pk) -> Procuration:
+    """A procuration this officer validated; any other answers 404 (a colleague's act included)."""
+    return get_object_or_404(
+        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin")
+        .filter(events__actor=request.user, events__to_status=Status.VALIDEE_AUTORITE).distinct(),
+        pk=pk,
+    )
+
+
+@portal_required("police")
+def acte(request, procuration_pk):
+    """The confirmation after a validation: what to tell the mandant, and the récépissé to print."""
+    p = _my_act(request, procuration_pk)
+    return render(request, "police/acte.html", {"p": p})
+
+
+@portal_required("police")
+def acte_recepisse(request, procuration_pk):
+    from procuration.documents import recepisse_pdf
+
+    p = _my_act(request, procuration_pk)
+    AuditLog.record(request, "police.recepisse", p, reference=p.reference)
+    response = HttpResponse(recepisse_pdf(p), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="recepisse-{p.reference}.pdf"'
+    return response
 
 
 # ---------------------------------------------------------------- unit administration

@@ -97,6 +97,8 @@ def load(electors_per_commune: int = 100) -> dict:
                 liste=Liste.COMPLEMENTAIRE if rng.random() < 0.03 else Liste.PRINCIPALE,
                 adresse=f"{rng.randint(1, 80)} rue de la République, {commune.nom}",
             ))
+        for e in new:  # bulk_create does not call save()
+            e.noms_recherche = e.search_key()
         Electeur.objects.bulk_create(new, ignore_conflicts=True)
 
     almayrac = communes["81005"]

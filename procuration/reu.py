@@ -171,8 +171,12 @@ def import_extract(commune: Commune, data: bytes, today: datetime.date | None = 
             electeur.commune = commune
             electeur.inscrit = True
             changed.append(electeur)
+        for electeur in (*new, *changed):  # bulk writes skip Electeur.save(): keep the search column true
+            electeur.noms_recherche = electeur.search_key()
         Electeur.objects.bulk_create(new, batch_size=1000)
-        Electeur.objects.bulk_update(changed, [*rows[next(iter(rows))].keys(), "commune", "inscrit"], batch_size=1000)
+        Electeur.objects.bulk_update(
+            changed, [*rows[next(iter(rows))].keys(), "commune", "inscrit", "noms_recherche"], batch_size=1000
+        )
         report.radiated = (
             Electeur.objects.filter(commune=commune, inscrit=True).exclude(nne__in=list(rows)).update(inscrit=False)
         )

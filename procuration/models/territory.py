@@ -105,6 +105,10 @@ class Electeur(models.Model):
     )
     droits_civiques = models.BooleanField("jouit de ses droits civiques", default=True)
     deces = models.BooleanField("décédé", default=False)
+    # The names as procuration.normalize.fold() reads them (nom, nom d'usage, prénoms), so a search
+    # by name is accent- and case-insensitive on every database: kept by save() and search_key().
+    noms_recherche = models.CharField("noms (forme de recherche)", max_length=600, blank=True, editable=False,
+                                      default="", db_default="")
 
     class Meta:
         verbose_name = "électeur"
@@ -117,6 +121,18 @@ class Electeur(models.Model):
 
     def __str__(self):
         return f"{self.nom.upper()} {self.prenoms} (NNE {self.nne})"
+
+    def save(self, *args, **kwargs):
+        self.noms_recherche = self.search_key()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"nom", "nom_usage", "prenoms"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "noms_recherche"}
+        super().save(*args, **kwargs)
+
+    def search_key(self) -> str:
+        from procuration.normalize import fold
+
+        return fold(f"{self.nom} {self.nom_usage} {self.prenoms}")
 
     @property
     def premier_prenom(self) -> str:

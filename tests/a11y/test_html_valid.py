@@ -161,6 +161,11 @@ def collect_flow_pages(world, pages: Pages) -> None:
 
     # The mairie: the paper CERFA with its errors.
     pages.add("mairie: CERFA (erreurs)", world.client(AGENT_A).post(reverse("mairie:cerfa"), {}))
+    # The mairie's search: results, and its errors; the officer's history searched by reference.
+    agent = world.client(AGENT_A)
+    pages.add("mairie: recherche (résultats)", agent.get(reverse("mairie:search"), {"q": "dupont"}))
+    pages.add("mairie: recherche (erreurs)", agent.get(reverse("mairie:search"), {"q": "12345"}))
+    pages.add("police: historique (recherche)", police.get(reverse("police:historique"), {"reference": "AB"}))
 
     # The usager's ILE with its errors.
     pages.add("listes: formulaire ILE (erreurs)", mandant.post(reverse("listes:usager_ile_new"), {}))

@@ -41,6 +41,9 @@ def test_valid_extract_creates_updates_and_radiates(commune, other_commune, bure
     assert not gone.inscrit
     new = Electeur.objects.get(nne="300000004")
     assert (new.commune, new.date_naissance, new.inscrit) == (commune, datetime.date(1990, 11, 23), True)
+    # The mairie's search finds imported and updated electors by their folded names.
+    assert new.noms_recherche == new.search_key() != ""
+    assert moved.noms_recherche == moved.search_key() and "ROUX" in moved.noms_recherche.upper()
 
 
 def test_one_bad_line_and_nothing_is_imported(commune, bureau):

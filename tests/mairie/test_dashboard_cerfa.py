@@ -144,3 +144,45 @@ def test_paper_cerfa_validity_error_is_the_domains_on_its_field(client, agent_ma
         validity.periode(portee="duree", valid_from=start, valid_until=end, etablissement="etranger")
     assert r.context["form"].errors["valid_until"] == [excinfo.value.message]
     assert not Procuration.objects.exists()
+
+
+def _teledossier(commune, usager, numero, *, days_ago, demarche="ile", **kw):
+    from listes.models import Teledossier
+
+    return Teledossier.objects.create(
+        numero=numero, demarche=demarche, commune=commune, usager=usager, email="u@example.fr", nom="DUPONT",
+        prenoms="Marie", sexe="F", date_naissance=datetime.date(2000, 1, 1), lieu_naissance="Albi",
+        adresse="1 rue", code_postal="81190", ville="Almayrac",
+        created_at=timezone.now() - datetime.timedelta(days=days_ago), **kw,
+    )
+
+
+def test_dashboard_tiles_count_what_needs_action(client, agent_mairie, commune, other_commune, mandant_user):
+    """Tiles: waiting, waiting for a tour within 7 days (alerts), ILE not decided 5 days after filing."""
+    soon = ScrutinFactory(libelle="Partielle", date_tour1=timezone.localdate() + datetime.timedelta(days=3),
+                          date_tour2=None)
+    later = ScrutinFactory(libelle="Régionales")
+    ProcurationFactory(validee_autorite=True, commune=commune, scrutin=soon, tour1=True, tour2=False,
+                       mandant=ElecteurFactory(commune=commune))
+    ProcurationFactory(validee_autorite=True, commune=commune, scrutin=later, mandant=ElecteurFactory(commune=commune))
+    ProcurationFactory(validee_autorite=True, commune=other_commune, scrutin=soon, tour1=True, tour2=False,
+                       mandant=ElecteurFactory(commune=other_commune))
+    _teledossier(commune, mandant_user, "A-1-OVERDUE1", days_ago=6)  # overdue
+    _teledossier(commune, mandant_user, "A-1-RECENT01", days_ago=4)  # still in time
+    _teledossier(commune, mandant_user, "A-1-DECIDED1", days_ago=9, decision="acceptee",
+                 electeur=ElecteurFactory(commune=commune))
+    _teledossier(commune, mandant_user, "A-1-RCOOLD01", days_ago=9, demarche="rco")  # not an inscription
+    _teledossier(other_commune, mandant_user, "A-1-FOREIGN1", days_ago=9)
+    client.force_login(agent_mairie)
+    page = text(client.get(reverse("mairie:home")))
+    assert "<h1>Procurations d'Almayrac</h1>" in page
+    assert '<p class="fr-tile__detail" id="waiting-count">2</p>' in page
+    assert '<p class="fr-tile__detail" id="urgent-count">1</p>' in page
+    assert '<p class="fr-tile__detail" id="ile-overdue-count">1</p>' in page
+
+
+def test_dashboard_title_without_elision_before_a_consonant(client, other_commune):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="agent-l", agent_mairie=True, commune=other_commune))
+    assert "<h1>Procurations de Loisieux</h1>" in text(client.get(reverse("mairie:home")))

@@ -44,11 +44,15 @@ def test_urls_without_ids_show_nothing_of_another_commune(client, other_commune,
     admin_b = UserFactory(username="admin-b", commune_admin=True, commune=other_commune)
     client.force_login(admin_b)
     for pattern in urlpatterns:
-        if pattern.pattern.converters or pattern.name in ("login", "batch_validate"):
+        if pattern.pattern.converters or pattern.name in ("login", "batch_validate", "queue_export", "search_export"):
             continue
         response = client.get(reverse(f"mairie:{pattern.name}"))
         assert response.status_code == 200, pattern.name
         assert commune_a_objects["_ref"] not in response.content.decode(), pattern.name
+    # Searching A's reference finds nothing.
+    response = client.get(reverse("mairie:search"), {"q": commune_a_objects["_ref"]})
+    assert "0 procuration trouvée" in response.content.decode()
+    assert commune_a_objects["_ref"] not in response.content.decode().split('id="result-count"')[1]
     # Batch validation ignores another commune's ids.
     client.post(reverse("mairie:batch_validate"), {"ids": [commune_a_objects["procuration_pk"]]})
     from procuration.models import Procuration, Status

@@ -43,6 +43,21 @@ def test_counter_flow_from_login_to_validation(live_server, page, policier, pass
     form.get_by_role("button", name="Valider la procuration").click()
 
     assert "Procuration K7M2QX validée" in page.locator("[role=status]").inner_text()
+    # The confirmation: the récépissé to hand to the mandant, and a page that prints clean.
+    assert page.locator("h1").inner_text() == "Procuration K7M2QX validée"
+    from tests.a11y.axe import assert_no_axe_violations
+
+    assert_no_axe_violations(page, "confirmation")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger le récépissé (PDF)").click()
+    assert download.value.suggested_filename == "recepisse-K7M2QX.pdf"
+    page.emulate_media(media="print")
+    assert page.locator("header.fr-header").is_hidden() and page.locator("#fr-navigation").is_hidden()
+    assert page.locator("#recepisse").is_hidden()
+    assert page.locator("#reference").is_visible() and "DUPONT" in page.locator("#acte-identites").inner_text()
+    assert page.locator("#reference").evaluate("e => getComputedStyle(e).color") == "rgb(0, 0, 0)"
+    page.emulate_media(media="screen")
+    assert page.locator("header.fr-header").is_visible()
     p.refresh_from_db()
     assert (p.status, p.autorite_by_id, p.piece_numero_fin) == (Status.VALIDEE_AUTORITE, policier.pk, "45AB")
     mails = [m for m in mailoutbox if m.to == ["marie.dupont@example.fr"]]

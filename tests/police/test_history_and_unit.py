@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from procuration.models import AuditLog, Role, User
+from procuration.models import AuditLog, ProcurationEvent, Role, User
 from tests.accounts import activation_path, sent_to
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 from tests.police._helpers import text
@@ -162,3 +162,46 @@ def test_allauth_pages_are_dsfr_and_french(client, policier, password):
     assert "Double authentification" in text(response)
     client.force_login(policier)
     assert "Voulez-vous vraiment vous déconnecter ?" in text(client.get(reverse("account_logout")))
+
+
+def test_history_is_searchable_by_reference(client, policier, acts):
+    client.force_login(policier)
+    html = text(client.get(HIST, {"scope": "unite", "reference": " bbbbb-2 "}))
+    assert "BBBBB2" in html and "AAAAA1" not in html
+    html = text(client.get(HIST, {"scope": "unite", "reference": "AB"}))
+    assert "La référence d'enregistrement compte 6 caractères" in html and "BBBBB2" not in html
+
+
+def test_history_is_paginated_beyond_200_acts(client, policier, commune):
+    from police.views import HISTORY_PAGE_SIZE
+
+    demandes = ProcurationFactory.create_batch(2 * HISTORY_PAGE_SIZE + 5, en_attente=True,
+                                               mandant=ElecteurFactory(commune=commune))
+    for p in demandes:  # appended in turn: the first is the oldest act
+        ProcurationEvent.append(p, from_status="en_attente", to_status="validee_autorite", actor=policier)
+    client.force_login(policier)
+    first = text(client.get(HIST))
+    assert f"{len(demandes)} actes." in first and "Page 1 sur 3" in first
+    last = text(client.get(HIST, {"page": 3}))
+    oldest = demandes[0].reference
+    assert oldest in last and oldest not in first
+    assert last.count('<tr>') - 1 == 5  # header row apart
+
+
+def test_recepisse_of_my_act_only(client, policier, acts):
+    colleague_act = acts["BBBBB2"]
+    mine = acts["AAAAA1"]
+    client.force_login(policier)
+    page = client.get(reverse("police:acte", args=[mine.pk]))
+    assert page.status_code == 200 and "Procuration AAAAA1 validée" in text(page)
+    pdf = client.get(reverse("police:acte_recepisse", args=[mine.pk]))
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    import subprocess
+
+    pdf_text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.content, capture_output=True,
+                              check=True).stdout.decode()
+    assert "AAAAA1" in pdf_text and mine.mandant.nom.upper() in pdf_text
+    assert AuditLog.objects.filter(action="police.recepisse", object_id=str(mine.pk)).exists()
+    # A colleague's act, even of the same unit, answers 404 (page and PDF).
+    assert client.get(reverse("police:acte", args=[colleague_act.pk])).status_code == 404
+    assert client.get(reverse("police:acte_recepisse", args=[colleague_act.pk])).status_code == 404

@@ -81,7 +81,7 @@ class World:
 def build_world() -> World:
     from listes.models import Demarche, Document, ListesCommuneConfig, Piece, Teledossier
     from mairie.models import ExportJob
-    from procuration.models import Status
+    from procuration.models import Procuration, ProcurationEvent, Status
 
     w = World()
     commune = CommuneFactory(nom="Almayrac", code_insee="81005")
@@ -116,6 +116,9 @@ def build_world() -> World:
     w.pk["brouillon"] = proc().pk
     w.pk["en_attente"] = proc(en_attente=True).pk
     w.pk["validee_autorite"] = proc(validee_autorite=True, tour2=False).pk
+    # Validated at the counter by POLICIER (police:acte, police:acte_recepisse).
+    ProcurationEvent.append(Procuration.objects.get(pk=w.pk["validee_autorite"]), from_status=Status.EN_ATTENTE,
+                            to_status=Status.VALIDEE_AUTORITE, actor=users[POLICIER])
     w.pk["validee_mairie"] = proc(validee_mairie=True, tour1=False).pk
     w.pk["refusee"] = proc(en_attente=True, status=Status.REFUSEE_AUTORITE, tour1=False, tour2=False).pk
 

@@ -166,6 +166,9 @@ ROUTES: dict[str, Route] = {
     "police:procuration": door("police", ok=404),
     "police:cerfa": door("police"),
     "police:historique": door("police"),
+    # The confirmation and récépissé of an act: only the officer who validated (POLICIER in the world).
+    "police:acte": door("police", foreign=frozenset({POLICE_ADMIN})),
+    "police:acte_recepisse": door("police", foreign=frozenset({POLICE_ADMIN})),
     "police:unite": door("police", only=frozenset({POLICE_ADMIN})),
     "police:unite_activation": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
     "police:unite_reset": door("police", only=frozenset({POLICE_ADMIN}), post_only="first"),
@@ -174,6 +177,9 @@ ROUTES: dict[str, Route] = {
     "mairie:home": door("mairie"),
     "mairie:queue": door("mairie"),
     "mairie:batch_validate": door("mairie", post_only="view"),
+    "mairie:queue_export": door("mairie", post_only="view"),
+    "mairie:search": door("mairie"),
+    "mairie:search_export": door("mairie", post_only="view"),
     "mairie:detail": door("mairie", foreign=frozenset({AGENT_B})),
     "mairie:validate": door("mairie", foreign=frozenset({AGENT_B}), post_only="view"),
     "mairie:invalidate": door("mairie", foreign=frozenset({AGENT_B}), post_only="view"),
@@ -194,6 +200,7 @@ ROUTES: dict[str, Route] = {
     # ---------------------------------------------------------------- listes: guichet de suivi
     "listes:login": STAFF_LOGIN,
     "listes:home": door("listes"),
+    "listes:export_csv": door("listes"),
     "listes:dossier": door("listes", foreign=frozenset({LISTES_B})),
     "listes:transition": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),
     "listes:document_add": door("listes", foreign=frozenset({LISTES_B}), post_only="first"),

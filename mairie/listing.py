@@ -1,0 +1,127 @@
+"""The mairie's lists of procurations: the queue (filtered) and the search across every status,
+and their CSV export. The page and the export task read the same filters through these
+functions, so the file holds exactly what the page shows; both start from
+Procuration.objects.visible_to(user): another commune's rows never appear."""
+
+import datetime
+import io
+
+from django.db.models import Q
+from django.utils import timezone
+
+from mairie.forms import QueueFilterForm, SearchForm
+from procuration import checks
+from procuration.models import Procuration, Status
+from procuration.normalize import fold, normalize_nne, strip_nne
+from procuration.reference import InvalidReference, normalize_reference
+from procuration.spreadsheet import safe_csv_writer
+
+SEARCH_RELATED = ("mandant", "mandant__bureau", "mandataire", "scrutin")
+
+
+def queue_form(user, data) -> QueueFilterForm:
+    return QueueFilterForm(data or None, commune=user.commune)
+
+
+def queue_queryset(user, form: QueueFilterForm):
+    """The queue with the form's filters (waiting for the mairie unless another status is chosen)."""
+    qs = Procuration.objects.visible_to(user)
+    status = Status.VALIDEE_AUTORITE
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        status = data["status"] or Status.VALIDEE_AUTORITE
+        if data["scrutin"]:
+            qs = qs.filter(scrutin=data["scrutin"])
+        if data["bureau"]:
+            qs = qs.filter(mandant__bureau=data["bureau"])
+        if data["age"]:
+            qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
+    return qs.filter(status=status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+
+
+def search_form(user, data) -> SearchForm:
+    return SearchForm(data or None)
+
+
+def _names_match(prefix: str, tokens: list[str]) -> Q:
+    q = Q()
+    for t in tokens:
+        q &= Q(**{f"{prefix}__noms_recherche__contains": t})
+    return q
+
+
+def search_queryset(user, form: SearchForm):
+    """Procurations of every status (drafts apart) matching a reference, a name (mandant or
+    mandataire, folded by procuration.normalize.fold), an NNE or a date of birth. None when the
+    form is not valid."""
+    if not (form.is_bound and form.is_valid()):
+        return Procuration.objects.none()
+    data = form.cleaned_data
+    qs = Procuration.objects.visible_to(user)
+    if data["status"]:
+        qs = qs.filter(status=data["status"])
+    if data["date_naissance"]:
+        qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
+                       Q(mandataire__date_naissance=data["date_naissance"]))
+    q = data["q"]
+    if q:
+        digits = strip_nne(q)
+        if digits.isascii() and digits.isdigit():
+            nne = normalize_nne(digits)
+            qs = qs.filter(Q(mandant__nne=nne) | Q(mandataire__nne=nne))
+        else:
+            tokens = fold(q).split()
+            match = _names_match("mandant", tokens) | _names_match("mandataire", tokens) if tokens else Q(pk__in=[])
+            try:
+                match |= Q(reference=normalize_reference(q))
+            except InvalidReference:
+                pass
+            qs = qs.filter(match)
+    return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
+
+
+def queryset_for_export(job):
+    """The rows of a list export, read again from the filters stored on the job."""
+    from mairie.models import ExportJob
+
+    user = job.requested_by
+    if job.kind == ExportJob.Kind.FILE:
+        return queue_queryset(user, queue_form(user, job.criteria))
+    return search_queryset(user, search_form(user, job.criteria))
+
+
+CSV_HEADER = [
+    "Référence", "Statut", "Origine", "Mandant nom", "Mandant prénoms", "Mandant date de naissance", "Mandant NNE",
+    "Bureau n°", "Mandataire nom", "Mandataire prénoms", "Mandataire date de naissance", "Mandataire NNE",
+    "Portée", "Soumise le", "Validée par l'autorité le", "Décision de la mairie le",
+]
+
+
+def _dt(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
+def csv_row(p) -> list:
+    return [
+        p.reference, p.get_status_display(), p.get_origine_display(),
+        p.mandant.nom.upper(), p.mandant.prenoms, f"{p.mandant.date_naissance:%d/%m/%Y}", p.mandant.nne,
+        p.mandant.bureau.numero if p.mandant.bureau_id else "",
+        p.mandataire.nom.upper(), p.mandataire.prenoms, f"{p.mandataire.date_naissance:%d/%m/%Y}", p.mandataire.nne,
+        p.portee_label, _dt(p.submitted_at), _dt(p.autorite_at), _dt(p.mairie_at),
+    ]
+
+
+def build_csv(qs, *, on_progress=None, every: int = 200) -> tuple[bytes, int]:
+    """The CSV (cells neutralised by procuration.spreadsheet) and its row count; on_progress(done, total)
+    is called every `every` rows."""
+    total = qs.count()
+    out = io.StringIO()
+    writer = safe_csv_writer(out, delimiter=";")
+    writer.writerow(CSV_HEADER)
+    done = 0
+    for p in qs.iterator(chunk_size=every):
+        writer.writerow(csv_row(p))
+        done += 1
+        if on_progress and done % every == 0:
+            on_progress(done, total)
+    return ("\ufeff" + out.getvalue()).encode("utf-8"), done
