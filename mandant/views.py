@@ -268,10 +268,28 @@ def recepisse(request, pk):
 @portal_required("mandant")
 @require_http_methods(["GET", "POST"])
 def resilier(request, pk):
+    """L.75: a demande still « en attente » is withdrawn at once; a procuration established by an
+    authority is revoked at once only with a certified France Identité login, else the mandant's
+    request waits for an identity check at the counter (the officer types the same reference)."""
     p = _get_own(request, pk)
     if request.method == "POST":
+        certified = identity.certification(request) == identity.CERTIFIED
         try:
-            done = p.resilier(by=request.user, reason="Résiliation en ligne par le mandant")
+            if p.status == Status.EN_ATTENTE:
+                done = p.resilier(by=request.user, reason="Demande retirée en ligne par le mandant")
+            elif certified:
+                done = p.resilier(by=request.user, identite=IdentiteVerifiee.france_identite(p.mandant),
+                                  reason="Résiliation en ligne par le mandant")
+            else:
+                if p.demander_resiliation(by=request.user):
+                    messages.success(
+                        request,
+                        f"Votre demande de résiliation est enregistrée. Elle prendra effet quand votre identité aura été "
+                        f"vérifiée : présentez-vous avec une pièce d'identité et la référence {p.reference} dans un "
+                        "commissariat, une brigade de gendarmerie ou un consulat, ou reconnectez-vous avec France "
+                        "Identité et confirmez la résiliation.",
+                    )
+                return redirect("mandant:detail", pk=p.pk)
         except DomainError as e:
             messages.error(request, e.message)
         else:
@@ -281,4 +299,7 @@ def resilier(request, pk):
     if not Procuration.allowed("resilier", p.status):
         messages.error(request, f"Cette procuration ne peut plus être résiliée (statut : {p.get_status_display()}).")
         return redirect("mandant:detail", pk=p.pk)
-    return render(request, "mandant/resilier.html", {"p": p})
+    return render(request, "mandant/resilier.html", {
+        "p": p, "needs_identity": p.status != Status.EN_ATTENTE,
+        "certified": identity.certification(request) == identity.CERTIFIED,
+    })

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from procuration import ratelimit
 from procuration.exceptions import DomainError
-from procuration.models import AuditLog, Procuration, Status
+from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Status, Verificateur
 from procuration.network import client_ip
 from procuration.reference import InvalidReference, normalize_reference
 
@@ -65,9 +65,13 @@ def is_expired(p: Procuration) -> bool:
 
 
 def check_actionable(p: Procuration) -> None:
-    """Raise LookupRefused unless the officer may act on p now."""
+    """Raise LookupRefused unless the officer may act on p now: a demande to validate or refuse, or
+    a procuration in force whose mandant asked online to revoke it (L.75: the officer checks the
+    identity and confirms the résiliation)."""
     if is_expired(p):
         raise LookupRefused(EXPIRED, code="expiree")
+    if p.resiliation_en_attente:
+        return
     if p.status != Status.EN_ATTENTE:
         raise LookupRefused(STATUS_MESSAGES.get(p.status, UNKNOWN), code=p.status)
 
@@ -95,7 +99,7 @@ def lookup(request, raw: str) -> Procuration:
     # loads it whole. Building the query costs more than running it: 0.28 ms against 0.78 ms for
     # filter().exclude(status=…).first() with every column (bench/run_load.sh, docs/performance.md).
     try:
-        p = Procuration.objects.only("status", "submitted_at").get(reference=reference)
+        p = Procuration.objects.only("status", "submitted_at", "resiliation_demandee_at").get(reference=reference)
     except Procuration.DoesNotExist:
         p = None
     if p is None or p.status == Status.BROUILLON:
@@ -133,13 +137,28 @@ def fiche_pk(request, token: str) -> int | None:
 def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
     """Validate, or raise DomainError with the message to show (« déjà validée » included)."""
     check_actionable(p)
+    if p.resiliation_en_attente:
+        raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
     done = p.valider_autorite(by=by, piece_type=piece_type, piece_numero_fin=piece_numero_fin)
     if not done:
         raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
 
 
+def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
+    """L.75 at the counter: the mandant who asked online to revoke shows their identity; the
+    résiliation takes effect."""
+    if not p.resiliation_en_attente:
+        check_actionable(p)
+        raise LookupRefused(UNKNOWN, code="pas_de_resiliation")
+    identite = IdentiteVerifiee(Verificateur.AUTORITE, by=by, piece_type=piece_type, piece_numero_fin=piece_numero_fin)
+    if not p.resilier(by=by, identite=identite, reason="Résiliation confirmée au guichet"):
+        raise LookupRefused(STATUS_MESSAGES[Status.RESILIEE], code="deja_resiliee")
+
+
 def refuser(p: Procuration, *, by, motif: str, detail: str) -> None:
     check_actionable(p)
+    if p.resiliation_en_attente:
+        raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
     done = p.refuser_autorite(by=by, motif=motif, detail=detail)
     if not done:
         raise LookupRefused(STATUS_MESSAGES[Status.REFUSEE_AUTORITE], code="deja_refusee")

@@ -81,6 +81,16 @@ def procuration(request, jeton):
                         "et le mandant est informé par courriel.",
                     )
                     return redirect("police:acte", procuration_pk=p.pk)
+            elif action == "resilier" and p.resiliation_en_attente:
+                validation_form = ValidationForm(request.POST)
+                if validation_form.is_valid():
+                    services.confirmer_resiliation(p, by=request.user, **validation_form.cleaned_data)
+                    messages.success(
+                        request,
+                        f"Résiliation de la procuration {p.reference} confirmée. Le mandant et la mairie de "
+                        f"{p.commune.nom} sont informés par courriel.",
+                    )
+                    return redirect("police:home")
             elif action == "refuser":
                 refus_form = RefusForm(request.POST)
                 if refus_form.is_valid():

@@ -36,6 +36,11 @@ def resiliation(p):
     return schedule_email("resiliation", p.email_contact, _context(p), procuration=p)
 
 
+def resiliation_mairie(p):
+    """The mairie's service is told that a procuration it recorded (or is about to) no longer holds."""
+    return schedule_email("resiliation_mairie", p.commune.email_service, _context(p), procuration=p)
+
+
 def expired(p):
     return schedule_email("expired", p.email_contact, _context(p), procuration=p)
 

@@ -56,6 +56,10 @@ TRANSITION_VERBS = {
     "expirer": "faire expirer",
     "echoir": "clore (fin de validité)",
 }
+# L.75: résilier what an authority has established takes effect only once the mandant's identity is
+# checked (at the counter, or online with a certified France Identité login); online without that
+# check it is only a request (demander_resiliation). A demande still « en attente » is withdrawn at once.
+RESILIATION_NEEDS_IDENTITY = frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Statuses in which a procuration binds its mandant (no second one for the same dates).
 ACTIVE_FOR_MANDANT = frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Statuses in which a procuration counts towards the mandataire's plafond (L.73).
@@ -226,6 +230,9 @@ class Procuration(models.Model):
     invalidation_motif = models.CharField("motif d'invalidation", max_length=30, choices=InvalidationMotif.choices, blank=True)
     motif_detail = models.TextField("précision du motif", blank=True)
     ended_at = models.DateTimeField("fin (résiliation, expiration, échéance)", null=True, blank=True)
+    resiliation_demandee_at = models.DateTimeField(
+        "résiliation demandée en ligne le (identité à vérifier)", null=True, blank=True
+    )
 
     objects = ProcurationQuerySet.as_manager()
 
@@ -491,14 +498,67 @@ class Procuration(models.Model):
             reason=f"{InvalidationMotif(motif).label}{' : ' + detail if detail else ''}",
         )
 
-    def resilier(self, *, by=None, reason: str = "") -> bool:
+    @property
+    def resiliation_en_attente(self) -> bool:
+        """The mandant asked online to revoke it; it stays in force until the identity is checked."""
+        return self.resiliation_demandee_at is not None and self.status in RESILIATION_NEEDS_IDENTITY
+
+    def demander_resiliation(self, *, by=None, reason: str = "Résiliation demandée en ligne par le mandant") -> bool:
+        """L.75, online without a certified identity: only a request. The procuration stays in force (it
+        still counts towards the plafond) until an officer checks the identity at the counter or the
+        mandant logs in with France Identité (resilier with an identite). Logged with an unchanged status.
+        Returns False if already requested."""
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update(of=("self",)).get(pk=self.pk)
+            if locked.status not in RESILIATION_NEEDS_IDENTITY:
+                raise TransitionError(
+                    f"Impossible de demander la résiliation d'une procuration dont le statut est "
+                    f"« {Status(locked.status).label} »."
+                )
+            if locked.resiliation_demandee_at is not None:
+                self._copy_from(locked)
+                return False
+            locked.resiliation_demandee_at = timezone.now()
+            locked.save(update_fields=["resiliation_demandee_at"])
+            ProcurationEvent.append(locked, from_status=locked.status, to_status=locked.status, actor=by, reason=reason)
+        self._copy_from(locked)
+        return True
+
+    def resilier(self, *, by=None, reason: str = "", identite: "IdentiteVerifiee | None" = None) -> bool:
+        """L.75: the résiliation takes effect. A demande « en attente » is withdrawn at once; a procuration
+        established by an authority only with the mandant's identity verified (identite: the officer at
+        the counter, or France Identité), else DomainError: use demander_resiliation. Frees the
+        mandataire's plafond; e-mails the mandant and the mairie."""
         from procuration import emails
+
+        if identite is not None:
+            identite.raise_if_incomplete()
+
+        established = []
+
+        def check(p):
+            established.append(p.status in RESILIATION_NEEDS_IDENTITY)
+            if p.status in RESILIATION_NEEDS_IDENTITY and identite is None:
+                raise DomainError(
+                    "La résiliation d'une procuration établie ne prend effet qu'après vérification de l'identité "
+                    "du mandant : au guichet d'un commissariat, d'une brigade ou d'un consulat, ou en ligne avec "
+                    "France Identité.", code="identite",
+                )
+            if identite is not None:
+                checked = f"Identité vérifiée : {identite.label()}"
+                return f"{reason} — {checked}" if reason else checked
+            return None
 
         def changes(p):
             p.ended_at = timezone.now()
             return ["ended_at"]
 
-        return self._transition("resilier", by=by, changes=changes, email=emails.resiliation, reason=reason)
+        def email(p):
+            emails.resiliation(p)
+            if established[-1]:  # it was established: the mairie strikes it from its registre
+                emails.resiliation_mairie(p)
+
+        return self._transition("resilier", by=by, changes=changes, check=check, email=email, reason=reason)
 
     def expirer(self) -> bool:
         from procuration import emails

@@ -18,13 +18,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MARIE_EMAIL = "marie.fc@example.fr"  # the e-mail FranceConnect gives (tests/mandant/conftest.py)
 
 
-def franceconnect_login(page, live_server, provider_url, sub, start=None):
+def franceconnect_login(page, live_server, provider_url, sub, start=None, button="#franceconnect-login"):
+    """Log in through the local provider; button="#franceidentite-login" for France Identité (its own server)."""
     start = start or reverse("mandant:home")
     page.goto(live_server.url + start)
     assert "/mandant/connexion/" in page.url
     axe(page, "mandant: connexion")
-    page.click("#franceconnect-login")
-    page.wait_for_url(re.compile(re.escape(provider_url) + "/.*"))
+    page.click(button)
+    if button == "#franceconnect-login":
+        page.wait_for_url(re.compile(re.escape(provider_url) + "/.*"))
+    else:
+        page.wait_for_url(lambda url: not url.startswith(live_server.url))
     page.get_by_role("button", name=sub).click()
     page.wait_for_url(live_server.url + start)
 
@@ -144,7 +148,8 @@ def test_procuration_from_franceconnect_to_mairie_with_worker_and_smtp(
 def test_resiliation_by_the_mandant_with_worker_and_smtp(
     live_server, page, oidc_provider, commune, mandant_electeur, mandataire, scrutin, celery_worker, smtp_sink,
 ):
-    franceconnect_login(page, live_server, oidc_provider, "fc-marie")
+    """L.75 fully online: logged in with France Identité (identity certified), it takes effect at once."""
+    franceconnect_login(page, live_server, oidc_provider, "fc-marie", button="#franceidentite-login")
     # A procuration already established for the user FranceConnect just created.
     p = ProcurationFactory(validee_mairie=True, mandant=mandant_electeur, mandataire=mandataire, commune=commune,
                            scrutin=scrutin, email_contact=MARIE_EMAIL,
@@ -161,9 +166,9 @@ def test_resiliation_by_the_mandant_with_worker_and_smtp(
     assert "Résiliée" in page.locator("#status").text_content()
     axe(page, "détail après résiliation")
 
-    messages = wait_for_mail(smtp_sink, 1)
-    assert messages[0]["To"] == MARIE_EMAIL
-    assert subject(messages[0]) == f"Procuration {p.reference} résiliée"
+    messages = {m["To"]: m for m in wait_for_mail(smtp_sink, 2)}  # the mandant and the mairie
+    assert subject(messages[MARIE_EMAIL]) == f"Procuration {p.reference} résiliée"
+    assert subject(messages[commune.email_service]) == f"Procuration {p.reference} résiliée par le mandant"
     p.refresh_from_db()
     assert p.status == Status.RESILIEE
 

@@ -117,9 +117,10 @@ def test_resiliation_with_the_keyboard_only(
     page.wait_for_url(re.compile(rf".*/procurations/{p.pk}/resilier/$"))
     activate(page, "#confirmer-resiliation", key="Space")
     page.wait_for_url(re.compile(rf".*/procurations/{p.pk}/$"))
-    assert "Résiliée" in page.locator("#status").text_content()
+    # L.75: FranceConnect does not check the identity: a request, waiting for the counter.
+    assert p.reference in page.locator("#resiliation-demandee").text_content()
     p.refresh_from_db()
-    assert p.status == Status.RESILIEE
+    assert p.status == Status.VALIDEE_MAIRIE and p.resiliation_en_attente
 
 
 def test_ile_with_the_keyboard_only(

@@ -138,3 +138,23 @@ def test_each_provider_is_asked_its_eidas_level(client, db, oidc_provider):
     for provider_id, acr in (("franceconnect", "eidas1"), ("franceidentite", "eidas2")):
         response = client.post(reverse("openid_connect_login", kwargs={"provider_id": provider_id}))
         assert parse_qs(urlparse(response["Location"]).query)["acr_values"] == [acr]
+
+
+def test_certified_france_identite_login_resiliates_an_established_procuration_at_once(
+    client, oidc_provider, mandant_electeur, mandataire, mailoutbox, django_capture_on_commit_callbacks
+):
+    """L.75, fully online: the identity checked by France Identité, the résiliation takes effect."""
+    from procuration.models import User
+    from tests.factories import ProcurationFactory
+
+    oidc_login(client, "franceidentite", "fc-marie")
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    p = ProcurationFactory(validee_mairie=True, mandant=mandant_electeur, mandant_user=user, mandataire=mandataire,
+                           email_contact="marie@example.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mandant:resilier", args=[p.pk]), follow=True)
+    p.refresh_from_db()
+    assert p.status == Status.RESILIEE
+    assert "est résiliée" in response.content.decode()
+    assert "France Identité" in p.events.last().reason
+    assert {m.to[0] for m in mailoutbox} == {"marie@example.fr", p.commune.email_service}

@@ -44,19 +44,37 @@ def test_recepisse_pdf(client, mandant_user, own, tmp_path):
     assert own.reference in text
 
 
-def test_resiliation_with_confirmation(client, mandant_user, own, mailoutbox, django_capture_on_commit_callbacks):
+def test_online_resiliation_without_certified_identity_is_only_a_request(
+    client, mandant_user, own, mailoutbox, django_capture_on_commit_callbacks
+):
+    """L.75: a FranceConnect login does not check the identity: the procuration stays in force until
+    the counter (or France Identité) checks it; the mandant is told where to go."""
     client.force_login(mandant_user)
     page = client.get(reverse("mandant:resilier", args=[own.pk])).content.decode()
-    assert "Confirmer la résiliation" in page
+    assert "Confirmer la résiliation" in page and "vérification de votre identité" in page
     own.refresh_from_db()
     assert own.status == Status.VALIDEE_MAIRIE  # GET only asks
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("mandant:resilier", args=[own.pk]), follow=True)
     own.refresh_from_db()
-    assert own.status == Status.RESILIEE
+    assert own.status == Status.VALIDEE_MAIRIE and own.resiliation_en_attente
+    html = response.content.decode()
+    assert "demande de résiliation est enregistrée" in html and 'id="resiliation-demandee"' in html
+    assert own.reference in html and not mailoutbox
+
+
+def test_withdrawing_a_pending_demande_online(client, mandant_user, mandant_electeur, mailoutbox,
+                                              django_capture_on_commit_callbacks):
+    p = ProcurationFactory(en_attente=True, mandant=mandant_electeur, mandant_user=mandant_user,
+                           email_contact="marie@example.fr")
+    client.force_login(mandant_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mandant:resilier", args=[p.pk]), follow=True)
+    p.refresh_from_db()
+    assert p.status == Status.RESILIEE
     assert "est résiliée" in response.content.decode()
-    assert len(mailoutbox) == 1 and own.reference in mailoutbox[0].body
+    assert len(mailoutbox) == 1 and p.reference in mailoutbox[0].body
     assert 'id="resilier"' not in response.content.decode()  # no second résiliation offered
 
 

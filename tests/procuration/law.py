@@ -24,6 +24,11 @@ LAW = {
     # A procuration in force ends with its validity.
     "echoir": ({"validee_autorite", "validee_mairie"}, "echue"),
 }
+# L.75: revoking what an authority established takes effect only once the mandant's identity is
+# checked (counter or certified France Identité). Online without that check it is only a request:
+# "demander_resiliation" from these statuses, which leaves the status as it is (the procuration stays
+# in force and counts towards the plafond) until "resilier" is called with the verified identity.
+RESILIATION_NEEDS_IDENTITY = {"validee_autorite", "validee_mairie"}
 # L.73: the procurations that count towards the mandataire's plafond (two, only one established in
 # France): those an authority has established, whether or not the mairie has recorded them yet.
 PLAFOND_STATUSES = {"validee_autorite", "validee_mairie"}

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from procuration import checks, validity
 from procuration.exceptions import DomainError
-from procuration.models import Liste, Procuration, ScrutinType, Status
+from procuration.models import IdentiteVerifiee, Liste, Procuration, ScrutinType, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
 
 
@@ -72,7 +72,7 @@ def test_plafond_only_counts_overlapping_periods(mandataire, officer):
 def test_plafond_ignores_ended_procurations(mandataire, scrutin, officer):
     old = en_attente(mandataire, scrutin, "france")
     old.valider_autorite(by=officer)
-    old.resilier()
+    old.resilier(identite=IdentiteVerifiee.france_identite(old.mandant))  # L.75: identity checked
     assert en_attente(mandataire, scrutin, "france").valider_autorite(by=officer)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from procuration import checks
 from procuration.exceptions import DomainError
-from procuration.models import Procuration, Status
+from procuration.models import IdentiteVerifiee, Procuration, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
 from tests.procuration.law import MANDANT_STATUSES, PLAFOND_STATUSES, STATUSES
 
@@ -95,7 +95,7 @@ def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, of
     assert excinfo.value.code == "plafond"
     assert queue_verdict(third, "plafond") is False
     # The mandant of the first revokes it: the place in France is free again.
-    first.resilier(reason="Je voterai moi-même")
+    first.resilier(reason="Je voterai moi-même", identite=IdentiteVerifiee.france_identite(first.mandant))
     assert france.valider_autorite(by=officer, piece_type="cni") is True
     standing = Procuration.objects.filter(mandataire=world["mandataire"], status__in=PLAFOND_STATUSES)
     assert sorted(standing.values_list("pk", flat=True)) == sorted([france.pk, abroad.pk])

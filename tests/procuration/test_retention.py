@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import IdentiteVerifiee, OutboxEmail, Procuration, ProcurationEvent, Status
 from procuration.tasks import expire_and_purge
 from tests.factories import ProcurationFactory, ScrutinFactory, UserFactory
 
@@ -112,7 +112,10 @@ def test_established_procuration_is_kept_one_year_after_its_end(db, ending):
     end = datetime.date(2027, 6, 20)
     p = ProcurationFactory(validee_mairie=True, scrutin=ScrutinFactory(date_tour1=datetime.date(2027, 6, 13), date_tour2=end))
     with at(datetime.datetime(2027, 6, 1, 8, 0, tzinfo=datetime.UTC)):
-        getattr(p, ending)()
+        if ending == "resilier":  # L.75: established, so revoked with the identity checked
+            p.resilier(identite=IdentiteVerifiee.france_identite(p.mandant))
+        else:
+            p.echoir()
     mandant_pk = p.mandant_id
     one_year_later = datetime.datetime(2028, 6, 20, 8, 0, tzinfo=datetime.UTC)  # 366 days (2028 is leap)
     with at(one_year_later - datetime.timedelta(days=1)):

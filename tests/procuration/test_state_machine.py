@@ -17,21 +17,23 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models import (
+    IdentiteVerifiee,
     InvalidationMotif,
     OutboxEmail,
     Procuration,
     ProcurationEvent,
     RefusMotif,
     Status,
+    Verificateur,
     purge_mode,
 )
 from tests.factories import CommuneFactory, ElecteurFactory, ScrutinFactory, UserFactory
-from tests.procuration.law import LAW, MANDANT_STATUSES, PLAFOND_STATUSES
+from tests.procuration.law import LAW, MANDANT_STATUSES, PLAFOND_STATUSES, RESILIATION_NEEDS_IDENTITY
 
 N_ELECTEURS = 7
 MANDATAIRES = 2  # electors 0 and 1 are the popular mandataires, so that the plafond gets tested
 # The moves a rule of the demande may refuse from an allowed status (plafond, doublon, dates...).
-RULE_CHECKED = {"soumettre", "valider_autorite"}
+RULE_CHECKED = {"soumettre", "valider_autorite", "resilier"}
 EMAILING = {"soumettre", "valider_autorite", "refuser_autorite", "valider_mairie", "invalider_mairie", "resilier",
             "expirer"}
 
@@ -112,6 +114,8 @@ def test_random_transition_sequences_keep_the_invariants():
             except DomainError as exc:
                 assert exc.message  # a French message for the user
                 assert name in RULE_CHECKED and before in sources, f"{name} from {before}: {exc}"
+                if name == "resilier":  # L.75: only an unverified résiliation of an established one
+                    assert before in RESILIATION_NEEDS_IDENTITY and kwargs.get("identite") is None, exc
                 assert Procuration.objects.get(pk=pk).status == before
                 return
             after = Procuration.objects.get(pk=pk).status
@@ -123,6 +127,8 @@ def test_random_transition_sequences_keep_the_invariants():
                 assert (done, after) == (False, before)
             if done and name in EMAILING:
                 self.emails += 1
+            if done and name == "resilier" and before in RESILIATION_NEEDS_IDENTITY:
+                self.emails += 1  # and the mairie, which had it on its registre
 
         @rule(
             target=procurations,
@@ -174,6 +180,27 @@ def test_random_transition_sequences_keep_the_invariants():
             else:
                 self._do(pk, name)
 
+        @rule(pk=procurations, au_guichet=st.booleans())
+        def resiliation(self, pk, au_guichet):
+            """L.75: online without an identity check, a request that leaves the status as it is; at
+            the counter, with the identity checked, the résiliation takes effect."""
+            if au_guichet:
+                self._do(pk, "resilier", by=officer,
+                         identite=IdentiteVerifiee(Verificateur.AUTORITE, by=officer, piece_type="cni"))
+                return
+            p = Procuration.objects.get(pk=pk)
+            before, asked = p.status, p.resiliation_demandee_at
+            try:
+                done = p.demander_resiliation()
+            except TransitionError:
+                assert before not in RESILIATION_NEEDS_IDENTITY
+                return
+            p.refresh_from_db()
+            assert before in RESILIATION_NEEDS_IDENTITY and p.status == before
+            assert done == (asked is None) and p.resiliation_demandee_at is not None
+            if done:
+                succeeded["demander_resiliation"] += 1
+
         @invariant()
         def invariants_hold(self):
             check_invariants(self.emails)
@@ -188,4 +215,4 @@ def test_random_transition_sequences_keep_the_invariants():
         ),
     )
     # Progress: over the run, every move of the table went through at least once.
-    assert {name for name in LAW if succeeded[name] == 0} == set(), succeeded
+    assert {name for name in [*LAW, "demander_resiliation"] if succeeded[name] == 0} == set(), succeeded

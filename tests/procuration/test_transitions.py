@@ -9,9 +9,18 @@ import pytest
 from django.utils import timezone
 
 from procuration.exceptions import DomainError, TransitionError
-from procuration.models import InvalidationMotif, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
+from procuration.models import (
+    IdentiteVerifiee,
+    InvalidationMotif,
+    OutboxEmail,
+    Procuration,
+    ProcurationEvent,
+    RefusMotif,
+    Status,
+    Verificateur,
+)
 from tests.factories import ProcurationFactory, UserFactory
-from tests.procuration.law import LAW, STATUSES
+from tests.procuration.law import LAW, RESILIATION_NEEDS_IDENTITY, STATUSES
 
 EMAIL_KIND = {
     "soumettre": "reference_issued",
@@ -44,6 +53,9 @@ def call(p: Procuration, name: str, users: dict):
     if name == "invalider_mairie":
         return p.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE, detail="Homonyme"), users["agent"]
     if name == "resilier":
+        if p.status in RESILIATION_NEEDS_IDENTITY:  # L.75: established, so revoked at the counter
+            identite = IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"], piece_type="cni")
+            return p.resilier(by=users["policier"], identite=identite, reason="Je voterai moi-même"), users["policier"]
         return p.resilier(by=users["mandant"], reason="Je voterai moi-même"), users["mandant"]
     if name == "expirer":
         return p.expirer(), None
@@ -86,8 +98,10 @@ def test_transition_from_every_status(name, status, users, django_capture_on_com
         if name in ("refuser_autorite", "invalider_mairie", "resilier", "expirer", "echoir"):
             assert event.reason
         kinds = list(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True))
-        expected = EMAIL_KIND[name]
-        assert kinds == ([expected] if expected else [])
+        expected = [EMAIL_KIND[name]] if EMAIL_KIND[name] else []
+        if name == "resilier" and status in RESILIATION_NEEDS_IDENTITY:
+            expected.append("resiliation_mairie")  # the mairie strikes it from its registre
+        assert sorted(kinds) == sorted(expected)
         terminal = target in (Status.REFUSEE_AUTORITE, Status.INVALIDEE_MAIRIE, Status.RESILIEE, Status.EXPIREE,
                               Status.ECHUE)
         assert (p.ended_at is not None) == terminal
