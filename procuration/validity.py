@@ -71,14 +71,7 @@ def periode(
         if valid_until < valid_from:
             raise DomainError("La date de fin doit être postérieure à la date de début.", code="periode",
                               field="valid_until")
-        if valid_until > duree_max_end(valid_from, etablissement):
-            if etablissement == Etablissement.ETRANGER:
-                message = ("Une procuration établie à l'étranger vaut au plus trois ans : "
-                           "choisissez une date de fin plus proche.")
-            else:
-                message = ("Une procuration établie en France vaut au plus un an : "
-                           "choisissez une date de fin plus proche.")
-            raise DomainError(message, code="duree", field="valid_until")
+        _raise_if_too_long(valid_from, valid_until, etablissement)
         return valid_from, valid_until
     raise DomainError("Indiquez si la procuration vaut pour un scrutin ou pour une durée limitée.", code="portee",
                       field="portee")
@@ -90,3 +83,22 @@ def periode_of(p, today: datetime.date | None = None) -> tuple[datetime.date, da
         portee=p.portee, scrutin=p.scrutin if p.scrutin_id else None, tour1=p.tour1, tour2=p.tour2,
         valid_from=p.valid_from, valid_until=p.valid_until, etablissement=p.etablissement, today=today,
     )
+
+
+def _raise_if_too_long(valid_from: datetime.date, valid_until: datetime.date, etablissement: str) -> None:
+    if valid_until > duree_max_end(valid_from, etablissement):
+        if etablissement == Etablissement.ETRANGER:
+            message = ("Une procuration établie à l'étranger vaut au plus trois ans : "
+                       "choisissez une date de fin plus proche.")
+        else:
+            message = ("Une procuration établie en France vaut au plus un an : "
+                       "choisissez une date de fin plus proche.")
+        raise DomainError(message, code="duree", field="valid_until")
+
+
+def raise_for_duree(p) -> None:
+    """The durée allowed follows where the procuration is established, re-checked when the authority
+    that checked the identity records it (a mandant who answered « à l'étranger » but is validated at a
+    commissariat in France gets at most one year)."""
+    if p.portee == Portee.DUREE:
+        _raise_if_too_long(p.valid_from, p.valid_until, p.etablissement)

@@ -33,6 +33,10 @@ class User(AbstractUser):
     # Police and gendarmerie.
     qualite = models.CharField("qualité", max_length=3, choices=Qualite.choices, blank=True)
     unite = models.CharField("unité", max_length=200, blank=True)
+    # Where the procurations this officer's unit validates are established (a consulate or an
+    # authority abroad: abroad; a commissariat, a brigade, a tribunal: France). A fact of the unit,
+    # never the mandant's answer.
+    unite_a_l_etranger = models.BooleanField("unité à l'étranger (consulat)", default=False, db_default=False)
     matricule = models.CharField("matricule", max_length=30, blank=True)
     is_unit_admin = models.BooleanField("administrateur de l'unité", default=False)
 

@@ -355,7 +355,7 @@ class Procuration(models.Model):
         """En attente -> validée par l'autorité: the mandant's identity was checked by an OPJ/APJ at the
         counter, by France Identité online, or (paper keyed in at the mairie) by the authority named
         on the form. Then, in the same transaction, the commune's automatic validation if it opted in."""
-        from procuration import checks, emails
+        from procuration import checks, emails, validity
 
         if identite is None:
             if france_identite:
@@ -366,6 +366,16 @@ class Procuration(models.Model):
         identite.raise_if_incomplete()
 
         def check(p):
+            # Where it is established is the fact of the authority that checked the identity, never the
+            # mandant's answer: the durée allowed and the plafond follow it.
+            where = identite.etablissement
+            if not where and identite.verificateur == Verificateur.FRANCE_IDENTITE:
+                where = IdentiteVerifiee.france_identite(p.mandant).etablissement
+            elif not where and identite.verificateur == Verificateur.AUTORITE and identite.by is not None:
+                where = Etablissement.ETRANGER if identite.by.unite_a_l_etranger else Etablissement.FRANCE
+            if where:
+                p.etablissement = where
+            validity.raise_for_duree(p)
             checks.raise_for_validation(p)
 
         def changes(p):
@@ -374,7 +384,7 @@ class Procuration(models.Model):
             p.autorite_label = identite.label()[:300]
             p.piece_type = identite.piece_type
             p.piece_numero_fin = identite.piece_numero_fin[-4:]
-            fields = ["autorite_by", "autorite_at", "autorite_label", "piece_type", "piece_numero_fin"]
+            fields = ["autorite_by", "autorite_at", "autorite_label", "piece_type", "piece_numero_fin", "etablissement"]
             if identite.verificateur == Verificateur.FRANCE_IDENTITE:
                 p.origine = Origine.FRANCE_IDENTITE
                 fields.append("origine")

@@ -19,6 +19,12 @@ def officer(db):
 
 
 @pytest.fixture
+def consul(db):
+    """An authority abroad: what it validates is established abroad."""
+    return UserFactory(username="consul-c", policier=True, unite_a_l_etranger=True)
+
+
+@pytest.fixture
 def scrutin(db):
     return ScrutinFactory()
 
@@ -42,7 +48,7 @@ def verdicts(p):
 # ------------------------------------------------------------------ plafond (L.73)
 
 
-def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer):
+def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer, consul):
     first = en_attente(mandataire, scrutin, "france")
     second_france = en_attente(mandataire, scrutin, "france")
     abroad = en_attente(mandataire, scrutin, "etranger")
@@ -51,16 +57,16 @@ def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer):
     with pytest.raises(DomainError, match="détient déjà une procuration établie en France") as excinfo:
         second_france.valider_autorite(by=officer)  # a second one established in France
     assert excinfo.value.code == "plafond"
-    assert abroad.valider_autorite(by=officer)  # one in France + one abroad: allowed
+    assert abroad.valider_autorite(by=consul)  # one in France + one abroad: allowed
     with pytest.raises(DomainError, match="détient déjà deux procurations"):
-        third.valider_autorite(by=officer)  # a third one, even abroad
+        third.valider_autorite(by=consul)  # a third one, even abroad
     statuses = dict(Procuration.objects.values_list("pk", "status"))
     assert statuses[second_france.pk] == statuses[third.pk] == Status.EN_ATTENTE
 
 
-def test_two_abroad_is_allowed(mandataire, scrutin, officer):
-    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=officer)
-    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=officer)
+def test_two_abroad_is_allowed(mandataire, scrutin, consul):
+    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=consul)
+    assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=consul)
 
 
 def test_plafond_only_counts_overlapping_periods(mandataire, officer):

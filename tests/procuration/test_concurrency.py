@@ -40,7 +40,8 @@ def test_twenty_simultaneous_validations_for_one_mandataire_respect_the_plafond(
     commune = CommuneFactory()
     scrutin = ScrutinFactory()
     mandataire = ElecteurFactory(commune=commune)
-    officers = [UserFactory(username=f"opj-{i}", policier=True) for i in range(20)]
+    # Odd ones at a consulate: what they validate is established abroad.
+    officers = [UserFactory(username=f"opj-{i}", policier=True, unite_a_l_etranger=i % 2 == 1) for i in range(20)]
     procurations = [
         ProcurationFactory(
             en_attente=True, mandant=ElecteurFactory(commune=commune), mandataire=mandataire, scrutin=scrutin,
@@ -77,7 +78,7 @@ def test_simultaneous_validations_against_a_mairie_validated_procuration():
     mandataire = ElecteurFactory(commune=commune)
     ProcurationFactory(validee_mairie=True, mandant=ElecteurFactory(commune=commune), mandataire=mandataire,
                        scrutin=scrutin, etablissement="france")
-    officers = [UserFactory(username=f"opj-m{i}", policier=True) for i in range(10)]
+    officers = [UserFactory(username=f"opj-m{i}", policier=True, unite_a_l_etranger=i % 2 == 1) for i in range(10)]
     procurations = [
         ProcurationFactory(
             en_attente=True, mandant=ElecteurFactory(commune=commune), mandataire=mandataire, scrutin=scrutin,

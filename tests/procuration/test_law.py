@@ -28,6 +28,12 @@ def officer(db):
 
 
 @pytest.fixture
+def consul(db):
+    """An authority abroad: what it validates is established abroad."""
+    return UserFactory(username="consul-law", policier=True, unite_a_l_etranger=True)
+
+
+@pytest.fixture
 def world(commune):
     return {"commune": commune, "scrutin": ScrutinFactory(), "mandataire": ElecteurFactory(commune=commune)}
 
@@ -71,7 +77,7 @@ def test_plafond_counts_exactly_the_established_procurations(world, officer, sta
         assert pending.valider_autorite(by=officer, piece_type="cni") is True
 
 
-def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, officer):
+def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, officer, consul):
     """Only what an authority established counts, mairie-validated included; what was refused,
     voided, revoked, expired or is still pending does not."""
     first = held("validee_mairie", **for_mandataire(world, "france"))
@@ -86,12 +92,12 @@ def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, of
     assert excinfo.value.code == "plafond"
     # One abroad may join it: two in all.
     abroad = ProcurationFactory(en_attente=True, **for_mandataire(world, "etranger"))
-    assert abroad.valider_autorite(by=officer, piece_type="passeport") is True
+    assert abroad.valider_autorite(by=consul, piece_type="passeport") is True
     abroad.valider_mairie(by=UserFactory(username="agent-law", agent_mairie=True, commune=world["commune"]))
     # A third, even abroad, is one too many: both that stand are mairie-validated.
     third = ProcurationFactory(en_attente=True, **for_mandataire(world, "etranger"))
     with pytest.raises(DomainError) as excinfo:
-        third.valider_autorite(by=officer, piece_type="passeport")
+        third.valider_autorite(by=consul, piece_type="passeport")
     assert excinfo.value.code == "plafond"
     assert queue_verdict(third, "plafond") is False
     # The mandant of the first revokes it: the place in France is free again.
