@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0004_audit_hash_chains'),
+        ('procuration', '0005_commune_majoration_scrutin_communes'),
     ]
 
     operations = [
