@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from api.models import Change
+from procuration.models import IdentiteVerifiee
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FEED = "/api/v1/changements/"
@@ -25,7 +26,7 @@ def test_feed_lists_changes_in_order_per_scope_and_commune(api, data):
     first, cursor, _ = pull(client)
     assert ("teledossier", data["d"].pk, "teledossier.depose") in first
     assert all(kind != "teledossier" or oid != data["d_b"].pk for kind, oid, _ in first)  # B's is not ours
-    p["attente"].resilier(reason="par le mandant")
+    p["attente"].resilier(reason="par le mandant", identite=IdentiteVerifiee.france_identite(p["attente"].mandant))
     p["autorite"].invalider_mairie(by=None, motif="autre", detail="Test")
     changes, cursor2, more = pull(client, cursor)
     assert changes == [("procuration", p["attente"].pk, "procuration.resilier"),
@@ -37,8 +38,8 @@ def test_feed_lists_changes_in_order_per_scope_and_commune(api, data):
 
 
 def test_limit_pages_through_everything(api, data):
-    data["p"]["attente"].resilier(reason="x")
-    data["p"]["mairie"].resilier(reason="y")
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))
+    data["p"]["mairie"].resilier(reason="y", identite=IdentiteVerifiee.france_identite(data["p"]["mairie"].mandant))
     client = api("all")
     everything, _, _ = pull(client)
     seen, cursor = [], None
@@ -71,7 +72,7 @@ def test_two_transactions_committing_out_of_order_lose_nothing(api, data):
     def t1():
         try:
             with transaction.atomic():
-                a.resilier(reason="T1")
+                a.resilier(reason="T1", identite=IdentiteVerifiee.france_identite(a.mandant))
                 t1_changed.set()
                 assert t1_may_commit.wait(30)
         except Exception as e:  # surfaced below
@@ -82,7 +83,7 @@ def test_two_transactions_committing_out_of_order_lose_nothing(api, data):
     thread = threading.Thread(target=t1)
     thread.start()
     assert t1_changed.wait(30)
-    b.resilier(reason="T2")  # autocommit: committed now, with a larger transaction id than T1's
+    b.resilier(reason="T2", identite=IdentiteVerifiee.france_identite(b.mandant))  # autocommit: committed now, with a larger transaction id than T1's
     assert Change.objects.filter(object_id=b.pk, event="procuration.resilier").exists()
 
     seen, cursor, _ = pull(client, cursor)  # T1 still open: B is held back, not served ahead of A
@@ -103,7 +104,7 @@ def test_a_naive_id_cursor_would_have_skipped_the_late_commit(data):
 
     def t1():
         with transaction.atomic():
-            a.resilier(reason="T1")
+            a.resilier(reason="T1", identite=IdentiteVerifiee.france_identite(a.mandant))
             t1_changed.set()
             t1_may_commit.wait(30)
         connection.close()
@@ -111,7 +112,7 @@ def test_a_naive_id_cursor_would_have_skipped_the_late_commit(data):
     thread = threading.Thread(target=t1)
     thread.start()
     t1_changed.wait(30)
-    b.resilier(reason="T2")
+    b.resilier(reason="T2", identite=IdentiteVerifiee.france_identite(b.mandant))
     naive_cursor = Change.objects.order_by("-pk").values_list("pk", flat=True).first()  # B's id, seen now
     t1_may_commit.set()
     thread.join(30)

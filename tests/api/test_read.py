@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from procuration.models import AuditLog
+from procuration.models import AuditLog, IdentiteVerifiee
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_filters(api, data):
     assert ids(client.get(PROCURATIONS, {"status": "validee_autorite"})) == {p["autorite"].pk}
     later = timezone.now() + datetime.timedelta(minutes=5)
     with time_machine.travel(later):
-        p["attente"].resilier(reason="test")
+        p["attente"].resilier(reason="test", identite=IdentiteVerifiee.france_identite(p["attente"].mandant))
     since = (later - datetime.timedelta(seconds=1)).isoformat()
     assert ids(client.get(PROCURATIONS, {"updated_since": since})) == {p["attente"].pk}
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
 from procuration.exceptions import DomainError
-from procuration.models import OutboxEmail
+from procuration.models import IdentiteVerifiee, OutboxEmail
 
 
 def verify(secret: str, headers, body: bytes) -> bool:
@@ -80,7 +80,7 @@ def endpoint(receiver, commune, commune_admin, settings, data):
 @pytest.mark.django_db
 def test_each_change_is_delivered_signed(endpoint, receiver, data):
     p = data["p"]["attente"]
-    p.resilier(reason="test")
+    p.resilier(reason="test", identite=IdentiteVerifiee.france_identite(p.mandant))
     delivery = WebhookDelivery.objects.get(endpoint=endpoint, change__object_id=p.pk)
     assert webhooks.deliver(delivery.pk) == "delivered"
     headers, body = receiver.received[-1]
@@ -94,7 +94,7 @@ def test_each_change_is_delivered_signed(endpoint, receiver, data):
 
 @pytest.mark.django_db
 def test_other_communes_changes_are_not_sent(endpoint, data):
-    data["p"]["b"].resilier(reason="B")
+    data["p"]["b"].resilier(reason="B", identite=IdentiteVerifiee.france_identite(data["p"]["b"].mandant))
     assert not WebhookDelivery.objects.filter(endpoint=endpoint).exclude(change__commune=endpoint.commune).exists()
     assert not WebhookDelivery.objects.filter(change__object_id=data["p"]["b"].pk, endpoint=endpoint).exists()
 
@@ -105,7 +105,7 @@ def test_rotation_signs_with_both_secrets(endpoint, receiver, data, client, comm
     client.force_login(commune_admin)
     assert client.post(reverse("mairie_api:webhook_rotate", args=[endpoint.pk])).status_code == 200
     endpoint.refresh_from_db()
-    data["p"]["attente"].resilier(reason="x")
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))
     webhooks.deliver(WebhookDelivery.objects.get(endpoint=endpoint).pk)
     headers, body = receiver.received[-1]
     assert len(headers["webhook-signature"].split()) == 2
@@ -115,7 +115,7 @@ def test_rotation_signs_with_both_secrets(endpoint, receiver, data, client, comm
 @pytest.mark.django_db
 def test_retries_with_backoff_then_disables_and_alerts_after_24h(endpoint, receiver, data, settings):
     receiver.status = 503
-    data["p"]["attente"].resilier(reason="x")
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))
     d = WebhookDelivery.objects.get(endpoint=endpoint)
     start = d.created_at
     gaps = []
@@ -133,14 +133,14 @@ def test_retries_with_backoff_then_disables_and_alerts_after_24h(endpoint, recei
     assert OutboxEmail.objects.filter(kind="api_webhook_disabled", to=endpoint.created_by.email).count() == 1
     assert d.attempt_log.count() == 4 and all(a.status_code == 503 for a in d.attempt_log.all())
     # New changes are no longer queued for a disabled endpoint.
-    data["p"]["mairie"].resilier(reason="y")
+    data["p"]["mairie"].resilier(reason="y", identite=IdentiteVerifiee.france_identite(data["p"]["mairie"].mandant))
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1
 
 
 @pytest.mark.django_db
 def test_delivery_log_page_and_replay(endpoint, receiver, data, client, commune_admin, admin_b):
     receiver.status = 500
-    data["p"]["attente"].resilier(reason="x")
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))
     d = WebhookDelivery.objects.get(endpoint=endpoint)
     webhooks.deliver(d.pk)
     client.force_login(commune_admin)
@@ -185,7 +185,7 @@ def test_real_worker_delivers_after_commit_without_blocking(celery_worker, endpo
     """The transition returns before anything is sent (the outbox row is queued on commit); the real
     Celery worker then delivers through Redis to the loopback server."""
     receiver.status = 200
-    data["p"]["attente"].resilier(reason="x")
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))
     received = receiver.wait_for(1)
     assert len(received) == 1 and verify(endpoint.secret, *received[0])
     deadline = time.monotonic() + 30
@@ -197,6 +197,6 @@ def test_real_worker_delivers_after_commit_without_blocking(celery_worker, endpo
 @pytest.mark.django_db
 def test_pending_deliveries_are_requeued_after_a_lost_task(endpoint, data):
     """A worker restart loses nothing: the row stays pending and the periodic task queues it again."""
-    data["p"]["attente"].resilier(reason="x")  # on_commit never ran here: as if the broker had lost the task
+    data["p"]["attente"].resilier(reason="x", identite=IdentiteVerifiee.france_identite(data["p"]["attente"].mandant))  # on_commit never ran here: as if the broker had lost the task
     assert WebhookDelivery.objects.get(endpoint=endpoint).state == "pending"
     assert webhooks.requeue_due() == 1
