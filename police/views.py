@@ -87,8 +87,8 @@ def procuration(request, jeton):
                     services.confirmer_resiliation(p, by=request.user, **validation_form.cleaned_data)
                     messages.success(
                         request,
-                        f"Résiliation de la procuration {p.reference} confirmée. Le mandant et la mairie de "
-                        f"{p.commune.nom} sont informés par courriel.",
+                        f"Résiliation de la procuration {p.reference} confirmée. Le mandant et la mairie "
+                        f"{p.commune.de_nom} sont informés par courriel.",
                     )
                     return redirect("police:home")
             elif action == "refuser":

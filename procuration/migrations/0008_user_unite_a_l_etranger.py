@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0006_procuration_resiliation_demandee_at'),
+        ('procuration', '0007_procuration_resiliation_demandee_at'),
     ]
 
     operations = [

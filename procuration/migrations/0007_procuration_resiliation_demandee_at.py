@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0005_commune_majoration_scrutin_communes'),
+        ('procuration', '0006_electeur_noms_recherche'),
     ]
 
     operations = [
