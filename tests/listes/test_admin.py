@@ -41,7 +41,7 @@ def test_the_form_neither_takes_a_password_nor_probes_usernames(client, listes_a
         "username": agent_listes_b.username, "first_name": "P", "last_name": "B", "email": "pas-une-adresse",
         "password": "123",
     }).content.decode()
-    assert "Saisissez une adresse de courriel valide." in html
+    assert "Saisissez une adresse e-mail valide." in html  # Django REST framework's French catalogue wins over Django's
     assert User.objects.count() == before
 
 

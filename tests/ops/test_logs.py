@@ -7,11 +7,11 @@ import logging
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from procuration.models import Procuration, Status
 from procuration.observability import JsonFormatter
+from tests.conftest import Client
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.police._helpers import fiche_pk
 

@@ -20,14 +20,14 @@ import pytest
 import redis
 import requests
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 from prometheus_client.parser import text_string_to_metric_families
 
 from procuration.beat import LOCK_KEY
 from procuration.models import OutboxEmail, Procuration, Status
-from tests.conftest import SmtpSink
+from tests.conftest import Client, SmtpSink
 from tests.factories import ElecteurFactory, ScrutinFactory, UserFactory
 from tests.services import wait_until
 
