@@ -105,3 +105,30 @@ start_test_services() {
   # settings are safe by default (DEBUG off), so say it. pytest-django still runs views with DEBUG off.
   export DEBUG=true
 }
+
+# Fetch one file out of a pinned npm tarball, once: `npm pack NAME@VERSION`, check the tarball's
+# sha512 against INTEGRITY (the value committed in the caller), extract MEMBER into DEST (under the
+# git-ignored .cache/). Without network the caller's test fails saying its file is missing.
+# Usage: ensure_npm_file NAME VERSION INTEGRITY MEMBER DEST
+ensure_npm_file() {
+  local name="$1" version="$2" integrity="$3" member="$4" dest="$5"
+  [ -s "$dest" ] && return 0
+  command -v npm >/dev/null || ensure_apt npm
+  local tmp actual
+  tmp="$(mktemp -d "/tmp/$name.XXXXXX")"
+  log "npm pack $name@$version"
+  if ! (cd "$tmp" && npm pack "$name@$version" --pack-destination "$tmp" --silent >/dev/null); then
+    echo "npm pack $name@$version a échoué : les tests qui en ont besoin échoueront" >&2
+    rm -rf "$tmp"; return 0
+  fi
+  actual="sha512-$("$ROOT/.venv/bin/python" -c 'import base64, hashlib, sys
+print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tmp/$name-$version.tgz")"
+  if [ "$actual" != "$integrity" ]; then
+    echo "$name-$version.tgz : intégrité inattendue ($actual)" >&2
+    rm -rf "$tmp"; exit 1
+  fi
+  mkdir -p "$(dirname "$dest")"
+  tar -xzf "$tmp/$name-$version.tgz" -C "$tmp" "package/$member"
+  mv "$tmp/package/$member" "$dest.part" && mv "$dest.part" "$dest"
+  rm -rf "$tmp"
+}
