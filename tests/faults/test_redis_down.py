@@ -55,7 +55,8 @@ def test_counter_validation_with_redis_down_then_email_sent_once_when_back(
             )
         # The normal success page, not an error.
         assert response.status_code == 200
-        assert response.redirect_chain == [(HOME, 302)]
+        # After a validation the officer lands on the act's page (récépissé to print: police:acte).
+        assert response.redirect_chain == [(reverse("police:acte", args=[demande.pk]), 302)]
         assert "Procuration R3D1SX validée" in text(response)
         assert "Cache Redis unreachable" in caplog.text
         assert "Broker unavailable" in caplog.text

@@ -183,7 +183,7 @@ def test_pdf_fetches_nothing_but_the_static_files(settings, tmp_path, recording_
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "hostile.html").write_text(
-        f'<html><head><link rel="stylesheet" href="http://127.0.0.1:{port}/feuille.css">'
+        f'<html lang="fr"><head><title>Hostile</title><link rel="stylesheet" href="http://127.0.0.1:{port}/feuille.css">'
         f'<link rel="stylesheet" href="{(outside / "secret.css").as_uri()}">'
         '<link rel="stylesheet" href="print.css"></head><body>'
         f'<img src="http://127.0.0.1:{port}/image.png" alt="">'
