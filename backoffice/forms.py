@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from dsfr.forms import DsfrBaseForm
 
 from procuration.models import BureauDeVote, Commune, Scrutin, User
-from procuration.models.accounts import Qualite
+from procuration.models.accounts import Qualite, unite_a_l_etranger
 
 
 class CommuneForm(DsfrBaseForm, forms.ModelForm):
@@ -91,11 +91,24 @@ class StaffAccountForm(DsfrBaseForm, forms.ModelForm):
         return email
 
 
+UNITE_A_L_ETRANGER_LABEL = "Unité à l'étranger (ambassade, consulat)"
+UNITE_A_L_ETRANGER_HINT = (
+    "Cochez pour une autorité qui siège hors de France : les procurations que ses officiers et agents valident "
+    "sont alors établies à l'étranger (validité jusqu'à trois ans ; le mandataire peut en détenir deux, article "
+    "L.73 du code électoral). Les procurations déjà validées ne changent pas."
+)
+
+
+def etablissement_label(a_l_etranger: bool) -> str:
+    return "à l'étranger" if a_l_etranger else "en France"
+
+
 class OfficerForm(StaffAccountForm):
     class Meta(StaffAccountForm.Meta):
-        fields = StaffAccountForm.Meta.fields + ["qualite", "unite", "matricule", "is_unit_admin"]
-        labels = {**StaffAccountForm.Meta.labels, "unite": "Unité (commissariat, brigade…)",
-                  "is_unit_admin": "Administrateur de l'unité"}
+        fields = StaffAccountForm.Meta.fields + ["qualite", "unite", "unite_a_l_etranger", "matricule", "is_unit_admin"]
+        labels = {**StaffAccountForm.Meta.labels, "unite": "Unité (commissariat, brigade, consulat…)",
+                  "unite_a_l_etranger": UNITE_A_L_ETRANGER_LABEL, "is_unit_admin": "Administrateur de l'unité"}
+        help_texts = {**StaffAccountForm.Meta.help_texts, "unite_a_l_etranger": UNITE_A_L_ETRANGER_HINT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +116,27 @@ class OfficerForm(StaffAccountForm):
         self.fields["qualite"].choices = Qualite.choices
         self.fields["unite"].required = True
         self.fields["matricule"].required = True
+
+    def clean(self):
+        """A unit is in France or abroad for all its officers: a new one follows the unit."""
+        data = super().clean()
+        unite = data.get("unite")
+        declared = unite_a_l_etranger(unite) if unite else None
+        if declared is not None and data.get("unite_a_l_etranger", False) != declared:
+            self.add_error("unite_a_l_etranger", (
+                f"L'unité « {unite} » est déclarée {etablissement_label(declared)} : la personne habilitée y suit "
+                "son unité. Pour changer l'unité entière, utilisez la liste des unités."
+            ))
+        return data
+
+
+class UniteEtablissementForm(DsfrBaseForm):
+    """Where the procurations an existing unit validates are established, for all its officers."""
+
+    unite = forms.CharField(widget=forms.HiddenInput, max_length=200,
+                            error_messages={"required": "Choisissez l'unité dans la liste des unités."})
+    unite_a_l_etranger = forms.BooleanField(label=UNITE_A_L_ETRANGER_LABEL, required=False,
+                                            help_text=UNITE_A_L_ETRANGER_HINT)
 
 
 class MandatForm(DsfrBaseForm, forms.ModelForm):

@@ -18,5 +18,6 @@ urlpatterns = [
     path("scrutins/nouveau/", views.scrutin_new, name="scrutin_new"),
     path("scrutins/<int:scrutin_pk>/", views.scrutin, name="scrutin"),
     path("unites/", views.unites, name="unites"),
+    path("unites/etablissement/", views.unite_etablissement, name="unite_etablissement"),
     path("unites/officiers/nouveau/", views.officier_new, name="officier_new"),
 ]

@@ -12,8 +12,10 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from backoffice import charts
 from backoffice.forms import (
@@ -25,6 +27,8 @@ from backoffice.forms import (
     OfficerForm,
     ScrutinForm,
     StaffAccountForm,
+    UniteEtablissementForm,
+    etablissement_label,
 )
 from elus.models import Mandat
 from procuration import reu
@@ -32,6 +36,7 @@ from procuration.access import portal_required
 from procuration.activation import issue_activation
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
+from procuration.models.accounts import unite_a_l_etranger
 from procuration.views import PortalLoginView
 
 DAYS = 30
@@ -224,16 +229,59 @@ def _scrutin_form(request, scrutin):
 # ----------------------------------------------------------------- police and gendarmerie
 @national_admin_required
 def unites(request):
+    return _unites_page(request)
+
+
+def _unites_page(request, error: str = "", status: int = 200):
+    """Each unit with its officers, and the form that says where the procurations it validates are
+    established (its officers' accounts agree, or `mixed`: set it once to align them)."""
     officers = User.objects.filter(role=Role.POLICIER).order_by("unite", "last_name", "first_name")
-    units: dict[str, list] = {}
+    grouped: dict[str, list] = {}
     for officer in officers:
-        units.setdefault(officer.unite or "Sans unité", []).append(officer)
-    return render(request, "backoffice/unites.html", {"units": sorted(units.items())})
+        grouped.setdefault(officer.unite, []).append(officer)
+    units = []
+    for n, (name, members) in enumerate(sorted(grouped.items(), key=lambda item: item[0] or "Sans unité"), start=1):
+        abroad = {o.unite_a_l_etranger for o in members}
+        form = None
+        if name:  # officers without a unit are set one by one in /admin/
+            form = UniteEtablissementForm(initial={"unite": name, "unite_a_l_etranger": True in abroad},
+                                          auto_id=f"id_unite{n}_%s")
+        units.append({"name": name or "Sans unité", "officers": members, "form": form, "mixed": len(abroad) > 1,
+                      "etablissement": etablissement_label(True in abroad)})
+    return render(request, "backoffice/unites.html", {"units": units, "error": error}, status=status)
+
+
+@require_POST
+@national_admin_required
+def unite_etablissement(request):
+    """Declare a unit abroad (a consulate, an embassy) or in France: every officer's account of the
+    unit at once, one audit entry per account changed. Procurations already validated keep theirs."""
+    form = UniteEtablissementForm(request.POST)
+    if not form.is_valid():
+        return _unites_page(request, error=" ".join(e for errors in form.errors.values() for e in errors), status=400)
+    name, abroad = form.cleaned_data["unite"], form.cleaned_data["unite_a_l_etranger"]
+    officers = User.objects.filter(role=Role.POLICIER, unite=name)
+    if not officers.exists():
+        raise Http404
+    with transaction.atomic():
+        changed = list(officers.select_for_update().exclude(unite_a_l_etranger=abroad).order_by("pk"))
+        for officer in changed:
+            officer.unite_a_l_etranger = abroad
+            officer.save(update_fields=["unite_a_l_etranger"])
+            AuditLog.record(request, "backoffice.unite_etablissement", officer, unite=name, unite_a_l_etranger=abroad)
+    if changed:
+        messages.success(request, f"Unité « {name} » : les procurations que valident ses officiers et agents sont "
+                                  f"désormais établies {etablissement_label(abroad)}.")
+    else:
+        messages.info(request, f"Unité « {name} » : déjà déclarée {etablissement_label(abroad)}, rien n'a changé.")
+    return redirect("backoffice:unites")
 
 
 @national_admin_required
 def officier_new(request):
-    form = OfficerForm(request.POST or None, initial={"unite": request.GET.get("unite", "")[:200]})
+    unite = request.GET.get("unite", "")[:200]
+    form = OfficerForm(request.POST or None,
+                       initial={"unite": unite, "unite_a_l_etranger": bool(unite and unite_a_l_etranger(unite))})
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
         user.role = Role.POLICIER
@@ -241,7 +289,8 @@ def officier_new(request):
             user.set_unusable_password()
             user.save()
             issue_activation(user)  # the officer alone chooses the password and enrols TOTP
-            AuditLog.record(request, "backoffice.officier_create", user, unite=user.unite)
+            AuditLog.record(request, "backoffice.officier_create", user, unite=user.unite,
+                            unite_a_l_etranger=user.unite_a_l_etranger)
         messages.success(
             request, f"{user.get_qualite_display()} {user} habilité(e) dans l'unité « {user.unite} ». Un lien "
             f"d'activation est envoyé à {user.email} : la personne y choisit son mot de passe, puis configure sa "

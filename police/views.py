@@ -218,12 +218,14 @@ def unite(request):
             username=new_staff_username(data["first_name"], data["last_name"]), first_name=data["first_name"],
             last_name=data["last_name"].upper(), email=data["email"], role=Role.POLICIER, qualite=data["qualite"],
             matricule=data["matricule"], unite=request.user.unite,
+            unite_a_l_etranger=request.user.unite_a_l_etranger,  # a fact of the unit, set by the national admin
         )
         with transaction.atomic():
             officer.set_unusable_password()
             officer.save()
             issue_activation(officer)
-            AuditLog.record(request, "police.compte_cree", officer, matricule=officer.matricule, unite=officer.unite)
+            AuditLog.record(request, "police.compte_cree", officer, matricule=officer.matricule, unite=officer.unite,
+                            unite_a_l_etranger=officer.unite_a_l_etranger)
         messages.success(
             request,
             f"Compte créé pour {officer.officer_label} (identifiant « {officer.username} »). Un lien d'activation "

@@ -79,3 +79,10 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_authenticated and self.is_active and self.role in roles
+
+
+def unite_a_l_etranger(unite: str) -> bool | None:
+    """Whether the unit named `unite` is declared abroad (True) or in France (False), as its officers'
+    accounts say; None when it has no officer yet, or when its accounts disagree."""
+    values = set(User.objects.filter(role=Role.POLICIER, unite=unite).values_list("unite_a_l_etranger", flat=True))
+    return values.pop() if len(values) == 1 else None

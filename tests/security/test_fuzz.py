@@ -145,6 +145,8 @@ def _forms():
         "backoffice:scrutin_new": (ADMIN_NATIONAL, "POST", fields_of(bo.ScrutinForm), (), None, None),
         "backoffice:scrutin": (ADMIN_NATIONAL, "POST", fields_of(bo.ScrutinForm), (), None, None),
         "backoffice:officier_new": (ADMIN_NATIONAL, "POST", fields_of(bo.OfficerForm), (), None, None),
+        "backoffice:unite_etablissement": (ADMIN_NATIONAL, "POST", fields_of(bo.UniteEtablissementForm), (), None,
+                                           None),
     }
 
 

@@ -240,6 +240,7 @@ ROUTES: dict[str, Route] = {
     "backoffice:scrutin_new": door("backoffice"),
     "backoffice:scrutin": door("backoffice"),
     "backoffice:unites": door("backoffice"),
+    "backoffice:unite_etablissement": door("backoffice", post_only="first"),  # the unit named in the POST
     "backoffice:officier_new": door("backoffice"),
     # ---------------------------------------------------------------- API v1 (keys, not sessions)
     # A session opens no API call (401 to every role); each key scope is in tests/api/test_matrix.py.
