@@ -105,28 +105,39 @@ def file_url(request, kind: str, obj) -> str:
     return request.build_absolute_uri(reverse("api:fichier", args=[token]))
 
 
-class PieceSerializer(serializers.Serializer):
+# A file of a télédossier: `url = signed_url()`, declared last by each subclass so that it stays the
+# last key, is its link for the calling key; `file_kind` is what api.views.fichier opens. (A comment,
+# not a docstring: drf-spectacular would put a docstring in the schema of both.)
+class SignedFileSerializer(serializers.Serializer):
+    file_kind: str
+
+    def get_url(self, obj) -> str:
+        return file_url(self.context["request"], self.file_kind, obj)
+
+
+def signed_url():
+    return serializers.SerializerMethodField(method_name="get_url",
+                                             help_text="Lien de téléchargement signé, valable quelques minutes.")
+
+
+class PieceSerializer(SignedFileSerializer):
+    file_kind = "piece"
     id = serializers.IntegerField()
     kind = serializers.CharField()
     original_name = serializers.CharField()
     content_type = serializers.CharField()
     size = serializers.IntegerField()
-    url = serializers.SerializerMethodField(help_text="Lien de téléchargement signé, valable quelques minutes.")
-
-    def get_url(self, obj) -> str:
-        return file_url(self.context["request"], "piece", obj)
+    url = signed_url()
 
 
-class DocumentSerializer(serializers.Serializer):
+class DocumentSerializer(SignedFileSerializer):
+    file_kind = "document"
     id = serializers.IntegerField()
     kind = serializers.CharField()
     title = serializers.CharField()
     size = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    url = serializers.SerializerMethodField(help_text="Lien de téléchargement signé, valable quelques minutes.")
-
-    def get_url(self, obj) -> str:
-        return file_url(self.context["request"], "document", obj)
+    url = signed_url()
 
 
 class EventSerializer(serializers.Serializer):

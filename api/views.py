@@ -23,6 +23,7 @@ from api.serializers import (
     ProblemSerializer,
     ProcurationFilter,
     ProcurationSerializer,
+    StrictQuery,
     TeledossierDetailSerializer,
     TeledossierFilter,
     TeledossierSerializer,
@@ -98,71 +99,71 @@ class ApiMixin:
         return s.validated_data
 
 
-@extend_schema(tags=["procurations"], parameters=[ProcurationFilter], responses={(200, "application/json"): ProcurationSerializer(many=True),
-               (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Procurations de la commune")
-class ProcurationList(ApiMixin, generics.ListAPIView):
-    required_scope = Scope.PROCURATIONS_READ
-    serializer_class = ProcurationSerializer
+# The read views. Comments, not docstrings, on the classes below: drf-spectacular would put the first
+# docstring it finds in the schema as the operations' description.
+#
+# A read list: the resource's rows for the key's commune (`scoped`), narrowed by the query string
+# (`query`: each filter given becomes one lookup of `lookups`), in id order, 100 a page.
+class FilteredList(ApiMixin, generics.ListAPIView):
     pagination_class = Pagination
+    query: type[StrictQuery]
+    lookups: dict[str, str]  # filter name -> queryset lookup
 
     def get_queryset(self):
-        f = self.filters(ProcurationFilter)
-        qs = procurations_for(self.request.auth).select_related(
-            "commune", "scrutin", "mandant__commune", "mandant__bureau", "mandataire__commune", "mandataire__bureau"
-        )
-        if "scrutin" in f:
-            qs = qs.filter(scrutin_id=f["scrutin"])
-        if "bureau" in f:
-            qs = qs.filter(mandant__bureau__numero=f["bureau"])
-        if "status" in f:
-            qs = qs.filter(status=f["status"])
-        if "updated_since" in f:
-            qs = qs.filter(updated_at__gte=f["updated_since"])
-        return qs.order_by("pk")
+        f = self.filters(self.query)
+        return self.scoped().filter(**{lookup: f[name] for name, lookup in self.lookups.items() if name in f}).order_by("pk")
 
 
-@extend_schema(tags=["procurations"], responses={(200, "application/json"): ProcurationSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},
-               summary="Une procuration de la commune")
-class ProcurationDetail(ApiMixin, generics.RetrieveAPIView):
+# The procurations a key reads (list and detail), and how they are shown.
+class Procurations:
     required_scope = Scope.PROCURATIONS_READ
     serializer_class = ProcurationSerializer
 
-    def get_queryset(self):
+    def scoped(self):
         return procurations_for(self.request.auth).select_related(
             "commune", "scrutin", "mandant__commune", "mandant__bureau", "mandataire__commune", "mandataire__bureau"
         )
 
 
-@extend_schema(tags=["télédossiers"], parameters=[TeledossierFilter], responses={
-    (200, "application/json"): TeledossierSerializer(many=True), (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Télédossiers de la commune")
-class TeledossierList(ApiMixin, generics.ListAPIView):
+# The télédossiers a key reads (list and detail).
+class Teledossiers:
     required_scope = Scope.TELEDOSSIERS_READ
     serializer_class = TeledossierSerializer
-    pagination_class = Pagination
 
+    def scoped(self):
+        return teledossiers_for(self.request.auth).select_related("electeur")
+
+
+@extend_schema(tags=["procurations"], parameters=[ProcurationFilter], responses={(200, "application/json"): ProcurationSerializer(many=True),
+               (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Procurations de la commune")
+class ProcurationList(Procurations, FilteredList):
+    query = ProcurationFilter
+    lookups = {"scrutin": "scrutin_id", "bureau": "mandant__bureau__numero", "status": "status",
+               "updated_since": "updated_at__gte"}
+
+
+@extend_schema(tags=["procurations"], responses={(200, "application/json"): ProcurationSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},
+               summary="Une procuration de la commune")
+class ProcurationDetail(Procurations, ApiMixin, generics.RetrieveAPIView):
     def get_queryset(self):
-        f = self.filters(TeledossierFilter)
-        qs = teledossiers_for(self.request.auth).select_related("electeur")
-        if "demarche" in f:
-            qs = qs.filter(demarche=f["demarche"])
-        if "etat" in f:
-            qs = qs.filter(etat=f["etat"])
-        if "updated_since" in f:
-            qs = qs.filter(updated_at__gte=f["updated_since"])
-        return qs.order_by("pk")
+        return self.scoped()
+
+
+@extend_schema(tags=["télédossiers"], parameters=[TeledossierFilter], responses={
+    (200, "application/json"): TeledossierSerializer(many=True), (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Télédossiers de la commune")
+class TeledossierList(Teledossiers, FilteredList):
+    query = TeledossierFilter
+    lookups = {"demarche": "demarche", "etat": "etat", "updated_since": "updated_at__gte"}
 
 
 @extend_schema(tags=["télédossiers"], responses={(200, "application/json"): TeledossierDetailSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},
                summary="Un télédossier, ses pièces, ses documents et son historique")
-class TeledossierDetail(ApiMixin, generics.RetrieveAPIView):
-    required_scope = Scope.TELEDOSSIERS_READ
+class TeledossierDetail(Teledossiers, ApiMixin, generics.RetrieveAPIView):
     serializer_class = TeledossierDetailSerializer
     lookup_field = "numero"
 
     def get_queryset(self):
-        return teledossiers_for(self.request.auth).select_related("electeur").prefetch_related(
-            "pieces", "documents", "events"
-        )
+        return self.scoped().prefetch_related("pieces", "documents", "events")
 
 
 @extend_schema(tags=["fil des changements"], parameters=[FeedQuery], responses={
