@@ -18,12 +18,6 @@ def text(response) -> str:
     return html.unescape(response.content.decode())
 
 
-@pytest.fixture
-def admin_client(client, admin_national):
-    client.force_login(admin_national)
-    return client
-
-
 def test_door(client, agent_mairie, policier):
     url = reverse("backoffice:communes")
     r = client.get(url)

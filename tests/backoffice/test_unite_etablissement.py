@@ -2,29 +2,19 @@
 national administrator for a whole unit from the list of units, or when habilitating a person;
 one audit entry per account changed; a unit admin's new officers follow their unit."""
 
-import html
 import re
 
 import pytest
 from django.urls import reverse
 
 from procuration.models import AuditLog, Role, User
+from tests.backoffice.test_backoffice import text
 from tests.factories import ProcurationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("backoffice:unite_etablissement")
 CONSULAT = "Consulat général à Montréal"
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-@pytest.fixture
-def admin_client(client, admin_national):
-    client.force_login(admin_national)
-    return client
 
 
 @pytest.fixture

@@ -38,6 +38,35 @@ def keyboard_staff_login(page, live_server, path, user):
     page.wait_for_url(re.compile(".*" + re.escape(path) + "$"))
 
 
+def keyboard_demande_validite(page, scrutin):
+    """From « Mes procurations »: a new demande for both tours of `scrutin` (established in France, the
+    initial choice), up to the mandataire step."""
+    activate(page, "#nouvelle-demande")
+    page.wait_for_url(re.compile(r".*/demande/validite/$"))
+    choose(page, "#id_scrutin", str(scrutin))
+    activate(page, "#id_tour1", key="Space")
+    activate(page, "#id_tour2", key="Space")
+    assert page.locator("#id_tour1").is_checked() and page.locator("#id_tour2").is_checked()
+    activate(page, "#form-validite button[type=submit]")
+    page.wait_for_url(re.compile(r".*/demande/mandataire/$"))
+
+
+def keyboard_mandataire_by_nne(page, nne: str, date_naissance):
+    """The mandataire step: the NNE and the date of birth typed (the live check then runs)."""
+    type_into(page, "#id_nne", nne)
+    type_date(page, "#id_date_naissance_nne", date_naissance)
+
+
+def keyboard_counter_validation(officer, reference: str):
+    """At the counter: the reference typed, the passport checked, the procuration validated."""
+    type_into(officer, "#id_reference", reference)
+    officer.keyboard.press("Enter")
+    officer.wait_for_url(re.compile(r".*/police/procuration/[^/]+/$"))
+    choose(officer, "#form-valider select", "Passeport")
+    type_into(officer, "#form-valider input[type=text]", "45ab")
+    activate(officer, "#form-valider button[type=submit]")
+
+
 def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(live_server, page):
     page.goto(live_server.url + "/")
     page.keyboard.press("Tab")
@@ -52,17 +81,8 @@ def test_procuration_with_the_keyboard_only(
     live_server, page, browser, oidc_provider, mandant_electeur, mandataire, scrutin, policier, agent_mairie,
 ):
     keyboard_franceconnect_login(page, live_server, oidc_provider, "fc-marie")
-    activate(page, "#nouvelle-demande")
-    page.wait_for_url(re.compile(r".*/demande/validite/$"))
-    choose(page, "#id_scrutin", str(scrutin))
-    activate(page, "#id_tour1", key="Space")
-    activate(page, "#id_tour2", key="Space")
-    assert page.locator("#id_tour1").is_checked() and page.locator("#id_tour2").is_checked()
-    activate(page, "#form-validite button[type=submit]")
-
-    page.wait_for_url(re.compile(r".*/demande/mandataire/$"))
-    type_into(page, "#id_nne", mandataire.nne)
-    type_date(page, "#id_date_naissance_nne", mandataire.date_naissance)
+    keyboard_demande_validite(page, scrutin)
+    keyboard_mandataire_by_nne(page, mandataire.nne, mandataire.date_naissance)
     page.locator("#live-checks-ok").wait_for(timeout=10_000)
     activate(page, "#form-mandataire button[type=submit]")
 
@@ -76,12 +96,7 @@ def test_procuration_with_the_keyboard_only(
 
     officer = new_page(browser, live_server)
     keyboard_staff_login(officer, live_server, reverse("police:home"), policier)
-    type_into(officer, "#id_reference", reference.lower())
-    officer.keyboard.press("Enter")
-    officer.wait_for_url(re.compile(r".*/police/procuration/[^/]+/$"))
-    choose(officer, "#form-valider select", "Passeport")
-    type_into(officer, "#form-valider input[type=text]", "45ab")
-    activate(officer, "#form-valider button[type=submit]")
+    keyboard_counter_validation(officer, reference.lower())
     officer.locator("[role=status]").wait_for()
     assert f"Procuration {reference} validée" in officer.locator("[role=status]").inner_text()
 

@@ -16,8 +16,14 @@ from django.utils import timezone
 
 from tests.a11y.axe import assert_no_axe_violations
 from tests.e2e._helpers import body, messages_to, subject, wait_for_mail
-from tests.e2e.keyboard import activate, choose, type_date, type_into
-from tests.e2e.test_keyboard import keyboard_franceconnect_login, keyboard_staff_login
+from tests.e2e.keyboard import activate, type_into
+from tests.e2e.test_keyboard import (
+    keyboard_counter_validation,
+    keyboard_demande_validite,
+    keyboard_franceconnect_login,
+    keyboard_mandataire_by_nne,
+    keyboard_staff_login,
+)
 from tests.factories import ElecteurFactory, ProcurationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,13 +37,7 @@ FULLWIDTH = "１２３４５６７８９"  # 123456789 in fullwidth digits
 def _demande_up_to_the_mandataire(page, live_server, oidc_provider, scrutin):
     """Marie logs in with FranceConnect and fills step 1 (the scrutin, both tours, in France)."""
     keyboard_franceconnect_login(page, live_server, oidc_provider, "fc-marie")
-    activate(page, "#nouvelle-demande")
-    page.wait_for_url(re.compile(r".*/demande/validite/$"))
-    choose(page, "#id_scrutin", str(scrutin))
-    activate(page, "#id_tour1", key="Space")
-    activate(page, "#id_tour2", key="Space")
-    activate(page, "#form-validite button[type=submit]")
-    page.wait_for_url(re.compile(r".*/demande/mandataire/$"))
+    keyboard_demande_validite(page, scrutin)
 
 
 def _submit_mandataire(page):
@@ -52,8 +52,7 @@ def test_plafond_message_in_the_mandant_demande(live_server, page, oidc_provider
                                                 scrutin):
     ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin)
     _demande_up_to_the_mandataire(page, live_server, oidc_provider, scrutin)
-    type_into(page, "#id_nne", mandataire.nne)
-    type_date(page, "#id_date_naissance_nne", mandataire.date_naissance)
+    keyboard_mandataire_by_nne(page, mandataire.nne, mandataire.date_naissance)
     # The live check says it while typing...
     live = page.locator("#live-checks-error")
     live.wait_for(timeout=10_000)
@@ -88,8 +87,7 @@ def test_plafond_message_on_the_mairie_dossier(live_server, page, agent_mairie, 
 def test_recapitulatif_and_suivi_say_established_in_france(live_server, page, oidc_provider, mandant_electeur,
                                                            mandataire, scrutin):
     _demande_up_to_the_mandataire(page, live_server, oidc_provider, scrutin)
-    type_into(page, "#id_nne", mandataire.nne)
-    type_date(page, "#id_date_naissance_nne", mandataire.date_naissance)
+    keyboard_mandataire_by_nne(page, mandataire.nne, mandataire.date_naissance)
     page.locator("#live-checks-ok").wait_for(timeout=10_000)
     _submit_mandataire(page)
     page.wait_for_url(re.compile(r".*/demande/recapitulatif/$"))
@@ -113,9 +111,8 @@ def test_non_ascii_nne_is_a_format_error_in_the_mandant_demande(live_server, pag
                                                                 mandataire, scrutin):
     assert mandataire.nne == "123456789"  # what the Arabic-Indic digits read as: a lookup would find him
     _demande_up_to_the_mandataire(page, live_server, oidc_provider, scrutin)
-    type_into(page, "#id_nne", ARABIC_INDIC)
+    keyboard_mandataire_by_nne(page, ARABIC_INDIC, mandataire.date_naissance)
     assert page.locator("#id_nne").input_value() == ARABIC_INDIC
-    type_date(page, "#id_date_naissance_nne", mandataire.date_naissance)
     live = page.locator("#live-checks-error")
     live.wait_for(timeout=10_000)
     assert NNE_FORMAT in live.inner_text()
@@ -149,12 +146,7 @@ def test_commune_with_its_elision_on_the_counter_the_dashboard_and_the_mail(
     p = ProcurationFactory(en_attente=True, commune=commune, mandant=mandant_electeur,
                            email_contact="marie@example.fr")
     keyboard_staff_login(page, live_server, reverse("police:home"), policier)
-    type_into(page, "#id_reference", p.reference)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/police/procuration/[^/]+/$"))
-    choose(page, "#form-valider select", "Passeport")
-    type_into(page, "#form-valider input[type=text]", "45ab")
-    activate(page, "#form-valider button[type=submit]")
+    keyboard_counter_validation(page, p.reference)
     page.wait_for_url(re.compile(r".*/police/actes/\d+/$"))
     assert (f"Procuration {p.reference} validée. Elle est transmise à la mairie d'Almayrac "
             "et le mandant est informé par courriel.") in page.locator("[role=status]").inner_text()
