@@ -59,7 +59,7 @@ def teledossier_xml(d: Teledossier) -> bytes:
     if d.demarche == Demarche.ILE:
         ile = sub(root, "inscription")
         sub(ile, "motifRattachement", d.motif_rattachement)
-        sub(ile, "liste", "principale")
+        sub(ile, "liste", "principale" if d.nationalite == "FR" else "complementaire")
         if d.scrutin_id:
             sub(ile, "scrutin", d.scrutin.libelle, dateTour1=d.scrutin.date_tour1.isoformat())
     else:

@@ -72,14 +72,55 @@ class _DossierForm(DsfrBaseForm):
 class IleForm(_DossierForm):
     PIECES = (PieceKind.IDENTITE, PieceKind.ATTACHE)
 
+    nationalite = forms.ChoiceField(
+        label="Votre nationalité", widget=forms.RadioSelect, initial="FR",
+        choices=[("FR", "Française"), ("UE", "D'un autre État membre de l'Union européenne"),
+                 ("AUTRE", "Autre nationalité")],
+    )
+    etat_membre = forms.ChoiceField(
+        label="État membre de l'Union européenne dont vous avez la nationalité", required=False,
+        choices=[("", "Choisissez l'État membre")]
+        + sorted(rules.ETATS_MEMBRES_UE.items(), key=lambda item: item[1]),
+    )
+    complementaires = forms.MultipleChoiceField(
+        label="Listes complémentaires demandées (ressortissants de l'Union européenne)", required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(rules.COMPLEMENTAIRE_MUNICIPALES, "Liste complémentaire pour les élections municipales"),
+                 (rules.COMPLEMENTAIRE_EUROPEENNES, "Liste complémentaire pour les élections européennes")],
+        help_text="Un citoyen de l'Union européenne vote aux élections municipales et européennes, pas aux autres.",
+    )
     nom_usage = forms.CharField(label="Nom d'usage (facultatif)", max_length=150, required=False)
     motif_rattachement = forms.ChoiceField(
         label="Votre attache avec la commune", choices=MotifRattachement.choices, widget=forms.RadioSelect
     )
     field_order = [
-        "commune", "motif_rattachement", "nom_usage", "lieu_naissance", "departement_naissance", "adresse",
-        "code_postal", "ville", "telephone",
+        "commune", "nationalite", "etat_membre", "complementaires", "motif_rattachement", "nom_usage",
+        "lieu_naissance", "departement_naissance", "adresse", "code_postal", "ville", "telephone",
     ]
+
+    def clean(self):
+        """The nationality gives the list(s) (listes.rules.ile_listes); the commune's next scrutin
+        gives the online deadline and the age (listes.rules): each error on its field."""
+        cleaned = super().clean()
+        self.scrutin = None
+        self.listes = None
+        nationalite = cleaned.get("nationalite")
+        if nationalite == "UE" and not cleaned.get("etat_membre"):
+            self.add_error("etat_membre", "Choisissez l'État membre de l'Union européenne dont vous avez la nationalité.")
+        elif nationalite:
+            code = {"FR": rules.FRANCAISE, "UE": cleaned.get("etat_membre")}.get(nationalite, "")
+            try:
+                self.listes = rules.ile_listes(code, cleaned.get("complementaires") or ())
+            except DomainError as e:
+                self.add_error(e.field, e.message)
+        commune = cleaned.get("commune")
+        if commune is not None:
+            try:
+                self.scrutin = rules.check_ile_deadline(commune)
+                rules.check_ile_age(self.user.birthdate, self.scrutin)
+            except DomainError as e:
+                self.add_error(e.field, e.message)
+        return cleaned
 
 
 class RcoForm(_DossierForm):

@@ -172,6 +172,15 @@ class Teledossier(models.Model):
     motif_rattachement = models.CharField(
         "motif d'attache avec la commune", max_length=20, choices=MotifRattachement.choices, blank=True
     )
+    # Nationality (ISO code): French → liste principale; another EU member state → the listes
+    # complémentaires chosen (listes.rules.ile_listes).
+    nationalite = models.CharField("nationalité (code ISO)", max_length=2, default="FR", db_default="FR")
+    complementaire_municipales = models.BooleanField(
+        "liste complémentaire municipale", default=False, db_default=False
+    )
+    complementaire_europeennes = models.BooleanField(
+        "liste complémentaire européenne", default=False, db_default=False
+    )
     decision = models.CharField("décision", max_length=10, choices=Decision.choices, blank=True, default="")
     motif_refus = models.TextField("motif du refus", blank=True)
     electeur = models.ForeignKey(
@@ -202,6 +211,22 @@ class Teledossier(models.Model):
 
     def __str__(self):
         return f"{self.numero} ({self.get_demarche_display()})"
+
+    @property
+    def nationalite_label(self) -> str:
+        from listes.rules import ETATS_MEMBRES_UE
+
+        return "Française" if self.nationalite == "FR" else ETATS_MEMBRES_UE.get(self.nationalite, self.nationalite)
+
+    @property
+    def listes_label(self) -> str:
+        """The list(s) the inscription asks for, in words."""
+        if self.nationalite == "FR":
+            return "Liste principale"
+        asked = [name for name, on in (("municipales", self.complementaire_municipales),
+                                       ("européennes", self.complementaire_europeennes)) if on]
+        return "Liste complémentaire " + " et ".join(asked) if len(asked) < 2 else (
+            "Listes complémentaires municipales et européennes")
 
     @property
     def est_clos(self) -> bool:
@@ -321,11 +346,13 @@ class Teledossier(models.Model):
         return self._transition("clore", by=by, comment=comment)
 
     def accepter(self, *, by, comment: str) -> bool:
-        """ILE accepted: the person is added to the commune's list (new Electeur with a new NNE)."""
+        """ILE accepted: the person is on the commune's list. An elector already on a list (found by
+        the usager's identité pivot) keeps their NNE: the registration moves here and the radiation
+        from the former commune is recorded; anyone else is a new Electeur with a new NNE."""
         from listes import emails
 
         def changes(d):
-            d.electeur = _inscrire(d)
+            d.electeur = _inscrire(d, by=by)
             d.decision = Decision.ACCEPTEE
             return ["electeur", "decision"]
 
@@ -359,9 +386,61 @@ def _new_nne() -> str:
     raise IntegrityError("Impossible d'attribuer un NNE unique.")
 
 
-def _inscrire(d: Teledossier):
-    from procuration.models import BureauDeVote, Electeur, Liste
+def _listes(d: Teledossier):
+    from listes import rules
 
+    chosen = [name for name, on in ((rules.COMPLEMENTAIRE_MUNICIPALES, d.complementaire_municipales),
+                                    (rules.COMPLEMENTAIRE_EUROPEENNES, d.complementaire_europeennes)) if on]
+    return rules.ile_listes(d.nationalite, chosen)
+
+
+def _registered_elector(d: Teledossier):
+    """The elector already on a list with the usager's identité pivot (procuration.registry), locked,
+    or None. Several candidates: nothing is guessed, the agent is asked to check the register."""
+    from procuration.identity import Pivot
+    from procuration.models import Electeur
+    from procuration.registry import electeur_for_pivot
+
+    found, why = electeur_for_pivot(Pivot.of_user(d.usager))
+    if why == "homonymes":
+        raise DomainError(
+            "Plusieurs électeurs déjà inscrits ont exactement l'identité de l'usager : l'inscription ne peut pas "
+            "être acceptée ici sans risque de doublon. Vérifiez le registre électoral (NNE) avant de décider."
+        )
+    if found is None:
+        return None
+    return Electeur.objects.select_for_update(of=("self",)).select_related("commune").get(pk=found.pk)
+
+
+def _inscrire(d: Teledossier, *, by):
+    from procuration.models import AuditLog, BureauDeVote, Electeur
+
+    listes = _listes(d)
+    adresse = f"{d.adresse}, {d.code_postal} {d.ville}"
+    existing = _registered_elector(d)
+    if existing is not None:
+        old_commune = existing.commune
+        fields = ["adresse", "liste", "nationalite", "complementaire_municipales", "complementaire_europeennes"]
+        if existing.commune_id != d.commune_id:
+            existing.commune_id = d.commune_id
+            existing.bureau = BureauDeVote.objects.filter(commune_id=d.commune_id).order_by("numero").first()
+            fields += ["commune", "bureau"]
+        if d.nom_usage:
+            existing.nom_usage = d.nom_usage
+            fields.append("nom_usage")
+        existing.adresse = adresse
+        existing.liste, existing.nationalite = listes.liste, listes.nationalite
+        existing.complementaire_municipales = listes.complementaire_municipales
+        existing.complementaire_europeennes = listes.complementaire_europeennes
+        existing.save(update_fields=fields)
+        if old_commune.pk != d.commune_id:
+            # The radiation from the former commune, in the register's audit trail (append-only).
+            AuditLog.record(
+                by, "registre.radiation", existing, nne=existing.nne, commune=old_commune.code_insee,
+                nouvelle_commune=d.commune.code_insee, motif="inscription dans une autre commune",
+                teledossier=d.numero,
+            )
+        return existing
     bureau = BureauDeVote.objects.filter(commune_id=d.commune_id).order_by("numero").first()
     for _ in range(5):
         try:
@@ -379,8 +458,11 @@ def _inscrire(d: Teledossier):
                     code_pays_naissance=d.usager.birthcountry,
                     commune_id=d.commune_id,
                     bureau=bureau,
-                    liste=Liste.PRINCIPALE,
-                    adresse=f"{d.adresse}, {d.code_postal} {d.ville}",
+                    liste=listes.liste,
+                    nationalite=listes.nationalite,
+                    complementaire_municipales=listes.complementaire_municipales,
+                    complementaire_europeennes=listes.complementaire_europeennes,
+                    adresse=adresse,
                 )
         except IntegrityError:
             continue

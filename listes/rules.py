@@ -2,6 +2,7 @@
 
 import datetime
 import zoneinfo
+from typing import NamedTuple
 
 import filetype
 from django.conf import settings
@@ -36,6 +37,58 @@ def check_teledossiers_today(usager, now=None) -> None:
         )
 
 
+# ------------------------------------------------------------------ ILE nationality and lists
+
+FRANCAISE = "FR"
+# The other member states of the European Union (ISO 3166-1 alpha-2): their nationals register on
+# the listes complémentaires (municipales, européennes), never on the liste principale.
+ETATS_MEMBRES_UE = {
+    "DE": "Allemagne", "AT": "Autriche", "BE": "Belgique", "BG": "Bulgarie", "CY": "Chypre", "HR": "Croatie",
+    "DK": "Danemark", "ES": "Espagne", "EE": "Estonie", "FI": "Finlande", "GR": "Grèce", "HU": "Hongrie",
+    "IE": "Irlande", "IT": "Italie", "LV": "Lettonie", "LT": "Lituanie", "LU": "Luxembourg", "MT": "Malte",
+    "NL": "Pays-Bas", "PL": "Pologne", "PT": "Portugal", "CZ": "République tchèque", "RO": "Roumanie",
+    "SK": "Slovaquie", "SI": "Slovénie", "SE": "Suède",
+}
+COMPLEMENTAIRE_MUNICIPALES = "municipales"
+COMPLEMENTAIRE_EUROPEENNES = "europeennes"
+
+
+class Listes(NamedTuple):
+    """Where an accepted ILE registers the person (procuration.Electeur.liste and its flags)."""
+
+    nationalite: str
+    liste: str
+    complementaire_municipales: bool
+    complementaire_europeennes: bool
+
+
+def ile_listes(nationalite: str, complementaires=()) -> Listes:
+    """The list(s) of an inscription by nationality (L.11; LO.227-1, loi 77-729 art. 2-1): French
+    → liste principale; a national of another EU member state → the liste complémentaire of the
+    municipales and/or of the européennes, as asked (at least one); any other nationality is
+    refused. Raises DomainError naming the form field."""
+    from procuration.models import Liste
+
+    nationalite = (nationalite or "").strip().upper()
+    if nationalite == FRANCAISE:
+        return Listes(FRANCAISE, Liste.PRINCIPALE, False, False)
+    if nationalite not in ETATS_MEMBRES_UE:
+        raise DomainError(
+            "L'inscription sur les listes électorales est ouverte aux personnes de nationalité française et, sur "
+            "les listes complémentaires (élections municipales et européennes), aux ressortissants d'un autre État "
+            "membre de l'Union européenne. Votre nationalité ne permet pas de vous inscrire.",
+            code="ile_nationalite", field="nationalite",
+        )
+    chosen = set(complementaires or ())
+    if not chosen & {COMPLEMENTAIRE_MUNICIPALES, COMPLEMENTAIRE_EUROPEENNES}:
+        raise DomainError(
+            "Choisissez au moins une liste complémentaire : celle des élections municipales, celle des élections "
+            "européennes, ou les deux.", code="ile_complementaire", field="complementaires",
+        )
+    return Listes(nationalite, Liste.COMPLEMENTAIRE, COMPLEMENTAIRE_MUNICIPALES in chosen,
+                  COMPLEMENTAIRE_EUROPEENNES in chosen)
+
+
 # ------------------------------------------------------------------ ILE deadline
 
 
@@ -51,28 +104,37 @@ def ile_deadline(scrutin) -> datetime.datetime:
     return datetime.datetime.combine(wednesday + datetime.timedelta(days=1), datetime.time(0, 0), tzinfo=PARIS)
 
 
-def next_scrutin(now=None):
+def ile_mairie_last_day(scrutin) -> datetime.date:
+    """At the mairie, inscriptions are taken until the 6th Friday before the 1st round (included):
+    two days after the 6th Wednesday."""
+    return nth_wednesday_before(scrutin.date_tour1, settings.LISTES_ILE_DEADLINE_WEEKS) + datetime.timedelta(days=2)
+
+
+def next_scrutin(commune, now=None):
+    """The next scrutin whose scope includes `commune` (national, or listing it: an élection
+    partielle elsewhere does not count), by Scrutin.objects.concernant."""
     from procuration.models import Scrutin
 
     today = timezone.localdate(now or timezone.now())
-    return Scrutin.objects.filter(date_tour1__gte=today).order_by("date_tour1").first()
+    return Scrutin.objects.concernant(commune).filter(date_tour1__gte=today).order_by("date_tour1", "pk").first()
 
 
-def check_ile_deadline(now=None):
-    """Return the scrutin the inscription is for (or None), or raise with a clear French message."""
+def check_ile_deadline(commune, now=None):
+    """Return the scrutin of `commune` the inscription is for (or None), or raise with a clear
+    French message naming the last day online and the last day at the mairie."""
     now = now or timezone.now()
-    scrutin = next_scrutin(now)
+    scrutin = next_scrutin(commune, now)
     if scrutin is None:
         return None
     deadline = ile_deadline(scrutin)
     if now >= deadline:
         last_day = deadline.date() - datetime.timedelta(days=1)
-        friday = last_day + datetime.timedelta(days=2)
         raise DomainError(
-            f"Les inscriptions en ligne pour « {scrutin.libelle} » (1er tour le {_fr(scrutin.date_tour1)}) "
-            f"étaient ouvertes jusqu'au {_fr(last_day)} à minuit. Vous pouvez encore vous inscrire en mairie "
-            f"jusqu'au {_fr(friday)} ; la demande en ligne rouvrira après le scrutin.",
-            code="ile_deadline",
+            f"Les inscriptions en ligne dans la commune {commune.de_nom} pour « {scrutin.libelle} » (1er tour le "
+            f"{_fr(scrutin.date_tour1)}) étaient ouvertes jusqu'au {_fr(last_day)} à minuit. Vous pouvez encore "
+            f"vous inscrire en mairie jusqu'au {_fr(ile_mairie_last_day(scrutin))} ; la demande en ligne rouvrira "
+            "après le scrutin.",
+            code="ile_deadline", field="commune",
         )
     return scrutin
 

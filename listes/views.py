@@ -67,10 +67,7 @@ def _file_dossier(request, demarche: str):
         if not (user.birthdate and user.last_name and user.first_name and user.gender):
             raise DomainError("Votre identité transmise par FranceConnect est incomplète : adressez-vous à votre mairie.")
         rules.check_teledossiers_today(user)
-        if demarche == Demarche.ILE:
-            scrutin = rules.check_ile_deadline()
-            rules.check_ile_age(user.birthdate, scrutin)
-        else:
+        if demarche == Demarche.RCO:  # the ILE's deadline and age depend on the commune: IleForm.clean
             rules.check_rco_age(user.birthdate)
     except DomainError as e:
         blocking = e.message
@@ -92,7 +89,12 @@ def _file_dossier(request, demarche: str):
             telephone=data["telephone"],
         )
         if demarche == Demarche.ILE:
-            fields.update(nom_usage=data["nom_usage"], motif_rattachement=data["motif_rattachement"], scrutin=scrutin)
+            scrutin = form.scrutin
+            fields.update(
+                nom_usage=data["nom_usage"], motif_rattachement=data["motif_rattachement"], scrutin=scrutin,
+                nationalite=form.listes.nationalite, complementaire_municipales=form.listes.complementaire_municipales,
+                complementaire_europeennes=form.listes.complementaire_europeennes,
+            )
         else:
             fields.update(
                 nationalite_francaise=True, pere_nom=data["pere_nom"], pere_prenoms=data["pere_prenoms"],
@@ -114,7 +116,7 @@ def _file_dossier(request, demarche: str):
                 return render(request, template, {"form": form, "blocking": e.message, "scrutin": scrutin})
         messages.success(request, f"Votre démarche a été transmise à la mairie. Numéro de télédossier : {dossier.numero}.")
         return redirect("listes:usager_dossier", numero=dossier.numero)
-    return render(request, template, {"form": form, "blocking": blocking, "scrutin": scrutin})
+    return render(request, template, {"form": form, "blocking": blocking, "scrutin": getattr(form, "scrutin", None)})
 
 
 @usager_required

@@ -27,7 +27,7 @@ class QueueFilterForm(DsfrBaseForm):
 
     def __init__(self, *args, commune, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scrutin"].queryset = Scrutin.objects.order_by("-date_tour1")
+        self.fields["scrutin"].queryset = Scrutin.objects.concernant(commune).order_by("-date_tour1")
         self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
 
 
@@ -103,7 +103,7 @@ class RegistreForm(DsfrBaseForm):
 
     def __init__(self, *args, commune, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scrutin"].queryset = Scrutin.objects.order_by("-date_tour1")
+        self.fields["scrutin"].queryset = Scrutin.objects.concernant(commune).order_by("-date_tour1")
         self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
 
     def clean(self):

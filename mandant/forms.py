@@ -46,7 +46,10 @@ class ValiditeForm(DsfrBaseForm):
         super().__init__(*args, **kwargs)
         self.electeur = electeur
         today = timezone.localdate()
-        upcoming = [s for s in Scrutin.objects.order_by("date_tour1") if s.derniere_date >= today]
+        # Only the scrutins of the mandant's commune are offered (a partielle elsewhere is not); one
+        # posted anyway gets validity.periode's message.
+        concernant = Scrutin.objects.concernant(electeur.commune_id)
+        upcoming = [s for s in concernant.order_by("date_tour1") if s.derniere_date >= today]
         self.fields["scrutin"].widget.choices = [("", "Choisissez un scrutin")] + [
             (s.pk, scrutin_label(s)) for s in upcoming
         ]
@@ -60,7 +63,7 @@ class ValiditeForm(DsfrBaseForm):
             start, end = validity.periode(
                 portee=portee, scrutin=data.get("scrutin"), tour1=bool(data.get("tour1")), tour2=bool(data.get("tour2")),
                 valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
-                etablissement=data.get("etablissement") or Etablissement.FRANCE,
+                etablissement=data.get("etablissement") or Etablissement.FRANCE, commune=self.electeur.commune,
             )
         except DomainError as exc:
             self.add_error(exc.field, exc.message)

@@ -93,7 +93,10 @@ class CerfaForm(DsfrBaseForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         today = timezone.localdate()
-        self.fields["scrutin"].queryset = Scrutin.objects.filter(Q(date_tour1__gte=today) | Q(date_tour2__gte=today))
+        scrutins = Scrutin.objects.filter(Q(date_tour1__gte=today) | Q(date_tour2__gte=today))
+        if getattr(self, "commune", None) is not None:  # the mairie keys in its own electors' forms only
+            scrutins = scrutins.concernant(self.commune)
+        self.fields["scrutin"].queryset = scrutins
         self.mandant = None
         self.mandataire = None
 
@@ -188,7 +191,7 @@ class CerfaForm(DsfrBaseForm):
             data["valid_from"], data["valid_until"] = validity.periode(
                 portee=data["portee"], scrutin=data.get("scrutin"), tour1=bool(data.get("tour1")),
                 tour2=bool(data.get("tour2")), valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
-                etablissement=data["etablissement"],
+                etablissement=data["etablissement"], commune=self.mandant.commune if self.mandant else None,
             )
         except DomainError as exc:
             self.add_error(exc.field, exc.message)

@@ -41,13 +41,21 @@ def periode(
     valid_until: datetime.date | None = None,
     etablissement: str = Etablissement.FRANCE,
     today: datetime.date | None = None,
+    commune=None,
 ) -> tuple[datetime.date, datetime.date]:
-    """(valid_from, valid_until) of the procuration, or DomainError(field=…, message in French)."""
+    """(valid_from, valid_until) of the procuration, or DomainError(field=…, message in French).
+    With `commune` (the mandant's), the scrutin must concern it (Scrutin.objects.concernant): a
+    partielle of another commune is not a scrutin the mandant votes in."""
     today = today or timezone.localdate()
     if portee == Portee.SCRUTIN:
         if scrutin is None:
             raise DomainError("Choisissez le scrutin pour lequel la procuration est donnée.", code="scrutin",
                               field="scrutin")
+        if commune is not None and not scrutin.concerne(commune):
+            raise DomainError(
+                f"« {scrutin.libelle} » n'a pas lieu dans la commune {commune.de_nom} : choisissez un scrutin "
+                "organisé dans la commune où le mandant vote.", code="scrutin_hors_commune", field="scrutin",
+            )
         if scrutin.derniere_date < today:
             raise DomainError(f"Ce scrutin est déjà passé (dernier tour le {scrutin.derniere_date:%d/%m/%Y}).",
                               code="passe", field="scrutin")
@@ -82,6 +90,7 @@ def periode_of(p, today: datetime.date | None = None) -> tuple[datetime.date, da
     return periode(
         portee=p.portee, scrutin=p.scrutin if p.scrutin_id else None, tour1=p.tour1, tour2=p.tour2,
         valid_from=p.valid_from, valid_until=p.valid_until, etablissement=p.etablissement, today=today,
+        commune=p.commune if p.commune_id else None,
     )
 
 

@@ -97,6 +97,16 @@ class Electeur(models.Model):
     commune = models.ForeignKey(Commune, on_delete=models.PROTECT, related_name="electeurs")
     bureau = models.ForeignKey(BureauDeVote, on_delete=models.PROTECT, related_name="electeurs", null=True, blank=True)
     liste = models.CharField("liste", max_length=20, choices=Liste.choices, default=Liste.PRINCIPALE)
+    # A national of another EU member state is on the liste complémentaire of the municipales, of the
+    # européennes, or both (listes.rules.ile_listes); `nationalite` is the ISO code ("FR"), empty when
+    # the register extract did not give it.
+    nationalite = models.CharField("nationalité (code ISO)", max_length=2, blank=True, default="", db_default="")
+    complementaire_municipales = models.BooleanField(
+        "inscrit sur la liste complémentaire municipale", default=False, db_default=False
+    )
+    complementaire_europeennes = models.BooleanField(
+        "inscrit sur la liste complémentaire européenne", default=False, db_default=False
+    )
     adresse = models.CharField("adresse", max_length=300, blank=True)
     inscrit = models.BooleanField("inscrit", default=True, help_text="Faux après une radiation.")
     sous_tutelle = models.BooleanField("majeur sous tutelle", default=False)
@@ -154,6 +164,16 @@ class ScrutinType(models.TextChoices):
     PARTIELLE = "partielle", "Élection partielle"
 
 
+class ScrutinQuerySet(models.QuerySet):
+    def concernant(self, commune):
+        """The scrutins whose scope includes `commune` (a Commune or its pk): the national ones (no
+        commune listed) and those listing it (élection partielle…). The one home of the scope rule:
+        the ILE deadlines, the mandant's demande and the CERFA forms all ask it."""
+        commune_id = getattr(commune, "pk", commune)
+        scoped = Scrutin.communes.through.objects.filter(scrutin_id=models.OuterRef("pk"))
+        return self.filter(~models.Exists(scoped) | models.Exists(scoped.filter(commune_id=commune_id)))
+
+
 class Scrutin(models.Model):
     type = models.CharField("type", max_length=20, choices=ScrutinType.choices)
     libelle = models.CharField("libellé", max_length=200)
@@ -165,11 +185,17 @@ class Scrutin(models.Model):
         help_text="Aucune commune : scrutin national.",
     )
 
+    objects = ScrutinQuerySet.as_manager()
+
     class Meta:
         ordering = ["date_tour1"]
 
     def __str__(self):
         return self.libelle
+
+    def concerne(self, commune) -> bool:
+        """Does this scrutin's scope include `commune`? (ScrutinQuerySet.concernant)"""
+        return Scrutin.objects.concernant(commune).filter(pk=self.pk).exists()
 
     @property
     def national(self) -> bool:

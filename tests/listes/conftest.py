@@ -62,6 +62,7 @@ def jeune(db):
 def ile_post_data(commune, **extra):
     data = {
         "commune": commune.pk,
+        "nationalite": "FR",
         "motif_rattachement": "domicile",
         "nom_usage": "",
         "lieu_naissance": "Albi",

@@ -167,11 +167,12 @@ def test_ile_deadline_is_midnight_paris_after_the_sixth_wednesday(client, mandan
     assert Teledossier.objects.count() == 1
     with time_machine.travel(datetime.datetime(2027, 2, 4, 0, 0, 0, tzinfo=PARIS), tick=False):
         client.force_login(mandant_user)
-        page = client.get(url).content.decode()
-        assert "étaient ouvertes jusqu&#x27;au mercredi 3 février 2027 à minuit" in page
-        assert "en mairie jusqu&#x27;au vendredi 5 février 2027" in page
+        # The deadline is the commune's (its scrutins): the message comes once the commune is chosen.
         response = client.post(url, ile_post_data(commune))
         assert response.status_code == 200
+        page = response.content.decode()
+        assert "étaient ouvertes jusqu&#x27;au mercredi 3 février 2027 à minuit" in page
+        assert "en mairie jusqu&#x27;au vendredi 5 février 2027" in page
     assert Teledossier.objects.count() == 1
     # After the scrutin, the next one (none here) governs: filing reopens.
     with time_machine.travel(datetime.datetime(2027, 3, 22, 9, 0, tzinfo=PARIS), tick=False):

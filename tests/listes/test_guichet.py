@@ -127,7 +127,16 @@ def test_comment_is_required(client, agent_listes, file_ile):
 
 def test_accept_adds_the_elector_seen_by_procuration_lookups(client, agent_listes, file_ile, mailoutbox, commune,
                                                              django_capture_on_commit_callbacks):
-    d = file_ile()
+    import datetime
+
+    from tests.factories import UserFactory
+
+    # Somebody on no list yet (the mandant_user fixture is already on Almayrac's list: see
+    # tests/listes/test_ile_law.py for an elector who moves and keeps their NNE).
+    newcomer = UserFactory(username="nouvelle", first_name="Marie Claire", last_name="DUPONT", gender="F",
+                           birthdate=datetime.date(1995, 7, 3), birthplace="81004", birthcountry="99100",
+                           email="marie.dupont@example.fr")
+    d = file_ile(user=newcomer)
     mailoutbox.clear()
     client.force_login(agent_listes)
     before = Electeur.objects.count()
