@@ -151,7 +151,8 @@ class SearchForm(DsfrBaseForm):
     etat = forms.ChoiceField(
         label="État",
         required=False,
-        choices=[("", "À traiter"), ("transmis", "Transmis"), ("recu", "Reçu"), ("clos", "Clos"), ("tous", "Tous")],
+        choices=[("", "À traiter"), ("transmis", "Transmis"), ("recu", "Reçu"), ("clos", "Clos"), ("tous", "Tous"),
+                 ("retard", f"Inscription non décidée après {rules.ILE_DECISION_DAYS} jours")],
     )
 
 

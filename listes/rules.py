@@ -248,15 +248,43 @@ def check_image(upload) -> str:
 
 
 # The maire decides on an inscription within five days of its filing (article L.18 of the code
-# électoral); an ILE télédossier still undecided after that is overdue.
+# électoral); an ILE télédossier still undecided after that is overdue. The one home of this rule:
+# the guichet (days left, « en retard » filter), the mairie dashboard and the mairie alerts.
 ILE_DECISION_DAYS = 5
+ILE_DECISION_DELAY = datetime.timedelta(days=ILE_DECISION_DAYS)
+
+
+def _waiting_ile(qs):
+    from listes.models import Demarche, Etat
+
+    return qs.filter(demarche=Demarche.ILE, decision="").exclude(etat=Etat.CLOS)
 
 
 def ile_decisions_overdue(qs, now=None):
     """The ILE télédossiers of `qs` filed more than ILE_DECISION_DAYS ago and not decided yet."""
+    now = now or timezone.now()
+    return _waiting_ile(qs).filter(created_at__lte=now - ILE_DECISION_DELAY)
+
+
+class DecisionDelai(NamedTuple):
+    """Where an ILE waiting for the maire's decision stands: due by `due`; `days_left` whole days
+    (rounded up) before then, 0 once overdue."""
+
+    due: datetime.datetime
+    overdue: bool
+    days_left: int
+
+
+def ile_decision_delai(d, now=None) -> DecisionDelai | None:
+    """The 5-day delay of one télédossier, or None when no decision is awaited (RCO, decided, closed).
+    Same boundary as ile_decisions_overdue: overdue from the instant five days after the filing."""
     from listes.models import Demarche, Etat
 
+    if d.demarche != Demarche.ILE or d.decision or d.etat == Etat.CLOS:
+        return None
     now = now or timezone.now()
-    return qs.filter(
-        demarche=Demarche.ILE, decision="", created_at__lte=now - datetime.timedelta(days=ILE_DECISION_DAYS)
-    ).exclude(etat=Etat.CLOS)
+    due = d.created_at + ILE_DECISION_DELAY
+    if now >= due:
+        return DecisionDelai(due, True, 0)
+    left = due - now
+    return DecisionDelai(due, False, left.days + (1 if left % datetime.timedelta(days=1) else 0))

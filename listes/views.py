@@ -163,6 +163,12 @@ def home(request):
     """Télédossiers of the commune by type, searchable, filtered, paginated. Closed ones stay findable."""
     form, demarche, qs = _filtered(request)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The maire decides within 5 days (listes.rules): days left on each waiting ILE, overdue ones counted.
+    now = timezone.now()
+    page.object_list = list(page.object_list)
+    for d in page.object_list:
+        d.delai = rules.ile_decision_delai(d, now)
+    overdue = rules.ile_decisions_overdue(Teledossier.objects.visible_to(request.user), now).count()
     counts = {
         value: Teledossier.objects.visible_to(request.user).filter(demarche=value).exclude(etat=Etat.CLOS).count()
         for value in Demarche.values
@@ -178,7 +184,7 @@ def home(request):
     return render(
         request, "listes/home.html",
         {"form": form, "page": page, "demarche": demarche, "tabs": tabs, "querystring": params.urlencode(),
-         "export_query": export.urlencode()},
+         "export_query": export.urlencode(), "overdue": overdue, "ile_days": rules.ILE_DECISION_DAYS},
     )
 
 
@@ -198,6 +204,8 @@ def _filtered(request):
         qs = qs.filter(Q(numero=numero) | Q(nom__icontains=q) | Q(nom_usage__icontains=q) | Q(prenoms__icontains=q))
     elif etat == "":
         qs = qs.exclude(etat=Etat.CLOS)
+    if etat == "retard":
+        qs = rules.ile_decisions_overdue(qs)
     if etat in Etat.values:
         qs = qs.filter(etat=etat)
     return form, demarche, qs.order_by("-created_at", "-pk")
@@ -240,6 +248,7 @@ def dossier(request, numero):
     d = _dossier_for_agent(request, numero)
     context = {
         "d": d,
+        "delai": rules.ile_decision_delai(d),
         "events": d.events.select_related("actor"),
         "documents": d.documents.all(),
         "pieces": d.pieces.all(),

@@ -2,6 +2,9 @@
 
 - "Nouvelles arrivées": procurations validated by an authority and waiting for the mairie are
   announced in one grouped e-mail, at most one per ARRIVALS_INTERVAL per agent.
+- "Inscriptions en retard": an ILE télédossier of the commune still waiting for the maire's decision
+  five days after its filing (listes.rules.ile_decisions_overdue) is announced once to each agent,
+  in one e-mail listing the newly overdue ones and the total.
 - "Rappels": at J-7, J-2 and J-1 before each tour of a scrutin, while procurations for that tour
   are still waiting, one reminder per step (the last step reached is sent once, even if the
   periodic task ran late and skipped a day).
@@ -17,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from mairie.models import AlertPreference, ReminderSent
+from mairie.models import AlertPreference, IleOverdueNotice, ReminderSent
 from mairie.registre import covers_tour
 from procuration.models import Procuration, Role, Scrutin, Status, User
 from procuration.outbox import schedule_email
@@ -54,7 +57,7 @@ def _context(**extra):
 
 def run(now=None) -> dict:
     now = now or timezone.now()
-    counts = {"arrivees": 0, "rappels": 0}
+    counts = {"arrivees": 0, "rappels": 0, "inscriptions_en_retard": 0}
     agents = list(_agents().select_related("commune"))
     existing = set(AlertPreference.objects.filter(user__in=agents).values_list("user_id", flat=True))
     AlertPreference.objects.bulk_create(
@@ -63,6 +66,8 @@ def run(now=None) -> dict:
     for agent in agents:
         if send_arrivals(agent, now):
             counts["arrivees"] += 1
+        if send_ile_overdue(agent, now):
+            counts["inscriptions_en_retard"] += 1
     today = timezone.localdate(now)
     horizon = today + datetime.timedelta(days=REMINDER_STEPS[0])
     scrutins = Scrutin.objects.filter(
@@ -125,4 +130,32 @@ def send_reminder(agent, scrutin, tour: int, step: int, now) -> bool:
             )
     except IntegrityError:
         return False
+    return True
+
+
+def send_ile_overdue(agent, now) -> bool:
+    """The commune's ILE télédossiers overdue for the maire's decision and not yet signalled to this
+    agent, in one e-mail; each is then recorded (IleOverdueNotice) so it is announced once."""
+    from listes.models import Teledossier
+    from listes.rules import ILE_DECISION_DAYS, ile_decisions_overdue
+
+    with transaction.atomic():
+        pref = AlertPreference.objects.select_for_update().filter(user=agent).first()
+        if pref is None or not pref.inscriptions_en_retard:
+            return False
+        overdue = ile_decisions_overdue(Teledossier.objects.filter(commune_id=agent.commune_id), now)
+        new = list(
+            overdue.exclude(pk__in=IleOverdueNotice.objects.filter(user=agent).values("teledossier_id"))
+            .order_by("created_at", "pk")
+        )
+        if not new:
+            return False
+        IleOverdueNotice.objects.bulk_create([IleOverdueNotice(user=agent, teledossier=d, sent_at=now) for d in new])
+        schedule_email(
+            "mairie_ile_retard", agent.email,
+            _context(agent=agent, commune=agent.commune, dossiers=new[:30], count=len(new), total=overdue.count(),
+                     days=ILE_DECISION_DAYS, guichet_url=settings.SITE_URL + reverse("listes:home")
+                     + "?demarche=ile&etat=retard"),
+            object_ref=f"mairie.AlertPreference:{pref.pk}",
+        )
     return True

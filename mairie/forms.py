@@ -169,6 +169,9 @@ class AlertPreferenceForm(DsfrBaseForm):
     rappels_scrutin = forms.BooleanField(
         label="Rappels à J-7, J-2 et J-1 avant un scrutin tant que des procurations attendent", required=False,
     )
+    inscriptions_en_retard = forms.BooleanField(
+        label="Demandes d'inscription sur les listes électorales non décidées 5 jours après leur dépôt", required=False,
+    )
 
 
 def mairie_cerfa_form_class():

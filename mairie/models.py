@@ -20,6 +20,11 @@ class AlertPreference(models.Model):
         default=True,
         help_text="Un rappel à J-7, J-2 et J-1 avant chaque tour tant que des procurations attendent.",
     )
+    inscriptions_en_retard = models.BooleanField(
+        "inscriptions non décidées après 5 jours", default=True, db_default=True,
+        help_text="Un courriel quand une demande d'inscription sur les listes électorales attend la décision du "
+        "maire depuis plus de 5 jours.",
+    )
     arrivals_sent_at = models.DateTimeField("dernier courriel d'arrivées", null=True, blank=True)
     arrivals_cutoff = models.DateTimeField(
         "arrivées déjà signalées jusqu'au", default=timezone.now,
@@ -51,6 +56,23 @@ class ReminderSent(models.Model):
 
     def __str__(self):
         return f"Rappel J-{self.step} ({self.scrutin_id}, tour {self.tour}) à {self.user_id}"
+
+
+class IleOverdueNotice(models.Model):
+    """One row per agent and overdue ILE télédossier signalled, so each is announced once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    teledossier = models.ForeignKey("listes.Teledossier", on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "inscription en retard signalée"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "teledossier"], name="mairie_ile_overdue_once"),
+        ]
+
+    def __str__(self):
+        return f"Inscription {self.teledossier_id} en retard signalée à {self.user_id}"
 
 
 class Tour(models.IntegerChoices):

@@ -369,11 +369,13 @@ def alertes(request):
     pref = alerts.preference_for(request.user)
     form = AlertPreferenceForm(request.POST if request.method == "POST" else None, initial={
         "nouvelles_arrivees": pref.nouvelles_arrivees, "rappels_scrutin": pref.rappels_scrutin,
+        "inscriptions_en_retard": pref.inscriptions_en_retard,
     })
     if request.method == "POST" and form.is_valid():
-        pref.nouvelles_arrivees = form.cleaned_data["nouvelles_arrivees"]
-        pref.rappels_scrutin = form.cleaned_data["rappels_scrutin"]
-        pref.save(update_fields=["nouvelles_arrivees", "rappels_scrutin"])
+        fields = ["nouvelles_arrivees", "rappels_scrutin", "inscriptions_en_retard"]
+        for name in fields:
+            setattr(pref, name, form.cleaned_data[name])
+        pref.save(update_fields=fields)
         messages.success(request, "Vos préférences d'alerte sont enregistrées.")
         return redirect("mairie:alertes")
     return render(request, "mairie/alertes.html", {"form": form, "has_email": bool(request.user.email)})

@@ -111,3 +111,38 @@ def test_agent_chooses_alerts(client, agent_mairie):
     client.post(reverse("mairie:alertes"), {"rappels_scrutin": "on"})
     pref = AlertPreference.objects.get(user=agent_mairie)
     assert (pref.nouvelles_arrivees, pref.rappels_scrutin) == (False, True)
+
+
+def test_inscriptions_non_decidees_apres_5_jours_dans_les_alertes_de_la_commune(run, commune, agent_mairie,
+                                                                              agent_mairie_b, mandant_user):
+    """An ILE still undecided 5 days after its filing (L.18) is announced once to each agent of the
+    commune (listes.rules.ile_decisions_overdue), not to another commune's, not after opting out."""
+    from listes.models import Teledossier
+
+    quiet = UserFactory(username="agent-quiet-ile", agent_mairie=True, commune=commune)
+
+    def ile(numero, filed, **kw):
+        with time_machine.travel(filed, tick=False):
+            return Teledossier.objects.create(
+                numero=numero, demarche="ile", commune=kw.pop("commune", commune), usager=mandant_user,
+                email="u@example.fr", nom="DURAND", prenoms="Léa", sexe="F", date_naissance=datetime.date(2000, 1, 1),
+                lieu_naissance="Albi", adresse="1 rue", code_postal="81190", ville="Almayrac", **kw)
+
+    first = ile("A-9-RETARD01", at(1, 10))
+    ile("A-9-AILLEURS", at(1, 10), commune=agent_mairie_b.commune)
+    ile("A-9-DECIDEE1", at(1, 10), etat="clos", decision="refusee", motif_refus="x")
+    assert run(at(1, 11)) == []  # preferences are created on the first run
+    AlertPreference.objects.filter(user=quiet).update(inscriptions_en_retard=False)
+    assert [m for m in run(at(6, 9, 59)) if "inscription" in m.subject] == []  # 4 days 23 h 59: in time
+    sent = {m.to[0]: m for m in run(at(6, 10)) if "inscription" in m.subject}
+    assert set(sent) == {agent_mairie.email, agent_mairie_b.email}  # each commune its own; not the opted-out
+    assert "A-9-AILLEURS" in sent[agent_mairie_b.email].body and first.numero not in sent[agent_mairie_b.email].body
+    sent = [sent[agent_mairie.email]]
+    assert sent[0].subject == "1 inscription non décidée après 5 jours — mairie d'Almayrac"
+    assert first.numero in sent[0].body and "A-9-AILLEURS" not in sent[0].body and "A-9-DECIDEE1" not in sent[0].body
+    assert "article L.18" in sent[0].body and "etat=retard" in sent[0].body
+    assert [m for m in run(at(6, 12)) if "inscription" in m.subject] == []  # announced once
+    second = ile("A-9-RETARD02", at(2, 8))
+    sent = [m for m in run(at(7, 8, 5)) if "inscription" in m.subject]
+    assert [m.to for m in sent] == [[agent_mairie.email]] and second.numero in sent[0].body and first.numero not in sent[0].body
+    assert "2 demandes d'inscription en retard au total." in sent[0].body
