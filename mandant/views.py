@@ -29,6 +29,7 @@ CODE_STEP = {
     "self": "mandataire", "mandataire_non_inscrit": "mandataire", "mandataire_inscrit": "mandataire",
     "plafond": "mandataire", "tutelle": "mandataire", "liste_complementaire": "mandataire",
     "passe": "validite", "doublon": "validite", "duree": "validite", "periode": "validite", "scrutin": "validite",
+    "scrutin_hors_commune": "validite",
     "tour": "validite",
 }
 
