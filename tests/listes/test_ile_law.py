@@ -176,3 +176,27 @@ def test_ile_deadlines_follow_the_scrutin_of_the_commune(client, mandant_user, c
         assert response.status_code == 200
         assert "commune d&#x27;Almayrac pour « Européennes »" in response.content.decode()
     assert Teledossier.objects.count() == 1
+
+
+def test_liste_complementaire_montree_au_mandant_et_a_la_mairie(client, file_ile, citoyen_ue, agent_listes, commune,
+                                                                mandant_user, mandant_electeur, agent_mairie):
+    """The EU citizen registered by the ILE, chosen as mandataire for a présidentielle: the mandant
+    is told at the mandataire step, the mairie sees the check in the dossier."""
+    from tests.factories import ProcurationFactory
+
+    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales"])
+    d.accepter(by=agent_listes, comment="ok")
+    ue = d.electeur
+    presidentielle = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE, libelle="Présidentielle")
+    client.force_login(mandant_user)
+    client.post(reverse("mandant:demande_validite"), {"portee": "scrutin", "scrutin": presidentielle.pk, "tour1": "on",
+                                                      "tour2": "on", "etablissement": "france"})
+    response = client.post(reverse("mandant:demande_mandataire"), {
+        "mode": "nne", "nne": ue.nne, "date_naissance_nne": ue.date_naissance.isoformat()})
+    assert response.status_code == 200
+    assert any("liste complémentaire ne peut pas être mandataire" in e for e in response.context["form"].errors["nne"])
+    p = ProcurationFactory(validee_autorite=True, commune=commune, mandant=mandant_electeur, mandataire=ue,
+                           scrutin=presidentielle)
+    client.force_login(agent_mairie)
+    page = client.get(reverse("mairie:detail", args=[p.pk])).content.decode()
+    assert "liste complémentaire ne peut pas être mandataire" in page
