@@ -79,6 +79,7 @@ class IleForm(_DossierForm):
     )
     etat_membre = forms.ChoiceField(
         label="État membre de l'Union européenne dont vous avez la nationalité", required=False,
+        help_text="Seulement si vous avez la nationalité d'un autre État membre de l'Union européenne.",
         choices=[("", "Choisissez l'État membre")]
         + sorted(rules.ETATS_MEMBRES_UE.items(), key=lambda item: item[1]),
     )
