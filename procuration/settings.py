@@ -88,7 +88,7 @@ TEMPLATES = [
         },
     },
 ]
-FORM_RENDERER = "procuration.renderers.FormRenderer"  # django-dsfr's, with templates/django/forms/ first
+FORM_RENDERER = "procuration.renderers.FastFormRenderer"  # django-dsfr's markup written in Python (procuration/renderers.py)
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
