@@ -1,0 +1,324 @@
+"""Micro-benchmark of the form pages, in process: each main page of the flow rendered with the
+DSFR templates (procuration.renderers.FormRenderer) and with the product's Python renderer
+(FastFormRenderer), against the bare view of the load benchmark (one indexed SELECT through the
+same middleware), in the same run. The machine is shared: only ratios are printed, medians of
+several rounds, each round measuring every page with both renderers and the bare view.
+
+Run by bench/form_render.sh (PostgreSQL and Redis on loopback, production settings). Options:
+  --rounds 5 --requests 20      rounds, requests per page per round
+  --profile PAGE                cProfile of PAGE (old and new renderer): top frames by own time
+Time is CPU time of this process (time.process_time: PostgreSQL's share is in its own process).
+"""
+
+import argparse
+import cProfile
+import datetime
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench" / "load")]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench_settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.test import Client  # noqa: E402
+from django.test.utils import override_settings, setup_test_environment  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from procuration.renderers import FastFormRenderer, FormRenderer  # noqa: E402
+
+BARE = "vue nue (1 SELECT)"
+
+
+class Bench:
+    """The data of one commune: a mandant with a demande under way, an officer, a mairie agent,
+    a reference waiting at the counter and 60 procurations waiting for the mairie."""
+
+    def __init__(self):
+        from procuration.access import OIDC_BACKEND, logs_in_with_oidc
+        from procuration.models import Electeur, Procuration, Status
+        from tests.factories import (
+            BureauDeVoteFactory,
+            CommuneFactory,
+            ElecteurFactory,
+            ProcurationFactory,
+            ScrutinFactory,
+            UserFactory,
+        )
+
+        def client_for(user):
+            client = Client()
+            client.force_login(user, OIDC_BACKEND if logs_in_with_oidc(user) else None)
+            return client
+
+        commune = CommuneFactory(nom="Almayrac", code_insee="81005")
+        bureau = BureauDeVoteFactory(commune=commune, numero=1)
+        today = timezone.localdate()
+        scrutin = ScrutinFactory(date_tour1=today + datetime.timedelta(days=30),
+                                 date_tour2=today + datetime.timedelta(days=44))
+        e = ElecteurFactory(commune=commune, bureau=bureau, nom="DUPONT", prenoms="Marie Claire",
+                            date_naissance="1980-05-12")
+        mandant = UserFactory(username="mandant-bench", first_name=e.prenoms, last_name=e.nom,
+                              birthdate=e.date_naissance, gender=e.sexe, birthplace=e.code_lieu_naissance,
+                              birthcountry=e.code_pays_naissance, email="marie.dupont@example.fr")
+        mandataire = ElecteurFactory(commune=commune, bureau=bureau, date_naissance="1975-03-02")
+        self.bare_nne = mandataire.nne
+        policier = UserFactory(username="opj-bench", policier=True)
+        agent = UserFactory(username="agent-bench", role="agent_mairie", commune=commune)
+
+        self.mandant, self.policier, self.agent = client_for(mandant), client_for(policier), client_for(agent)
+        self.anonymous = Client()
+        # The mandant's demande up to the récapitulatif (the session keeps each step).
+        r = self.mandant.post(reverse("mandant:demande_validite"), {
+            "portee": "scrutin", "scrutin": scrutin.pk, "tour1": "on", "tour2": "on", "etablissement": "france"})
+        assert r.status_code == 302, r.content.decode()[:2000]
+        r = self.mandant.post(reverse("mandant:demande_mandataire"), {
+            "mode": "nne", "nne": mandataire.nne, "date_naissance_nne": "1975-03-02"})
+        assert r.status_code == 302, r.content.decode()[:2000]
+
+        self.reference = ProcurationFactory(en_attente=True, mandant__commune=commune, scrutin=scrutin).reference
+        electeurs = Electeur.objects.bulk_create([
+            Electeur(nne=f"{700000000 + i:09d}", nom=f"NOM{i}", prenoms="Jean", sexe="M",
+                     date_naissance=datetime.date(1970, 1, 1), commune=commune, bureau=bureau)
+            for i in range(120)
+        ])
+        now = timezone.now()
+        Procuration.objects.bulk_create([
+            Procuration(reference=f"Q{i:05d}", status=Status.VALIDEE_AUTORITE, mandant=electeurs[2 * i],
+                        mandataire=electeurs[2 * i + 1], commune=commune, scrutin=scrutin, tour1=True, tour2=True,
+                        valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour2, submitted_at=now,
+                        autorite_at=now - datetime.timedelta(minutes=i), autorite_label="MARTIN Julie")
+            for i in range(60)
+        ])
+        self.waiting_pk = Procuration.objects.filter(reference="Q00000").values_list("pk", flat=True).get()
+        r = self.policier.post(reverse("police:home"), {"reference": self.reference})
+        assert r.status_code == 302, r.content.decode()[:2000]
+        self.fiche_url = r.url
+
+    def pages(self):
+        """name -> (is a flow page, request function): each returns the response, checked."""
+        def get(client, url, status=200):
+            def run():
+                response = client.get(url)
+                assert response.status_code == status, (url, response.status_code)
+                return response
+            return run
+
+        def lookup():
+            response = self.policier.post(reverse("police:home"), {"reference": self.reference})
+            assert response.status_code == 302, response.status_code
+            return response
+
+        queue = get(self.agent, reverse("mairie:queue"))
+        return {
+            BARE: (False, get(self.anonymous, f"/bench/nu/{self.bare_nne}/")),
+            "demande : validité": (True, get(self.mandant, reverse("mandant:demande_validite"))),
+            "demande : mandataire": (True, get(self.mandant, reverse("mandant:demande_mandataire"))),
+            "demande : récapitulatif": (True, get(self.mandant, reverse("mandant:demande_recapitulatif"))),
+            "guichet (formulaire)": (True, get(self.policier, reverse("police:home"))),
+            "guichet : recherche (POST, 302)": (True, lookup),
+            "guichet : fiche (2 formulaires)": (True, get(self.policier, self.fiche_url)),
+            "CERFA police": (False, get(self.policier, reverse("police:cerfa"))),
+            "CERFA mairie": (False, get(self.agent, reverse("mairie:cerfa"))),
+            "file de la mairie (50 lignes)": (True, queue),
+            "fiche mairie (2 formulaires)": (True, get(self.agent, reverse("mairie:detail", args=[self.waiting_pk]))),
+        }
+
+
+class SwitchRenderer(FormRenderer):
+    """settings.FORM_RENDERER for the bench: delegates to one of two long-lived renderers (each
+    keeps its template engine and cached loader), so the bench can switch per request."""
+
+    current = None
+
+    def render(self, template_name, context, request=None):
+        return SwitchRenderer.current.render(template_name, context, request)
+
+
+RENDERERS = {"old": FormRenderer(), "new": FastFormRenderer()}
+
+
+def cpu(run, label) -> float:
+    SwitchRenderer.current = RENDERERS[label]
+    start = time.process_time()
+    run()
+    return time.process_time() - start
+
+
+def measure(bench, rounds: int, requests: int):
+    """Per round and page: `requests` triples (bare view, page with the templates, page in Python),
+    interleaved, in rotating order, so a drift of the shared machine hits the three alike."""
+    pages = bench.pages()
+    bare = pages.pop(BARE)[1]
+    ratios = {name: {"old": [], "new": [], "gain": []} for name in pages}
+    for round_ in range(rounds):
+        for name, (_flow, run) in pages.items():
+            samples = {"bare": [], "old": [], "new": []}
+            for label in ("old", "new"):
+                cpu(run, label)  # warm: templates compiled, caches filled
+            for i in range(requests):
+                order = ("bare", "old", "new")[i % 3:] + ("bare", "old", "new")[:i % 3]
+                for label in order:
+                    samples[label].append(cpu(bare, "new") if label == "bare" else cpu(run, label))
+            m = {label: statistics.median(values) for label, values in samples.items()}
+            ratios[name]["old"].append(m["old"] / m["bare"])
+            ratios[name]["new"].append(m["new"] / m["bare"])
+            ratios[name]["gain"].append(m["old"] / m["new"])
+        print(f"  manche {round_ + 1}/{rounds} faite", file=sys.stderr)
+    return pages, {name: {k: statistics.median(v) for k, v in r.items()} for name, r in ratios.items()}
+
+
+def queue_phases(bench, requests: int):
+    """Where the mairie queue's CPU goes: the checks of the page (procuration.checks.evaluate_page),
+    the template (mairie.views.render), the rest (middleware, session, user, rows, paginator), each
+    timed by wrapping the function the view calls, over `requests` requests (medians)."""
+    import mairie.views
+    from procuration import checks
+
+    spent = {}
+
+    def timed(key, function):
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[key] = spent.get(key, 0) + time.process_time() - start
+        return wrapper
+
+    run = bench.pages()["file de la mairie (50 lignes)"][1]
+    bare = bench.pages()[BARE][1]
+    SwitchRenderer.current = RENDERERS["new"]
+    evaluate_page, render = checks.evaluate_page, mairie.views.render
+    empty = []
+
+    def render_twice(request, template, context, *args, **kwargs):
+        response = timed("gabarit", render)(request, template, context, *args, **kwargs)
+        start = time.process_time()  # the same page without its rows: what every page of the portal pays
+        render(request, template, {**context, "rows": []})
+        empty.append(time.process_time() - start)
+        return response
+
+    checks.evaluate_page, mairie.views.render = timed("checks", evaluate_page), render_twice
+    samples = {"total": [], "checks": [], "gabarit": [], "bare": [], "empty": []}
+    try:
+        run()
+        for _ in range(requests):
+            spent.clear()
+            empty.clear()
+            samples["bare"].append(cpu(bare, "new"))
+            samples["total"].append(cpu(run, "new") - (empty[-1] if empty else 0))
+            samples["checks"].append(spent["checks"])
+            samples["gabarit"].append(spent["gabarit"])
+            samples["empty"].append(empty[-1])
+    finally:
+        checks.evaluate_page, mairie.views.render = evaluate_page, render
+    m = {key: statistics.median(values) for key, values in samples.items() if key != "empty"}
+    rest = m["total"] - m["checks"] - m["gabarit"]
+    print(f"\nFile de la mairie, 50 lignes ({requests} requêtes, médianes, rendu Python) : "
+          f"{m['total'] / m['bare']:.1f} × la vue nue (cible ≤ 3 ×)")
+    for key, value in (("pré-contrôles (checks.evaluate_page)", m["checks"]), ("gabarit mairie/queue.html", m["gabarit"]),
+                       ("le reste (middlewares, session, lignes, pagination)", rest)):
+        print(f"- {key} : {value / m['total']:.0%} du CPU de la page, {value / m['bare']:.1f} × la vue nue")
+    fixed = statistics.median(samples["empty"])
+    print(f"- dont le gabarit sans ses lignes (en-tête, menu, pied de page, filtres) : {fixed / m['total']:.0%}, "
+          f"{fixed / m['bare']:.1f} × la vue nue")
+
+
+def verdicts(name: str, flow: bool, new_ratio: float) -> str:
+    if name.startswith("guichet : recherche"):
+        share = 1 / new_ratio  # requests/s of the lookup ÷ requests/s of the bare view
+        return f"guichet / vue nue = {share:.0%} (cible ≥ 75 %) {'PASS' if share >= 0.75 else 'MISS'}"
+    if name.startswith("file de la mairie"):
+        return f"CPU ≤ 3 × vue nue : {'PASS' if new_ratio <= 3 else 'MISS'}"
+    if flow:
+        # Flow efficiency ≥ 40 %: a flow request may cost on average 2.5 bare requests.
+        return f"≤ 2,5 × (efficacité du parcours ≥ 40 %, indicatif) : {'PASS' if new_ratio <= 2.5 else 'MISS'}"
+    return ""
+
+
+def report(pages, ratios, rounds, requests):
+    print(f"\nRendu des pages de formulaire, en processus : {rounds} manches × {requests} triplets (vue nue, "
+          f"gabarits DSFR, rendu Python) entrelacés par page ; CPU de ce processus ; rapports à la vue nue, "
+          f"médiane des manches\n")
+    print("| page | gabarits DSFR | rendu Python | gain | cible de l'issue 16 |\n|---|---|---|---|---|")
+    print(f"| {BARE} | 1 | 1 | — | plafond |")
+    for name, (flow, _run) in pages.items():
+        r = ratios[name]
+        print(f"| {name} | {r['old']:.2f} × | {r['new']:.2f} × | {r['gain']:.2f} × | {verdicts(name, flow, r['new'])} |")
+
+
+def profile(bench, page: str, requests: int, top: int):
+    pages = bench.pages()
+    matches = [name for name in pages if page.lower() in name.lower()]
+    assert matches, f"page inconnue : {page} (pages : {', '.join(pages)})"
+    _flow, run = pages[matches[0]]
+    for label, key in (("gabarits DSFR", "old"), ("rendu Python", "new")):
+        SwitchRenderer.current = RENDERERS[key]
+        run()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            run()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        total = stats.total_tt
+        print(f"\n### {matches[0]} — {label} : {total / requests * 1000:.1f} ms de CPU par requête sous cProfile")
+        print("\nPar temps propre (tottime) :\n")
+        stats.sort_stats("tottime").print_stats(top)
+        print(_trim(out.getvalue()))
+        out.truncate(0)
+        out.seek(0)
+        print("Par temps cumulé (cumtime), hors enveloppes :\n")
+        stats.sort_stats("cumtime").print_stats(top * 3)
+        print(_trim(out.getvalue(), skip_wrappers=True, keep=top))
+
+
+def _trim(text: str, skip_wrappers: bool = False, keep: int = 0) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    body = [line.replace(str(ROOT) + "/", "").replace(sys.prefix + "/lib/python3.11/site-packages/", "")
+            for line in lines[start + 1:]]
+    if skip_wrappers:  # the test client, middleware and decorators wrap everything: keep the informative frames
+        wrappers = ("django/test/", "django/core/handlers", "django/utils/deprecation.py", "functools",
+                    "contextlib", "django/middleware", "procuration/access.py", "{built-in method builtins.exec}",
+                    "bench/form_render.py", "django/views/decorators", "whitenoise", "procuration/middleware")
+        body = [line for line in body if not any(w in line for w in wrappers)][:keep]
+    return "```\n" + "\n".join([lines[start], *body]) + "\n```"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--profile")
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--queue-phases", action="store_true", help="where the mairie queue's CPU goes")
+    args = parser.parse_args()
+    setup_test_environment()  # the test client's host, no real e-mail
+    override_settings(FORM_RENDERER="__main__.SwitchRenderer").enable()
+    SwitchRenderer.current = RENDERERS["new"]
+    bench = Bench()
+    if args.profile:
+        profile(bench, args.profile, args.requests, args.top)
+        return
+    if args.queue_phases:
+        queue_phases(bench, args.requests * args.rounds)
+        return
+    pages, ratios = measure(bench, args.rounds, args.requests)
+    report(pages, ratios, args.rounds, args.requests)
+    queue_phases(bench, args.requests * args.rounds)
+
+
+if __name__ == "__main__":
+    main()
