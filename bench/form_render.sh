@@ -13,8 +13,13 @@ start_test_services  # PostgreSQL + Redis, stopped on exit; exports DATABASE_URL
 runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres procuration
 export DEBUG=false SECRET_KEY="bench-$(head -c 24 /dev/urandom | base64)" ALLOWED_HOSTS=testserver
 export SECURE_SSL_REDIRECT=false SECURE_COOKIES=false SECURE_HSTS_SECONDS=0 LOG_LEVEL=WARNING
-export STATIC_MANIFEST=false STATIC_ROOT="$SCRATCH/static" WHITENOISE_USE_FINDERS=true
+# Static files as in production (manifest storage): collected once, shared with bench/run_load.sh.
+export STATIC_ROOT="$(cd "$(dirname "$0")/.." && pwd)/var/bench-static"
 export POLICE_LOOKUP_LIMIT=1000000000 POLICE_LOOKUP_IP_LIMIT=1000000000
 log "migrate"
 .venv/bin/python manage.py migrate -v 0
+if [ ! -f "$STATIC_ROOT/staticfiles.json" ]; then
+  log "collectstatic (une fois, dans $STATIC_ROOT)"
+  .venv/bin/python manage.py collectstatic --noinput -v 0
+fi
 .venv/bin/python -W ignore::DeprecationWarning bench/form_render.py "$@"
