@@ -226,3 +226,58 @@ def test_a_template_it_does_not_know_goes_to_the_engine(world):
     form.fields["email_contact"].template_name = "django/forms/field.html"  # Django's plain field template
     html = str(form["email_contact"].as_field_group())
     assert "fr-input-group" not in html and 'name="email_contact"' in html
+
+
+class _EveryCase(DsfrBaseForm):
+    """What today's forms do not use but a new one may: disabled and hidden fields, option groups,
+    multiple selects, inline checkboxes with a hint, lazy and safe texts, localised numbers, a file
+    already there (the engine's template then), a field with its own template (the engine too)."""
+
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    cache = forms.CharField(widget=forms.HiddenInput, initial="x<y")
+    gele = forms.CharField(label="Gelé", disabled=True, initial="figé & sûr", help_text="Non modifiable.")
+    groupes = forms.ChoiceField(label="Groupes", choices=[("Nord", [("59", "Nord <59>"), ("62", "Pas-de-Calais")]),
+                                                          ("Sud", [("13", "Bouches-du-Rhône")]), ("", "Aucun")])
+    plusieurs = forms.MultipleChoiceField(label="Plusieurs", choices=[("a", "A"), ("b", "B")], required=False)
+    cases = forms.MultipleChoiceField(label="Cases", choices=[("a", "A « un »"), ("b", "B")],
+                                      widget=forms.CheckboxSelectMultiple, help_text=mark_safe("<b>Aide</b> sûre"))
+    radios = forms.ChoiceField(label=gettext_lazy("Radios"), choices=[("1", "Un"), ("2", "Deux")],
+                               widget=forms.RadioSelect, help_text="Une aide & un choix.")
+    nombre = forms.DecimalField(label="Nombre", initial=1234.5, required=False)
+    texte = forms.CharField(label="Texte", widget=forms.Textarea, initial="ligne 1\nligne <2>")
+    fichier = forms.FileField(label="Fichier", required=False, widget=forms.ClearableFileInput)
+    propre = forms.CharField(label="Propre gabarit", required=False, template_name="django/forms/field.html")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].widget.inline = True
+
+
+class _StoredFile:
+    url = "/media/piece.pdf"
+
+    def __str__(self):
+        return "piece.pdf"
+
+
+@pytest.mark.parametrize("state", ["unbound", "initial_file", "errors", "filled"])
+def test_python_renderer_writes_the_dsfr_markup_for_cases_no_form_uses_yet(state, world):
+    def build(renderer):
+        if state == "unbound":
+            return _EveryCase(renderer=renderer)
+        if state == "initial_file":
+            return _EveryCase(renderer=renderer, initial={"fichier": _StoredFile()})
+        if state == "errors":
+            form = _EveryCase(data={"groupes": "99", "cases": ["z"]}, renderer=renderer)
+        else:
+            form = _EveryCase(data={"cache": "x", "groupes": "62", "plusieurs": ["a", "b"], "cases": ["a"],
+                                    "radios": "2", "nombre": "12.5", "texte": "a <b>"}, renderer=renderer)
+        form.is_valid()
+        add_domain_error(form, DomainError("Règle <i>du</i> domaine.", field="radios"))
+        return form
+
+    for old, new in zip(_render_all(build(FormRenderer())), _render_all(build(FastFormRenderer())), strict=True):
+        assert parse_html(new) == parse_html(old), f"{state}:\n{old}\n---\n{new}"
+        assert _collapse(new) == _collapse(old), f"{state}:\n{old}\n---\n{new}"
