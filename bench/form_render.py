@@ -163,6 +163,7 @@ def measure(bench, rounds: int, requests: int):
     for round_ in range(rounds):
         for name, (_flow, run) in pages.items():
             samples = {"bare": [], "old": [], "new": []}
+            cpu(bare, "new")
             for label in ("old", "new"):
                 cpu(run, label)  # warm: templates compiled, caches filled
             for i in range(requests):
