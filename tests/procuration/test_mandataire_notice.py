@@ -187,3 +187,23 @@ def test_the_purge_destroys_the_mandataires_address(db, django_capture_on_commit
         expire_and_purge()
     assert not Procuration.objects.filter(pk=p.pk).exists()
     assert not OutboxEmail.objects.filter(to=ADDRESS).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mandataire_notice_reaches_the_mandataire_through_the_worker_and_smtp(celery_worker, smtp_sink):
+    """End to end with the real components: the outbox row committed with the validation, the Celery
+    worker on Redis, the SMTP server on loopback."""
+    from tests.factories import UserFactory
+    from tests.services import wait_until
+
+    officer = UserFactory(username="opj-n", policier=True)
+    p = ProcurationFactory(en_attente=True, email_contact="", email_mandataire=ADDRESS)
+    assert p.valider_autorite(by=officer, piece_type="cni")
+    message = OutboxEmail.objects.get(procuration=p)
+    assert (message.kind, message.to) == ("mandataire_established", ADDRESS)
+    [received] = smtp_sink.wait_for(1, timeout=60)
+    from email.header import decode_header, make_header
+
+    assert received["To"] == ADDRESS
+    assert str(make_header(decode_header(received["Subject"]))) == "Une procuration vous est confiée"
+    assert wait_until(lambda: OutboxEmail.objects.get(pk=message.pk).state == OutboxEmail.State.SENT)
