@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0008_user_unite_a_l_etranger'),
+        ('procuration', '0009_electeur_nationalite_listes_complementaires'),
     ]
 
     operations = [
