@@ -117,6 +117,14 @@ class MandataireForm(DsfrBaseForm):
     date_naissance = forms.DateField(label="Date de naissance", required=False, widget=DATE_WIDGET)
     commune = forms.CharField(label="Commune où vote le mandataire", required=False, max_length=150,
                               help_text="Nom de la commune ou code INSEE (5 caractères).")
+    email_mandataire = forms.EmailField(
+        label="Adresse électronique du mandataire (facultatif)", required=False,
+        help_text="Votre mandataire sera informé(e) par courriel quand la procuration sera établie et quand elle "
+                  "prendra fin. Sans adresse, il ou elle la verra en se connectant avec FranceConnect.",
+        error_messages={"invalid": "Saisissez une adresse électronique valide pour le mandataire, par exemple "
+                                   "nom@exemple.fr, ou laissez le champ vide."},
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args, electeur, period: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -221,4 +229,5 @@ def build_procuration(electeur, demande: dict) -> Procuration:
         valid_from=datetime.date.fromisoformat(demande["valid_from"]),
         valid_until=datetime.date.fromisoformat(demande["valid_until"]),
         etablissement=demande["etablissement"],
+        email_mandataire=demande.get("email_mandataire", ""),
     )

@@ -16,4 +16,6 @@ urlpatterns = [
     path("procurations/<int:pk>/confirmation/", views.confirmation, name="confirmation"),
     path("procurations/<int:pk>/recepisse.pdf", views.recepisse, name="recepisse"),
     path("procurations/<int:pk>/resilier/", views.resilier, name="resilier"),
+    path("confiees/", views.confiees, name="confiees"),
+    path("confiees/<int:pk>/", views.confiee, name="confiee"),
 ]

@@ -20,7 +20,7 @@ from procuration.access import portal_required
 from procuration.documents import recepisse_pdf
 from procuration.exceptions import DomainError
 from procuration.models import IdentiteVerifiee, Procuration, Status
-from procuration.models.procuration import ACTIVE_FOR_PLAFOND
+from procuration.models.procuration import ACTIVE_FOR_PLAFOND, MANDATAIRE_SEES_ENDED_DAYS
 
 SESSION_KEY = identity.DEMANDE_SESSION_KEY  # kept when the same account logs in again
 STEPS = ["Validité de la procuration", "Votre mandataire", "Récapitulatif"]
@@ -72,16 +72,10 @@ def home(request):
         .select_related("mandataire", "scrutin")
         .order_by("-created_at")
     )
-    recues = []
-    if electeur is not None:
-        recues = (
-            Procuration.objects.filter(mandataire=electeur, status__in=ACTIVE_FOR_PLAFOND)
-            .select_related("mandant", "mandant__bureau", "commune", "scrutin")
-            .order_by("valid_from")
-        )
+    confiees_en_vigueur = _confiees(electeur).filter(status__in=ACTIVE_FOR_PLAFOND).count()
     return render(
         request, "mandant/home.html",
-        {"electeur": electeur, "reason": reason, "donnees": donnees, "recues": recues,
+        {"electeur": electeur, "reason": reason, "donnees": donnees, "confiees_en_vigueur": confiees_en_vigueur,
          "certified": identity.is_certified(request)},
     )
 
@@ -134,6 +128,7 @@ def demande_mandataire(request):
             form.add_error(None, TOO_MANY_LOOKUPS)
         elif form.is_valid():
             request.session[SESSION_KEY] = {**demande, "mandataire": form.mandataire.pk,
+                                            "email_mandataire": form.cleaned_data["email_mandataire"],
                                             "mandataire_form": {k: v for k, v in request.POST.items()
                                                                 if k in MandataireForm.base_fields}}
             return redirect("mandant:demande_recapitulatif")
@@ -304,3 +299,39 @@ def resilier(request, pk):
         "p": p, "needs_identity": p.status != Status.EN_ATTENTE,
         "certified": identity.certification(request) == identity.CERTIFIED,
     })
+
+
+# ------------------------------------------------------------------------ Procurations qui me sont confiées
+def _confiees(electeur):
+    """The mandataire's espace, scoped to the elector of this login (None: nothing)."""
+    return (
+        Procuration.objects.confiees_a(electeur)
+        .select_related("mandant", "mandant__bureau", "commune", "scrutin")
+        .order_by("valid_from", "pk")
+    )
+
+
+def _get_confiee(request, pk):
+    """The one access helper for a procuration seen by its mandataire: another elector's answers 404."""
+    electeur, _ = services.electeur_for_user(request.user)
+    return get_object_or_404(_confiees(electeur), pk=pk)
+
+
+@portal_required("mandant")
+def confiees(request):
+    """The procurations where the elector of this FranceConnect / France Identité login is the
+    mandataire: in force, and ended recently (procuration.models.procuration.MANDATAIRE_SEES_ENDED_DAYS)."""
+    electeur, reason = services.electeur_for_user(request.user)
+    rows = list(_confiees(electeur))
+    return render(request, "mandant/confiees.html", {
+        "electeur": electeur, "reason": reason,
+        "en_vigueur": [p for p in rows if p.status in ACTIVE_FOR_PLAFOND],
+        "terminees": [p for p in rows if p.status not in ACTIVE_FOR_PLAFOND],
+        "ended_days": MANDATAIRE_SEES_ENDED_DAYS,
+    })
+
+
+@portal_required("mandant")
+def confiee(request, pk):
+    p = _get_confiee(request, pk)
+    return render(request, "mandant/confiee.html", {"p": p, "en_vigueur": p.status in ACTIVE_FOR_PLAFOND})

@@ -58,6 +58,12 @@ class CerfaForm(DsfrBaseForm):
     mandataire_commune = forms.CharField(
         label="Commune de vote du mandataire, code INSEE (sans NNE)", required=False, max_length=5
     )
+    email_mandataire = forms.EmailField(
+        label="Adresse électronique du mandataire (facultatif)", required=False,
+        help_text="Le mandataire y sera informé quand la procuration sera établie et quand elle prendra fin.",
+        error_messages={"invalid": "Saisissez une adresse électronique valide pour le mandataire, par exemple "
+                                   "nom@exemple.fr, ou laissez le champ vide."},
+    )
 
     # La portée
     portee = forms.ChoiceField(label="Portée", choices=Portee.choices, widget=forms.RadioSelect, initial=Portee.SCRUTIN)
@@ -79,7 +85,7 @@ class CerfaForm(DsfrBaseForm):
         ("Le mandataire", "Son numéro national d'électeur et sa date de naissance ; à défaut, son nom, ses "
          "prénoms, son sexe, sa date de naissance et sa commune de vote.", [
             "mandataire_nne", "mandataire_date_naissance", "mandataire_nom", "mandataire_prenoms",
-            "mandataire_sexe", "mandataire_commune",
+            "mandataire_sexe", "mandataire_commune", "email_mandataire",
         ]),
         ("La procuration", "Pour un scrutin (un tour ou les deux) ou pour une durée limitée.", [
             "portee", "scrutin", "tour1", "tour2", "valid_from", "valid_until", "etablissement",
@@ -215,6 +221,7 @@ def enregistrer_cerfa(form: CerfaForm, identite: IdentiteVerifiee) -> Procuratio
             commune=form.mandant.commune,
             mandataire=form.mandataire,
             email_contact=data.get("email_contact") or "",
+            email_mandataire=data.get("email_mandataire") or "",
             portee=data["portee"],
             scrutin=data.get("scrutin"),
             tour1=bool(data.get("tour1")),

@@ -41,6 +41,38 @@ def resiliation_mairie(p):
     return schedule_email("resiliation_mairie", p.commune.email_service, _context(p), procuration=p)
 
 
+def mandataire_established(p):
+    """The mandataire notice (notify_mandataire): a procuration given to them is established."""
+    return schedule_email("mandataire_established", p.email_mandataire, _mandataire_context(p), procuration=p)
+
+
+def mandataire_ended(p):
+    """The mandataire notice: a procuration given to them has ended (résiliée, échue, invalidée...)."""
+    return schedule_email("mandataire_ended", p.email_mandataire, _mandataire_context(p), procuration=p)
+
+
+def _mandataire_context(p):
+    """No more than the mandataire needs: who, for which scrutin or period, where to vote. Never the
+    reference (it opens the mandant's dossier at the counter) nor the mandant's birth date or NNE."""
+    return {
+        "p": p, "site_url": settings.SITE_URL, "fin": _fin(p),
+        "confiees_url": settings.SITE_URL + reverse("mandant:confiees"),
+    }
+
+
+def _fin(p) -> str:
+    """How an established procuration ended, in words, for the mandataire."""
+    from procuration.models import Status
+
+    if p.status == Status.RESILIEE:
+        return f"a été résiliée par {p.mandant.prenoms} {p.mandant.nom.upper()}"
+    if p.status == Status.ECHUE:
+        return "a pris fin : sa période de validité est terminée"
+    if p.status == Status.INVALIDEE_MAIRIE:
+        return f"a été invalidée par la mairie {p.commune.de_nom}"
+    return "a pris fin"
+
+
 def expired(p):
     return schedule_email("expired", p.email_contact, _context(p), procuration=p)
 

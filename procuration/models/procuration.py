@@ -64,6 +64,11 @@ RESILIATION_NEEDS_IDENTITY = frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 ACTIVE_FOR_MANDANT = frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Statuses in which a procuration counts towards the mandataire's plafond (L.73).
 ACTIVE_FOR_PLAFOND = frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
+# Where a procuration an authority established (ACTIVE_FOR_PLAFOND) ends: the mandataire is told
+# (notify_mandataire). Extend it with any new terminal status reachable from an established one.
+ENDED_AFTER_ESTABLISHMENT = frozenset({S.RESILIEE, S.ECHUE, S.INVALIDEE_MAIRIE})
+# How long the mandataire still sees an ended procuration in their espace (mandant:confiees).
+MANDATAIRE_SEES_ENDED_DAYS = 90
 WAITING_FOR_MAIRIE = frozenset({S.VALIDEE_AUTORITE})
 
 
@@ -171,6 +176,17 @@ class ProcurationQuerySet(models.QuerySet):
             return self
         return self.none()
 
+    def confiees_a(self, electeur):
+        """The mandataire's espace: the procurations where `electeur` is the mandataire, in force or
+        ended after being established less than MANDATAIRE_SEES_ENDED_DAYS ago. None without an elector."""
+        if electeur is None:
+            return self.none()
+        since = timezone.now() - datetime.timedelta(days=MANDATAIRE_SEES_ENDED_DAYS)
+        return self.filter(mandataire=electeur).filter(
+            models.Q(status__in=ACTIVE_FOR_PLAFOND)
+            | models.Q(status__in=ENDED_AFTER_ESTABLISHMENT, autorite_at__isnull=False, ended_at__gte=since)
+        )
+
     def overlapping(self, start: datetime.date, end: datetime.date):
         """Closed intervals [valid_from, valid_until] that share at least one day with [start, end]."""
         return self.filter(valid_from__lte=end, valid_until__gte=start)
@@ -200,6 +216,8 @@ class Procuration(models.Model):
     email_contact = models.EmailField("adresse électronique du mandant", blank=True)
     commune = models.ForeignKey("procuration.Commune", on_delete=models.PROTECT, related_name="procurations")
     mandataire = models.ForeignKey("procuration.Electeur", on_delete=models.PROTECT, related_name="procurations_recues")
+    # Optional (given by the mandant): where the mandataire is told when it is established and when it ends.
+    email_mandataire = models.EmailField("adresse électronique du mandataire", blank=True, default="", db_default="")
 
     portee = models.CharField("portée", max_length=10, choices=Portee.choices, default=Portee.SCRUTIN)
     scrutin = models.ForeignKey("procuration.Scrutin", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -317,6 +335,7 @@ class Procuration(models.Model):
             record(locked, f"procuration.{name}")
             if email is not None:
                 email(locked)
+            notify_mandataire(locked, from_status=from_status)
         self._copy_from(locked)
         return True
 
@@ -538,7 +557,7 @@ class Procuration(models.Model):
         """L.75: the résiliation takes effect. A demande « en attente » is withdrawn at once; a procuration
         established by an authority only with the mandant's identity verified (identite: the officer at
         the counter, or France Identité), else DomainError: use demander_resiliation. Frees the
-        mandataire's plafond; e-mails the mandant and the mairie."""
+        mandataire's plafond; e-mails the mandant, the mairie and (notify_mandataire) the mandataire."""
         from procuration import emails
 
         if identite is not None:
@@ -591,6 +610,21 @@ class Procuration(models.Model):
             return ["ended_at"]
 
         return self._transition("echoir", changes=changes, reason="Fin de validité")
+
+
+def notify_mandataire(p: "Procuration", *, from_status: str) -> None:
+    """The mandataire notice: when a procuration becomes established (it starts counting towards their
+    plafond) and when an established one ends, the mandataire is e-mailed if the mandant gave their
+    address; either way they see it in their espace (mandant:confiees). Called by _transition, in its
+    transaction, for every move."""
+    from procuration import emails
+
+    if not p.email_mandataire:
+        return
+    if from_status not in ACTIVE_FOR_PLAFOND and p.status in ACTIVE_FOR_PLAFOND:
+        emails.mandataire_established(p)
+    elif from_status in ACTIVE_FOR_PLAFOND and p.status in ENDED_AFTER_ESTABLISHMENT:
+        emails.mandataire_ended(p)
 
 
 def _assign_reference(pk: int, attempts: int = 20) -> str:

@@ -130,6 +130,8 @@ def collect_flow_pages(world, pages: Pages) -> None:
 
     # The mandant's demande, step by step, errors included.
     mandant = world.client(MANDANT_A)
+    # The mandataire's espace as A, who holds a procuration (the matrix shows it as B, not in the register).
+    pages.add("mandant: procurations qui me sont confiées", mandant.get(reverse("mandant:confiees")))
     validite = reverse("mandant:demande_validite")
     pages.add("demande: validité (erreurs)", mandant.post(validite, {}))
     start = timezone.localdate() + datetime.timedelta(days=200)  # after the scrutin A already gave

@@ -124,3 +124,25 @@ def test_staff_account_pages_have_no_axe_violations(live_server, page, client, p
     assert response.status == 200
     assert page.locator("h1").inner_text() == title
     assert_no_axe_violations(page, name)
+
+
+@pytest.mark.django_db
+def test_mandataire_espace_has_no_axe_violations(live_server, page, client, mandant_user, mandant_electeur):
+    """« Procurations qui me sont confiées » and one of them, with a procuration in force and one ended."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from procuration.models import Status
+    from tests.factories import ElecteurFactory, ProcurationFactory
+
+    p = ProcurationFactory(validee_mairie=True, mandataire=mandant_electeur,
+                           mandant=ElecteurFactory(commune=mandant_electeur.commune, nom="FAURE"))
+    ProcurationFactory(validee_mairie=True, status=Status.RESILIEE, ended_at=timezone.now(), mandataire=mandant_electeur,
+                       mandant=ElecteurFactory(commune=mandant_electeur.commune, nom="BLANC"))
+    client.force_login(mandant_user)
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    for url in (reverse("mandant:confiees"), reverse("mandant:confiee", args=[p.pk])):
+        response = page.goto(live_server.url + url)
+        assert response.status == 200 and page.locator("h1").count() == 1
+        assert_no_axe_violations(page, url)

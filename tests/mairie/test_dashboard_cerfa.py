@@ -186,3 +186,17 @@ def test_dashboard_title_without_elision_before_a_consonant(client, other_commun
 
     client.force_login(UserFactory(username="agent-l", agent_mairie=True, commune=other_commune))
     assert "<h1>Procurations de Loisieux</h1>" in text(client.get(reverse("mairie:home")))
+
+
+def test_mandataire_is_emailed_when_the_mairie_keys_in_a_paper_cerfa(client, agent_mairie, commune, mailoutbox,
+                                                                      django_capture_on_commit_callbacks):
+    """Mandataire notice: the paper form's optional address of the mandataire is told it is established."""
+    mandant, mandataire = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune)
+    client.force_login(agent_mairie)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, ScrutinFactory(),
+                                                         email_mandataire="mandataire@example.fr"))
+    p = Procuration.objects.get(mandant=mandant)
+    assert p.email_mandataire == "mandataire@example.fr"
+    assert [(m.to, m.subject) for m in mailoutbox] == [(["mandataire@example.fr"], "Une procuration vous est confiée")]
+    assert "mairie d'Almayrac" in mailoutbox[0].body

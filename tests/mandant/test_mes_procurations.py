@@ -84,7 +84,8 @@ def test_procurations_recues(client, mandant_user, mandant_electeur):
     ProcurationFactory(en_attente=True, mandant=ElecteurFactory(nom="PENDING"), mandataire=mandant_electeur)
     client.force_login(mandant_user)
     html = client.get(reverse("mandant:home")).content.decode()
-    recues = html.split('id="procurations-recues"')[1]
+    assert "Une procuration en vigueur vous est confiée" in html and 'id="lien-confiees"' in html
+    recues = client.get(reverse("mandant:confiees")).content.decode().split('id="confiees-en-vigueur"')[1]
     assert "Jeanne FAURE" in recues and "PENDING" not in recues
 
 

@@ -87,6 +87,19 @@ def test_paper_cerfa_mandataire_by_etat_civil_and_duree(officer_client, people, 
     assert not OutboxEmail.objects.exists()  # no address on the form: no e-mail
 
 
+def test_mandataire_is_emailed_when_the_paper_cerfa_establishes_the_procuration(
+    officer_client, people, data, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Mandataire notice: the CERFA's optional address of the mandataire, keyed in, is told at once."""
+    data["email_mandataire"] = "jeanne.faure@example.fr"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert officer_client.post(URL, data).status_code == 302
+    p = Procuration.objects.get()
+    assert p.email_mandataire == "jeanne.faure@example.fr"
+    [notice] = [m for m in mailoutbox if m.to == ["jeanne.faure@example.fr"]]
+    assert notice.subject == "Une procuration vous est confiée" and "Marie Claire DUPONT" in notice.body
+
+
 def _days(n):
     return (timezone.localdate() + datetime.timedelta(days=n)).isoformat()
 
@@ -109,6 +122,8 @@ def _days(n):
         ({"portee": "duree", "valid_from": _days(20), "valid_until": _days(2)}, "La date de fin doit être postérieure à la date de début."),
         ({"piece_numero_fin": ""}, "Saisissez les 4 derniers caractères du numéro de la pièce présentée."),
         ({"mandant_date_naissance": "12/05/1980x"}, "Saisissez une date valide."),
+        ({"email_mandataire": "jeanne.faure@"},
+         "Saisissez une adresse électronique valide pour le mandataire, par exemple nom@exemple.fr"),
     ],
 )
 def test_paper_cerfa_errors_create_nothing(officer_client, data, changes, message):

@@ -35,3 +35,8 @@ PLAFOND_STATUSES = {"validee_autorite", "validee_mairie"}
 # One procuration per scrutin and tour for a mandant: a pending demande already binds its dates,
 # so that a second one cannot be filed for the same tour.
 MANDANT_STATUSES = {"en_attente", "validee_autorite", "validee_mairie"}
+# The mandataire notice: the mandataire is told (by e-mail, when the mandant gave their address) when a
+# procuration becomes established (it enters PLAFOND_STATUSES) and when an established one ends, i.e.
+# moves to one of these statuses. A demande withdrawn, refused or expired before being established was
+# never theirs to hold: nothing is sent.
+MANDATAIRE_NOTICE_ENDS = {"resiliee", "echue", "invalidee_mairie"}

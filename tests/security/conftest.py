@@ -121,6 +121,9 @@ def build_world() -> World:
                             to_status=Status.VALIDEE_AUTORITE, actor=users[POLICIER])
     w.pk["validee_mairie"] = proc(validee_mairie=True, tour1=False).pk
     w.pk["refusee"] = proc(en_attente=True, status=Status.REFUSEE_AUTORITE, tour1=False, tour2=False).pk
+    # A procuration another elector of A's commune gave to mandant A's elector (mandant:confiee).
+    w.pk["confiee"] = ProcurationFactory(validee_mairie=True, mandant=ElecteurFactory(commune=commune, nom="FAURE"),
+                                         mandataire=electeur, scrutin=scrutin).pk
 
     # Mairie objects of commune A: a finished registre export and the agents.
     job = ExportJob(commune=commune, requested_by=users[AGENT_A], scrutin=scrutin, tour=1, format="csv",

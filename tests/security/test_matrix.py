@@ -158,6 +158,10 @@ ROUTES: dict[str, Route] = {
     "mandant:confirmation": door("mandant", foreign=frozenset({MANDANT_B})),
     "mandant:recepisse": door("mandant", foreign=frozenset({MANDANT_B})),
     "mandant:resilier": door("mandant", foreign=frozenset({MANDANT_B})),
+    # The mandataire's espace: B (absent from the register) gets the « introuvable » message; a procuration
+    # entrusted to A's elector is nobody else's to see.
+    "mandant:confiees": door("mandant"),
+    "mandant:confiee": door("mandant", foreign=frozenset({MANDANT_B})),
     # ---------------------------------------------------------------- police
     "police:login": STAFF_LOGIN,
     "police:home": door("police"),
@@ -296,6 +300,7 @@ PK_BY_URL = {
     "mandant:confirmation": lambda w: w.pk["en_attente"],
     "mandant:recepisse": lambda w: w.pk["en_attente"],
     "mandant:resilier": lambda w: w.pk["en_attente"],
+    "mandant:confiee": lambda w: w.pk["confiee"],
     "police:unite_activation": lambda w: w.users[POLICIER],  # an officer of the admin's unit
     "listes:agent_piece": lambda w: w.pk["piece"],
     "listes:agent_document": lambda w: w.pk["document"],

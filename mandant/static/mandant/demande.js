@@ -30,6 +30,7 @@
   function check() {
     var params = new URLSearchParams(new FormData(form));
     params.delete("csrfmiddlewaretoken");
+    params.delete("email_mandataire");  // not needed by the checks: kept out of URLs and logs
     var query = params.toString();
     if (query === last) return;
     last = query;
