@@ -187,10 +187,12 @@ def commune_import(request, commune_pk: int):
         else:
             if report.ok:
                 AuditLog.record(request, "backoffice.reu_import", commune, lines=report.lines, created=report.created,
-                                updated=report.updated, radiated=report.radiated)
+                                updated=report.updated, radiated=report.radiated,
+                                deaths_and_radiations=report.deaths_and_radiations, voided=report.voided)
                 messages.success(
                     request, f"Extrait importé. Électeurs ajoutés : {report.created} ; mis à jour : {report.updated} ; "
-                    f"radiés (absents de l'extrait) : {report.radiated}.",
+                    f"radiés (absents de l'extrait) : {report.radiated} ; décès et radiations : "
+                    f"{report.deaths_and_radiations} (procurations annulées : {report.voided}).",
                 )
                 return redirect("backoffice:commune", commune.pk)
     return render(request, "backoffice/import.html", {"form": form, "commune": commune, "report": report})

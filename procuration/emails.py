@@ -41,6 +41,16 @@ def resiliation_mairie(p):
     return schedule_email("resiliation_mairie", p.commune.email_service, _context(p), procuration=p)
 
 
+def annulation(p):
+    """The procuration is void by law (AnnulationMotif): the mandant is told why and what to do."""
+    return schedule_email("annulation", p.email_contact, _context(p), procuration=p)
+
+
+def annulation_mairie(p):
+    """The mairie's service is told that a procuration it recorded is void: it strikes it from the registre."""
+    return schedule_email("annulation_mairie", p.commune.email_service, _context(p), procuration=p)
+
+
 def expired(p):
     return schedule_email("expired", p.email_contact, _context(p), procuration=p)
 
