@@ -281,3 +281,27 @@ def test_an_unknown_radiation_motif_changes_nothing(commune):
         radier_electeur(e, "demenagement")
     e.refresh_from_db()
     assert e.inscrit and not e.deces
+
+
+def test_mandataire_death_recorded_in_the_admin_voids_through_the_same_function(
+    client, admin_national, commune, scrutins, django_capture_on_commit_callbacks,
+):
+    """The admin cannot flip « décédé » or « inscrit » by hand (that would leave the procurations in
+    force): its action calls radier_electeur, which voids them and tells the mandants."""
+    from django.urls import reverse
+
+    mandataire = ElecteurFactory(commune=commune)
+    p = ProcurationFactory(validee_mairie=True, mandataire=mandataire, scrutin=scrutins[0],
+                           mandant=ElecteurFactory(commune=commune))
+    client.force_login(admin_national)
+    change = reverse("admin:procuration_electeur_change", args=[mandataire.pk])
+    page = client.get(change).content.decode()
+    assert 'name="deces"' not in page and 'name="inscrit"' not in page  # read-only
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:procuration_electeur_changelist"),
+                               {"action": "radier_deces", "_selected_action": [mandataire.pk]}, follow=True)
+    assert "Procurations annulées : 1" in response.content.decode()
+    p.refresh_from_db()
+    mandataire.refresh_from_db()
+    assert mandataire.deces and (p.status, p.annulation_motif) == (Status.ANNULEE, "deces_mandataire")
+    assert kinds(p) == ["annulation", "annulation_mairie"]
