@@ -11,6 +11,7 @@ from django.db import models, transaction
 
 from procuration.exceptions import DomainError
 from procuration.identity import Pivot
+from procuration.models.audit import AuditLog
 from procuration.models.procuration import TRANSITIONS, AnnulationMotif, Procuration
 from procuration.models.territory import Commune, Electeur
 from procuration.normalize import fold, normalize_nne
@@ -117,5 +118,8 @@ def radier_electeur(electeur: Electeur, motif: str, *, by=None) -> list[Procurat
             for p in Procuration.objects.filter(**{role: e}, status__in=_IN_FORCE).order_by("pk"):
                 if p.annuler(motif=annulation, by=by):
                     voided.append(p)
+        # In the register's audit trail (append-only), like the radiation of a move (listes.models).
+        AuditLog.record(by, "registre.radiation", e, nne=e.nne, commune=e.commune.code_insee, motif=motif,
+                        procurations_annulees=[p.reference for p in voided])
     electeur.inscrit, electeur.deces, electeur.droits_civiques = e.inscrit, e.deces, e.droits_civiques
     return voided

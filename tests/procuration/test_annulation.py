@@ -15,6 +15,7 @@ from procuration import reu
 from procuration.exceptions import DomainError
 from procuration.models import (
     AnnulationMotif,
+    AuditLog,
     IdentiteVerifiee,
     OutboxEmail,
     Procuration,
@@ -212,6 +213,9 @@ def test_mandataire_death_voids_the_procurations_in_force_and_informs_the_mandan
     ended.refresh_from_db()
     brouillon.refresh_from_db()
     assert (ended.status, brouillon.status) == (Status.RESILIEE, Status.BROUILLON)
+    entry = AuditLog.objects.get(action="registre.radiation", object_id=str(mandataire.pk))
+    assert entry.detail["motif"] == "deces"
+    assert sorted(entry.detail["procurations_annulees"]) == sorted(p.reference for p in held.values())
     # Idempotent: nothing more to void, nothing more sent.
     count = OutboxEmail.objects.count()
     assert radier_electeur(mandataire, RadiationMotif.DECES) == []
