@@ -17,7 +17,7 @@ from procuration.models.territory import Commune, Electeur
 from procuration.normalize import fold, normalize_nne
 
 __all__ = ["fold", "normalize_nne", "find_mandataire_by_nne", "find_electeur_by_etat_civil", "electeur_for_pivot",
-           "RadiationMotif", "radier_electeur"]
+           "RadiationMotif", "radier_electeur", "quitter_commune"]
 
 
 def find_mandataire_by_nne(nne: str, date_naissance: datetime.date) -> Electeur | None:
@@ -123,3 +123,14 @@ def radier_electeur(electeur: Electeur, motif: str, *, by=None) -> list[Procurat
                         procurations_annulees=[p.reference for p in voided])
     electeur.inscrit, electeur.deces, electeur.droits_civiques = e.inscrit, e.deces, e.droits_civiques
     return voided
+
+
+def quitter_commune(electeur: Electeur, ancienne_commune, *, by=None) -> list[Procuration]:
+    """A move (listes: an ILE accepted in another commune): the elector stays on a list, so their
+    procurations as mandataire stand; those they gave in the former commune can no longer serve (one
+    votes in one's own bureau): void (motif radiation_mandant), each mandant told. Returns them."""
+    with transaction.atomic():
+        return [
+            p for p in Procuration.objects.filter(mandant=electeur, commune=ancienne_commune, status__in=_IN_FORCE)
+            .order_by("pk") if p.annuler(motif=AnnulationMotif.RADIATION_MANDANT, by=by)
+        ]
