@@ -94,6 +94,7 @@ class ProcurationSerializer(serializers.Serializer):
     autorite_label = serializers.CharField()
     mairie_at = serializers.DateTimeField(allow_null=True)
     invalidation_motif = serializers.CharField()
+    annulation_motif = serializers.CharField()  # status « annulee »: why it is void by law
     motif_detail = serializers.CharField()
     ended_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()

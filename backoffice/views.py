@@ -187,10 +187,13 @@ def commune_import(request, commune_pk: int):
         else:
             if report.ok:
                 AuditLog.record(request, "backoffice.reu_import", commune, lines=report.lines, created=report.created,
-                                updated=report.updated, radiated=report.radiated)
+                                updated=report.updated, radiated=report.radiated,
+                                deaths_and_radiations=report.deaths_and_radiations, voided=report.voided)
+                deaths = (f" Décès et radiations : {report.deaths_and_radiations} ; procurations annulées : "
+                          f"{report.voided} (les mandants sont prévenus)." if report.deaths_and_radiations else "")
                 messages.success(
                     request, f"Extrait importé. Électeurs ajoutés : {report.created} ; mis à jour : {report.updated} ; "
-                    f"radiés (absents de l'extrait) : {report.radiated}.",
+                    f"radiés (absents de l'extrait) : {report.radiated}.{deaths}",
                 )
                 return redirect("backoffice:commune", commune.pk)
     return render(request, "backoffice/import.html", {"form": form, "commune": commune, "report": report})

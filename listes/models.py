@@ -434,6 +434,10 @@ def _inscrire(d: Teledossier, *, by):
         existing.complementaire_europeennes = listes.complementaire_europeennes
         existing.save(update_fields=fields)
         if old_commune.pk != d.commune_id:
+            from procuration.registry import quitter_commune
+
+            # The procurations given in the former commune end there (void, the mandant told).
+            quitter_commune(existing, old_commune, by=by)
             # The radiation from the former commune, in the register's audit trail (append-only).
             AuditLog.record(
                 by, "registre.radiation", existing, nne=existing.nne, commune=old_commune.code_insee,

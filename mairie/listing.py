@@ -103,7 +103,8 @@ def _dt(value) -> str:
 
 def csv_row(p) -> list:
     return [
-        p.reference, p.get_status_display(), p.get_origine_display(),
+        p.reference, p.get_status_display() + (f" — {p.get_annulation_motif_display()}" if p.annulation_motif else ""),
+        p.get_origine_display(),
         p.mandant.nom.upper(), p.mandant.prenoms, f"{p.mandant.date_naissance:%d/%m/%Y}", p.mandant.nne,
         p.mandant.bureau.numero if p.mandant.bureau_id else "",
         p.mandataire.nom.upper(), p.mandataire.prenoms, f"{p.mandataire.date_naissance:%d/%m/%Y}", p.mandataire.nne,

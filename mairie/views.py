@@ -500,7 +500,11 @@ def cerfa(request):
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            if p.status == Status.VALIDEE_MAIRIE:
+            if p.status == Status.ANNULEE:  # L.73: the paper was established over the mandataire's plafond
+                messages.warning(request, f"Formulaire enregistré sous la référence {p.reference} : la procuration est "
+                                          f"nulle. {p.get_annulation_motif_display()}. {p.motif_detail} Le mandant "
+                                          "en est informé s'il a donné son adresse électronique.")
+            elif p.status == Status.VALIDEE_MAIRIE:
                 messages.success(request, f"Formulaire enregistré sous la référence {p.reference} et validé "
                                           "automatiquement : tous les contrôles sont conformes.")
             else:

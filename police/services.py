@@ -34,6 +34,7 @@ STATUS_MESSAGES = {
     Status.ECHUE: EXPIRED,
     Status.REFUSEE_AUTORITE: "Cette demande a déjà été refusée au guichet. Le mandant doit faire une nouvelle demande.",
     Status.RESILIEE: "Cette demande a été résiliée par le mandant. Elle ne peut plus être validée.",
+    Status.ANNULEE: "Cette procuration est annulée (nulle de plein droit). Le mandant doit faire une nouvelle demande.",
 }
 RATE_LIMITED = (
     "Trop de recherches de références en peu de temps. Pour la sécurité des données des électeurs, "

@@ -75,11 +75,18 @@ def procuration(request, jeton):
                 validation_form = ValidationForm(request.POST)
                 if validation_form.is_valid():
                     services.valider(p, by=request.user, **validation_form.cleaned_data)
-                    messages.success(
-                        request,
-                        f"Procuration {p.reference} validée. Elle est transmise à la mairie {p.commune.de_nom} "
-                        "et le mandant est informé par courriel.",
-                    )
+                    if p.status == Status.ANNULEE:  # L.73: established over the mandataire's plafond, void
+                        messages.warning(
+                            request,
+                            f"Procuration {p.reference} établie mais nulle : {p.motif_detail} Le mandant en est "
+                            "informé par courriel ; il doit choisir un autre mandataire.",
+                        )
+                    else:
+                        messages.success(
+                            request,
+                            f"Procuration {p.reference} validée. Elle est transmise à la mairie {p.commune.de_nom} "
+                            "et le mandant est informé par courriel.",
+                        )
                     return redirect("police:acte", procuration_pk=p.pk)
             elif action == "resilier" and p.resiliation_en_attente:
                 validation_form = ValidationForm(request.POST)

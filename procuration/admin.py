@@ -56,12 +56,33 @@ class BureauDeVoteAdmin(admin.ModelAdmin):
     search_fields = ("nom", "commune__nom")
 
 
+def _radier(motif, label):
+    """An admin action: the register's event through its one domain function (the procurations it voids
+    end, their mandants e-mailed), never a raw edit of the fields."""
+
+    def action(modeladmin, request, queryset):
+        from procuration.registry import radier_electeur
+
+        voided = sum(len(radier_electeur(e, motif, by=request.user)) for e in queryset)
+        modeladmin.message_user(request, f"{queryset.count()} électeur(s) : {label.lower()} enregistré(e). "
+                                         f"Procurations annulées : {voided} (les mandants sont prévenus).")
+
+    action.__name__ = f"radier_{motif}"
+    action.short_description = f"{label} : radier et annuler les procurations en cours"
+    return action
+
+
 @admin.register(Electeur)
 class ElecteurAdmin(admin.ModelAdmin):
     list_display = ("nne", "nom", "prenoms", "date_naissance", "commune", "liste", "inscrit")
     list_select_related = ("commune",)
     search_fields = ("nne", "nom")
     raw_id_fields = ("commune", "bureau", "tuteur")
+    # Radiation, death and civic rights change only through procuration.registry.radier_electeur (the
+    # actions below, or the register import): it voids the procurations they end.
+    readonly_fields = ("inscrit", "deces", "droits_civiques")
+    actions = [_radier("deces", "Décès"), _radier("radiation", "Radiation"),
+               _radier("droits_civiques", "Privation des droits civiques")]
 
 
 @admin.register(Scrutin)

@@ -7,7 +7,7 @@ same code for one procuration (saved or not: the mandant's form checks a demande
 
 `raise_for_demande`, `raise_for_plafond` and `raise_for_validation` enforce the blocking ones inside
 a transition's transaction, after locking the elector rows, so that the plafond holds under
-concurrency.
+concurrency; `plafond_depasse` tells an authority's validation that what it establishes is void (L.73).
 
 Rows given to evaluate_page should come with RELATED selected (else each row loads them).
 """
@@ -206,34 +206,41 @@ def duplicate_for_mandant(p):
     return _doublon(p, _load([p], mandataire=False, forbidding=False).by_mandant[p.mandant_id])
 
 
-def raise_for_demande(p) -> None:
+def raise_for_demande(p, *, plafond: bool = True) -> None:
     """Blocking rules when the demande is submitted (mandant row locked). The period is checked
-    before, by procuration.validity."""
+    before, by procuration.validity. plafond=False: a paper form an authority already signed
+    (L.73: established over the plafond, it is void, see plafond_depasse), not refused here."""
     Electeur.objects.select_for_update().filter(pk=p.mandant_id).first()
     if p.mandant_id == p.mandataire_id:
         raise DomainError("Le mandataire doit être une autre personne que vous.", code="self", field="mandataire")
     if not p.mandataire.peut_voter:
         raise DomainError("Le mandataire n'est inscrit sur aucune liste électorale.", code="mandataire_non_inscrit")
     for r in evaluate(p):
-        if not r.ok:
+        if not r.ok and (plafond or r.code != "plafond"):
             raise DomainError(r.message, code=r.code)
 
 
-def raise_for_plafond(p) -> None:
-    """L.73, never forceable: the mandataire row is locked first, then its procurations counted."""
+def plafond_depasse(p) -> str:
+    """L.73 under the mandataire's lock (its row locked first, then its procurations counted): what the
+    mandataire already holds when p would exceed the plafond (the earliest stand), else ""."""
     Electeur.objects.select_for_update().filter(pk=p.mandataire_id).first()
     ok, total, france = _plafond(p, _load([p], mandant=False, forbidding=False).by_mandataire[p.mandataire_id])
-    if not ok:
-        raise DomainError(plafond_message(p, total, france), code="plafond")
+    return "" if ok else plafond_message(p, total, france)
+
+
+def raise_for_plafond(p) -> None:
+    """L.73 as a refusal, never forceable (the mairie's validation: a guard, since an authority's
+    validation voids what is over the plafond)."""
+    message = plafond_depasse(p)
+    if message:
+        raise DomainError(message, code="plafond")
 
 
 def raise_for_validation(p) -> None:
-    """Blocking rules when an authority validates: the plafond, and no second established
-    procuration of the mandant for the same dates."""
-    raise_for_plafond(p)
+    """Blocking rule when an authority validates: no second established procuration of the mandant
+    for the same dates. (The plafond does not refuse there: over it, the procuration is void.)"""
     doublon = duplicate_for_mandant(p)
     if doublon is not None and doublon.status in ACTIVE_FOR_PLAFOND:
         raise DomainError(
             f"Le mandant a déjà une procuration validée pour ces dates (référence {doublon.reference}).", code="doublon"
         )
-

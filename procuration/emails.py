@@ -70,7 +70,22 @@ def _fin(p) -> str:
         return "a pris fin : sa période de validité est terminée"
     if p.status == Status.INVALIDEE_MAIRIE:
         return f"a été invalidée par la mairie {p.commune.de_nom}"
+    if p.status == Status.ANNULEE:
+        from procuration.models.procuration import AnnulationMotif
+
+        motif = AnnulationMotif(p.annulation_motif).label
+        return f"est nulle de plein droit : {motif[0].lower()}{motif[1:]}"
     return "a pris fin"
+
+
+def annulation(p):
+    """The procuration is void by law (AnnulationMotif): the mandant is told why and what to do."""
+    return schedule_email("annulation", p.email_contact, _context(p), procuration=p)
+
+
+def annulation_mairie(p):
+    """The mairie's service is told that a procuration it recorded is void: it strikes it from the registre."""
+    return schedule_email("annulation_mairie", p.commune.email_service, _context(p), procuration=p)
 
 
 def expired(p):

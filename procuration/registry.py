@@ -7,11 +7,17 @@ found: a radiated elector is not "on a list" and answers like an unknown one.
 
 import datetime
 
+from django.db import models, transaction
+
+from procuration.exceptions import DomainError
 from procuration.identity import Pivot
+from procuration.models.audit import AuditLog
+from procuration.models.procuration import TRANSITIONS, AnnulationMotif, Procuration
 from procuration.models.territory import Commune, Electeur
 from procuration.normalize import fold, normalize_nne
 
-__all__ = ["fold", "normalize_nne", "find_mandataire_by_nne", "find_electeur_by_etat_civil", "electeur_for_pivot"]
+__all__ = ["fold", "normalize_nne", "find_mandataire_by_nne", "find_electeur_by_etat_civil", "electeur_for_pivot",
+           "RadiationMotif", "radier_electeur", "quitter_commune"]
 
 
 def find_mandataire_by_nne(nne: str, date_naissance: datetime.date) -> Electeur | None:
@@ -70,3 +76,61 @@ def electeur_for_pivot(pivot) -> tuple[Electeur | None, str]:
     if len(found) == 1:
         return found[0], ""
     return None, "homonymes" if found else "introuvable"
+
+
+class RadiationMotif(models.TextChoices):
+    """An event of the register that takes an elector off the lists."""
+
+    DECES = "deces", "Décès"
+    RADIATION = "radiation", "Radiation des listes électorales"
+    DROITS_CIVIQUES = "droits_civiques", "Privation des droits civiques"
+
+
+# What a death or a radiation ends: a demande pending or a procuration in force (procuration.annuler).
+_IN_FORCE = TRANSITIONS["annuler"][0]
+_VOIDS = {
+    # motif: (as mandataire, as mandant)
+    RadiationMotif.DECES: (AnnulationMotif.DECES_MANDATAIRE, AnnulationMotif.DECES_MANDANT),
+    RadiationMotif.RADIATION: (AnnulationMotif.RADIATION_MANDATAIRE, AnnulationMotif.RADIATION_MANDANT),
+    RadiationMotif.DROITS_CIVIQUES: (AnnulationMotif.RADIATION_MANDATAIRE, AnnulationMotif.RADIATION_MANDANT),
+}
+
+
+def radier_electeur(electeur: Electeur, motif: str, *, by=None) -> list[Procuration]:
+    """Record a death, a radiation or a loss of civic rights on the elector, and void (Procuration.annuler)
+    every demande pending and procuration in force where they are the mandataire (the death or the loss of civic
+    rights of the mandataire voids it: ../shared/domain.md) or the mandant (off the commune's list, the procuration cannot serve);
+    each mandant is e-mailed in the same transaction (not a deceased one). Returns the voided procurations.
+    Idempotent: a second call voids nothing more."""
+    if motif not in _VOIDS:
+        raise DomainError("Motif de radiation inconnu.", field="radiation")
+    as_mandataire, as_mandant = _VOIDS[motif]
+    with transaction.atomic():
+        e = Electeur.objects.select_for_update().get(pk=electeur.pk)
+        e.inscrit = False
+        if motif == RadiationMotif.DECES:
+            e.deces = True
+        elif motif == RadiationMotif.DROITS_CIVIQUES:
+            e.droits_civiques = False
+        e.save(update_fields=["inscrit", "deces", "droits_civiques"])
+        voided = []
+        for role, annulation in (("mandataire", as_mandataire), ("mandant", as_mandant)):
+            for p in Procuration.objects.filter(**{role: e}, status__in=_IN_FORCE).order_by("pk"):
+                if p.annuler(motif=annulation, by=by):
+                    voided.append(p)
+        # In the register's audit trail (append-only), like the radiation of a move (listes.models).
+        AuditLog.record(by, "registre.radiation", e, nne=e.nne, commune=e.commune.code_insee, motif=motif,
+                        procurations_annulees=[p.reference for p in voided])
+    electeur.inscrit, electeur.deces, electeur.droits_civiques = e.inscrit, e.deces, e.droits_civiques
+    return voided
+
+
+def quitter_commune(electeur: Electeur, ancienne_commune, *, by=None) -> list[Procuration]:
+    """A move (listes: an ILE accepted in another commune): the elector stays on a list, so their
+    procurations as mandataire stand; those they gave in the former commune can no longer serve (one
+    votes in one's own bureau): void (motif radiation_mandant), each mandant told. Returns them."""
+    with transaction.atomic():
+        return [
+            p for p in Procuration.objects.filter(mandant=electeur, commune=ancienne_commune, status__in=_IN_FORCE)
+            .order_by("pk") if p.annuler(motif=AnnulationMotif.RADIATION_MANDANT, by=by)
+        ]

@@ -21,9 +21,10 @@ from django.db import transaction
 from procuration.exceptions import DomainError
 from procuration.models.territory import Commune, Electeur, Liste
 from procuration.normalize import fold, normalize_nne
+from procuration.registry import RadiationMotif, radier_electeur
 
 COLUMNS = ["nne", "nom", "nom_usage", "prenoms", "sexe", "date_naissance", "lieu_naissance", "bureau", "liste", "adresse",
-           "code_lieu_naissance", "code_pays_naissance"]
+           "code_lieu_naissance", "code_pays_naissance", "radiation"]
 _COG = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 FRANCE = "99100"
 REQUIRED_COLUMNS = ["nne", "nom", "prenoms", "sexe", "date_naissance"]
@@ -32,6 +33,12 @@ LISTES = {fold(label): value for value, label in Liste.choices} | {
     "principale": Liste.PRINCIPALE, "p": Liste.PRINCIPALE, "lp": Liste.PRINCIPALE,
     "complementaire": Liste.COMPLEMENTAIRE, "c": Liste.COMPLEMENTAIRE, "lce": Liste.COMPLEMENTAIRE,
     "consulaire": Liste.CONSULAIRE, "lec": Liste.CONSULAIRE,
+}
+# The optional column « radiation »: an event of the register (procuration.registry.radier_electeur).
+RADIATIONS = {fold(label): value for value, label in RadiationMotif.choices} | {
+    "deces": RadiationMotif.DECES, "decede": RadiationMotif.DECES, "decedee": RadiationMotif.DECES,
+    "radiation": RadiationMotif.RADIATION, "radie": RadiationMotif.RADIATION, "radiee": RadiationMotif.RADIATION,
+    "droits civiques": RadiationMotif.DROITS_CIVIQUES,
 }
 MAX_LEN = {"nom": 150, "nom_usage": 150, "prenoms": 200, "lieu_naissance": 150, "adresse": 300}
 
@@ -42,7 +49,9 @@ class ImportReport:
     lines: int = 0
     created: int = 0
     updated: int = 0
-    radiated: int = 0
+    radiated: int = 0  # absent from the extract
+    deaths_and_radiations: int = 0  # rows of the column « radiation »
+    voided: int = 0  # procurations void by them (procuration.registry.radier_electeur)
 
     @property
     def ok(self) -> bool:
@@ -106,6 +115,9 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
     liste = LISTES.get(fold(values["liste"]) or "principale")
     if liste is None:
         problems.append(f"Liste « {values['liste']} » : principale, complementaire ou consulaire attendu.")
+    radiation = RADIATIONS.get(fold(values["radiation"])) if values["radiation"] else ""
+    if radiation is None:
+        problems.append(f"Radiation « {values['radiation']} » : vide, deces, radiation ou droits_civiques attendu.")
     if problems:
         return None, problems
     return {
@@ -113,6 +125,7 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
         "prenoms": _clean_name(values["prenoms"]), "sexe": sexe, "date_naissance": naissance,
         "lieu_naissance": _clean_name(values["lieu_naissance"]), "bureau_id": bureau_id, "liste": liste,
         "adresse": _clean_name(values["adresse"]), "code_lieu_naissance": lieu, "code_pays_naissance": pays,
+        "radiation": radiation,
     }, []
 
 
@@ -157,6 +170,7 @@ def import_extract(commune: Commune, data: bytes, today: datetime.date | None = 
         raise DomainError("Le fichier ne contient aucun électeur.", code="vide", field="fichier")
     if report.errors:
         return report
+    radiations = {nne: values.pop("radiation") for nne, values in rows.items()}
     with transaction.atomic():
         Commune.objects.select_for_update().get(pk=commune.pk)
         existing = {e.nne: e for e in Electeur.objects.select_for_update().filter(nne__in=list(rows))}
@@ -181,4 +195,12 @@ def import_extract(commune: Commune, data: bytes, today: datetime.date | None = 
             Electeur.objects.filter(commune=commune, inscrit=True).exclude(nne__in=list(rows)).update(inscrit=False)
         )
         report.created, report.updated = len(new), len(changed)
+        # A death or a radiation row: recorded on the elector, and the procurations it voids end, their
+        # mandants e-mailed, in this same transaction. (An elector merely absent from the extract may have
+        # moved to another commune's list: marked radiated above, its procurations are left to the checks.)
+        by_nne = {e.nne: e for e in (*new, *changed)}
+        for nne, motif in radiations.items():
+            if motif:
+                report.deaths_and_radiations += 1
+                report.voided += len(radier_electeur(by_nne[nne], motif))
     return report

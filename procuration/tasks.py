@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from procuration.audit import purge_dossiers, record_digest
@@ -132,12 +133,19 @@ def expire_and_purge() -> dict:
     # Demandes that never became procurations: destroyed once expired (arrêté du 31 mars 2021).
     purge_expired = now - datetime.timedelta(days=settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS)
     counts["purgees"] += purge_dossiers(
-        Procuration.objects.filter(status__in=[Status.EXPIREE, Status.REFUSEE_AUTORITE], ended_at__lt=purge_expired)
+        Procuration.objects.filter(
+            Q(status__in=[Status.EXPIREE, Status.REFUSEE_AUTORITE]) | Q(status=Status.ANNULEE, autorite_at__isnull=True),
+            ended_at__lt=purge_expired,
+        )
     )
     # Established procurations: kept one year after the end of validity.
     retention = today - datetime.timedelta(days=settings.PROCURATION_RETENTION_DAYS)
     counts["purgees"] += purge_dossiers(
-        Procuration.objects.filter(status__in=[Status.ECHUE, Status.RESILIEE, Status.INVALIDEE_MAIRIE], valid_until__lt=retention)
+        Procuration.objects.filter(
+            Q(status__in=[Status.ECHUE, Status.RESILIEE, Status.INVALIDEE_MAIRIE])
+            | Q(status=Status.ANNULEE, autorite_at__isnull=False),
+            valid_until__lt=retention,
+        )
     )
     return counts
 

@@ -2,6 +2,7 @@ from procuration.models.accounts import Role, User
 from procuration.models.audit import AppendOnlyError, AuditDigest, AuditLog, ChainHead, purge_mode
 from procuration.models.outbox import OutboxEmail
 from procuration.models.procuration import (
+    AnnulationMotif,
     IdentiteVerifiee,
     InvalidationMotif,
     Origine,
@@ -15,6 +16,7 @@ from procuration.models.procuration import (
 from procuration.models.territory import BureauDeVote, Commune, Electeur, Liste, Scrutin, ScrutinType, Sexe
 
 __all__ = [
+    "AnnulationMotif",
     "AppendOnlyError",
     "AuditDigest",
     "AuditLog",

@@ -30,6 +30,7 @@ class Status(models.TextChoices):
     RESILIEE = "resiliee", "Résiliée"
     EXPIREE = "expiree", "Expirée"
     ECHUE = "echue", "Échue"
+    ANNULEE = "annulee", "Annulée"
 
 
 S = Status
@@ -45,6 +46,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     # brouillons are deleted by tasks.expire_and_purge instead.
     "expirer": (frozenset({S.EN_ATTENTE}), S.EXPIREE),
     "echoir": (frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE}), S.ECHUE),
+    # Void by law (AnnulationMotif): over the plafond when established (L.73), or the death or radiation
+    # of the mandataire or of the mandant (an event of the register): what is pending or in force.
+    "annuler": (frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE}), S.ANNULEE),
 }
 TRANSITION_VERBS = {
     "soumettre": "soumettre",
@@ -55,6 +59,7 @@ TRANSITION_VERBS = {
     "resilier": "résilier",
     "expirer": "faire expirer",
     "echoir": "clore (fin de validité)",
+    "annuler": "annuler",
 }
 # L.75: résilier what an authority has established takes effect only once the mandant's identity is
 # checked (at the counter, or online with a certified France Identité login); online without that
@@ -66,7 +71,7 @@ ACTIVE_FOR_MANDANT = frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIR
 ACTIVE_FOR_PLAFOND = frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Where a procuration an authority established (ACTIVE_FOR_PLAFOND) ends: the mandataire is told
 # (notify_mandataire). Extend it with any new terminal status reachable from an established one.
-ENDED_AFTER_ESTABLISHMENT = frozenset({S.RESILIEE, S.ECHUE, S.INVALIDEE_MAIRIE})
+ENDED_AFTER_ESTABLISHMENT = frozenset({S.RESILIEE, S.ECHUE, S.INVALIDEE_MAIRIE, S.ANNULEE})
 # How long the mandataire still sees an ended procuration in their espace (mandant:confiees).
 MANDATAIRE_SEES_ENDED_DAYS = 90
 WAITING_FOR_MAIRIE = frozenset({S.VALIDEE_AUTORITE})
@@ -93,6 +98,16 @@ class InvalidationMotif(models.TextChoices):
     MANDATAIRE_NON_INSCRIT = "mandataire_non_inscrit", "Le mandataire n'est inscrit sur aucune liste électorale"
     PLAFOND_ATTEINT = "plafond_atteint", "Le mandataire détient déjà le nombre maximal de procurations"
     AUTRE = "autre", "Autre motif"
+
+
+class AnnulationMotif(models.TextChoices):
+    """Why a procuration is void by law (never a decision of the mairie)."""
+
+    PLAFOND = "plafond", "Le mandataire détenait déjà le nombre maximal de procurations (article L.73 du code électoral)"
+    DECES_MANDATAIRE = "deces_mandataire", "Décès du mandataire"
+    RADIATION_MANDATAIRE = "radiation_mandataire", "Le mandataire a été radié des listes électorales ou privé de ses droits civiques"
+    DECES_MANDANT = "deces_mandant", "Décès du mandant"
+    RADIATION_MANDANT = "radiation_mandant", "Le mandant a été radié de la liste électorale de la commune"
 
 
 class RefusMotif(models.TextChoices):
@@ -247,6 +262,8 @@ class Procuration(models.Model):
     mairie_at = models.DateTimeField("date de la décision de la mairie", null=True, blank=True)
     invalidation_motif = models.CharField("motif d'invalidation", max_length=30, choices=InvalidationMotif.choices, blank=True)
     motif_detail = models.TextField("précision du motif", blank=True)
+    annulation_motif = models.CharField("motif d'annulation", max_length=30, choices=AnnulationMotif.choices, blank=True,
+                                        default="", db_default="")
     ended_at = models.DateTimeField("fin (résiliation, expiration, échéance)", null=True, blank=True)
     resiliation_demandee_at = models.DateTimeField(
         "résiliation demandée en ligne le (identité à vérifier)", null=True, blank=True
@@ -308,8 +325,10 @@ class Procuration(models.Model):
         changes: Callable[["Procuration"], list[str]] | None = None,
         check: Callable[["Procuration"], str | None] | None = None,
         email: Callable[["Procuration"], object] | None = None,
+        notice: Callable[["Procuration"], bool] | None = None,
     ) -> bool:
-        """Lock, re-check, change, log, schedule the e-mail. Returns False if already done."""
+        """Lock, re-check, change, log, schedule the e-mail. Returns False if already done.
+        notice, when given, says whether this move sends the mandataire notice (notify_mandataire)."""
         sources, target = TRANSITIONS[name]
         with transaction.atomic():
             locked = type(self).objects.select_for_update(of=("self",)).get(pk=self.pk)
@@ -335,7 +354,8 @@ class Procuration(models.Model):
             record(locked, f"procuration.{name}")
             if email is not None:
                 email(locked)
-            notify_mandataire(locked, from_status=from_status)
+            if notice is None or notice(locked):
+                notify_mandataire(locked, from_status=from_status)
         self._copy_from(locked)
         return True
 
@@ -344,10 +364,14 @@ class Procuration(models.Model):
             setattr(self, field.attname, getattr(other, field.attname))
 
     # ---------------------------------------------------------------- transitions
-    def soumettre(self, *, by=None, reason: str = "", notify: bool = True, etablissement: str = "") -> bool:
+    def soumettre(
+        self, *, by=None, reason: str = "", notify: bool = True, etablissement: str = "", plafond: bool = True
+    ) -> bool:
         """Brouillon -> en attente: checks the demande and issues the 6-character reference.
         notify=False for a paper form keyed in by an authority: the mandant asked nothing online.
-        etablissement (from etablir): where the identity check establishes it, before the period is checked."""
+        etablissement (from etablir): where the identity check establishes it, before the period is checked.
+        plafond=False (from etablir, a paper form an authority already signed): the plafond does not refuse
+        it here; valider_autorite establishes it and, over the plafond, voids it (L.73)."""
         from procuration import checks, emails, validity
 
         def check(p):
@@ -355,7 +379,7 @@ class Procuration(models.Model):
                 p.etablissement = etablissement
             # The dates of a scrutin procuration are those of the tours chosen, never typed.
             p.valid_from, p.valid_until = validity.periode_of(p)
-            checks.raise_for_demande(p)
+            checks.raise_for_demande(p, plafond=plafond)
 
         def changes(p):
             p.submitted_at = timezone.now()
@@ -373,7 +397,10 @@ class Procuration(models.Model):
     ) -> bool:
         """En attente -> validée par l'autorité: the mandant's identity was checked by an OPJ/APJ at the
         counter, by France Identité online, or (paper keyed in at the mairie) by the authority named
-        on the form. Then, in the same transaction, the commune's automatic validation if it opted in."""
+        on the form. Then, in the same transaction: if the mandataire already holds the maximum of
+        procurations established before it (L.73, the earliest stand), it is void (annuler, motif plafond,
+        the mandant e-mailed why); else the commune's automatic validation if it opted in. Returns True
+        when the authority's act was recorded (void or not: read the status)."""
         from procuration import checks, emails, validity
 
         if identite is None:
@@ -383,6 +410,7 @@ class Procuration(models.Model):
                 identite = IdentiteVerifiee(Verificateur.AUTORITE, by=by, piece_type=piece_type,
                                             piece_numero_fin=piece_numero_fin)
         identite.raise_if_incomplete()
+        over: list[str] = []  # the plafond message when what this act establishes is void (L.73)
 
         def check(p):
             # Where it is established is the fact of the authority that checked the identity, never the
@@ -395,6 +423,8 @@ class Procuration(models.Model):
             if where:
                 p.etablissement = where
             validity.raise_for_duree(p)
+            # L.73: established over the plafond, it is void, not refused (counted under the mandataire's lock).
+            over.append(checks.plafond_depasse(p))
             checks.raise_for_validation(p)
 
         def changes(p):
@@ -409,14 +439,22 @@ class Procuration(models.Model):
                 fields.append("origine")
             return fields
 
-        # Paper keyed in at the mairie: the mandant asked nothing online; the only e-mail is the decision.
-        email = None if identite.verificateur == Verificateur.MAIRIE else emails.validated_by_authority
+        def email(p):
+            # Paper keyed in at the mairie: the mandant asked nothing online; the only e-mail is the decision.
+            # Void at once (L.73): the one e-mail is the annulation's, which says why.
+            if identite.verificateur != Verificateur.MAIRIE and not over[-1]:
+                emails.validated_by_authority(p)
+
         with transaction.atomic():
             done = self._transition(
                 "valider_autorite", by=identite.by, changes=changes, check=check, email=email,
                 reason=identite.reason(),
+                # Void at once (L.73): never established for the mandataire, who holds the earlier ones.
+                notice=lambda p: not over[-1],
             )
-            if done:
+            if done and over[-1]:
+                self.annuler(motif=AnnulationMotif.PLAFOND, detail=over[-1])
+            elif done:
                 self._valider_automatiquement()
         return done
 
@@ -442,9 +480,12 @@ class Procuration(models.Model):
         with transaction.atomic():
             if self.status != Status.BROUILLON:
                 raise TransitionError("Seule une demande en cours de saisie peut être établie.")
-            # Where it is established follows who checked the identity.
+            # Where it is established follows who checked the identity. The plafond refuses while the
+            # mandant can still choose another mandataire (France Identité, paper at the counter); a
+            # paper form an authority signed elsewhere is established, then void if over it (L.73).
             if not self.soumettre(by=by, reason=reason, notify=self.origine != Origine.CERFA_PAPIER,
-                                  etablissement=identite.etablissement):
+                                  etablissement=identite.etablissement,
+                                  plafond=identite.verificateur != Verificateur.MAIRIE):
                 raise TransitionError("Cette demande a déjà été soumise.")
             if not self.valider_autorite(identite=identite):
                 raise DomainError("Cette procuration a déjà été validée.")
@@ -604,6 +645,37 @@ class Procuration(models.Model):
             "expirer", changes=changes, email=email, reason="Non validée dans le délai de deux mois"
         )
 
+    def annuler(self, *, motif: str, detail: str = "", by=None) -> bool:
+        """Void by law, never a decision: over the plafond when established (L.73, the earliest stand), or
+        the death or radiation of the mandataire or of the mandant (procuration.registry.radier_electeur).
+        Ends a demande pending or a procuration in force; e-mails the mandant why and what to do (not
+        when the mandant died), and the mairie when it had recorded it (validée par la mairie)."""
+        from procuration import emails
+
+        if motif not in AnnulationMotif.values:
+            raise DomainError("Motif d'annulation inconnu.")
+        recorded = []
+
+        def check(p):
+            recorded.append(p.status == Status.VALIDEE_MAIRIE)
+
+        def changes(p):
+            p.annulation_motif = motif
+            p.motif_detail = detail
+            p.ended_at = timezone.now()
+            return ["annulation_motif", "motif_detail", "ended_at"]
+
+        def email(p):
+            if motif != AnnulationMotif.DECES_MANDANT:
+                emails.annulation(p)
+            if recorded[-1]:  # the mairie strikes it from its registre
+                emails.annulation_mairie(p)
+
+        return self._transition(
+            "annuler", by=by, changes=changes, check=check, email=email,
+            reason=f"Nulle de plein droit : {AnnulationMotif(motif).label}{' — ' + detail if detail else ''}",
+        )
+
     def echoir(self) -> bool:
         def changes(p):
             p.ended_at = timezone.now()
@@ -620,6 +692,10 @@ def notify_mandataire(p: "Procuration", *, from_status: str) -> None:
     from procuration import emails
 
     if not p.email_mandataire:
+        return
+    if p.status == Status.ANNULEE and p.annulation_motif in (AnnulationMotif.PLAFOND, AnnulationMotif.DECES_MANDATAIRE):
+        # Plafond: void by the very act that would have established it (nothing was announced);
+        # the mandataire's death: nobody to tell.
         return
     if from_status not in ACTIVE_FOR_PLAFOND and p.status in ACTIVE_FOR_PLAFOND:
         emails.mandataire_established(p)

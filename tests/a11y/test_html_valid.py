@@ -214,6 +214,14 @@ def collect_flow_pages(world, pages: Pages) -> None:
     for name in ("admin:index", "admin:procuration_user_changelist", "admin:procuration_scrutin_add"):
         pages.add(f"admin: {name}", admin.get(reverse(name)))
 
+    # Last (it changes the world, rolled back after): a procuration void by law, where each side sees it.
+    void = Procuration.objects.get(pk=world.pk["validee_autorite"])
+    void.annuler(motif="plafond", detail="Le mandataire détient déjà deux procurations sur cette période.")
+    pages.add("mandant: procuration annulée", mandant.get(reverse("mandant:detail", args=[void.pk])))
+    pages.add("mairie: procuration annulée", agent.get(reverse("mairie:detail", args=[void.pk])))
+    pages.add("mairie: file filtrée (annulées)", agent.get(reverse("mairie:queue"), {"status": "annulee"}))
+    pages.add("police: acte nul", police.get(reverse("police:acte", args=[void.pk])))
+
 
 def test_vnu_is_the_pinned_version_and_named_by_the_statement(client):
     import html

@@ -125,3 +125,29 @@ def test_import_page_reports_rejected_lines_and_imports_nothing(client, admin_na
     r = client.post(url, {"fichier": good}, follow=True)
     assert "Extrait importé. Électeurs ajoutés : 1 ; mis à jour : 0 ; radiés (absents de l'extrait) : 0." in html.unescape(r.content.decode())
     assert Electeur.objects.get().nom == "BON"
+
+
+def test_import_page_counts_the_deaths_and_the_procurations_they_void(client, admin_national, commune,
+                                                                      django_capture_on_commit_callbacks):
+    """A row with « radiation » = décès: the elector is radiated and the procuration they hold as
+    mandataire is void (procuration.registry.radier_electeur); the page says how many."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from procuration.models import OutboxEmail, Status
+    from tests.factories import ProcurationFactory
+
+    mandataire = ElecteurFactory(commune=commune, nne="300000011", nom="MORT", prenoms="Paul")
+    p = ProcurationFactory(validee_mairie=True, mandataire=mandataire,
+                           mandant=ElecteurFactory(commune=commune, nne="300000012", nom="VIVANT", prenoms="Anne"))
+    client.force_login(admin_national)
+    data = ("nne;nom;prenoms;sexe;date_naissance;radiation\n300000011;Mort;Paul;M;15/01/1980;Décès\n"
+            "300000012;Vivant;Anne;F;15/01/1980;\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(reverse("backoffice:commune_import", args=[commune.pk]),
+                        {"fichier": SimpleUploadedFile("reu.csv", data.encode(), "text/csv")}, follow=True)
+    assert "Décès et radiations : 1 ; procurations annulées : 1 (les mandants sont prévenus)." in html.unescape(
+        r.content.decode())
+    p.refresh_from_db()
+    assert (p.status, p.annulation_motif) == (Status.ANNULEE, "deces_mandataire")
+    assert set(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True)) == {
+        "annulation", "annulation_mairie"}

@@ -136,6 +136,34 @@ def test_electeur_deja_inscrit_garde_son_nne_quand_il_demenage(client, mandant_u
     assert nne not in client.get(reverse("listes:electeurs")).content.decode()
 
 
+def test_mandant_who_moves_ends_the_procurations_given_in_the_former_commune(
+    client, mandant_user, mandant_electeur, commune, other_commune, django_capture_on_commit_callbacks,
+):
+    """Radiated from Almayrac by her move, Marie Dupont cannot be represented in Almayrac's bureau any
+    more: the procuration she gave there is void (radiation du mandant), she is told; the one she holds
+    as mandataire stands (she is still on a list)."""
+    from listes.models import Teledossier
+    from procuration.models import OutboxEmail, Status
+    from tests.factories import ProcurationFactory
+
+    given = ProcurationFactory(validee_mairie=True, mandant=mandant_electeur, email_contact="marie@example.fr")
+    held = ProcurationFactory(validee_mairie=True, mandataire=mandant_electeur,
+                              mandant=ElecteurFactory(commune=commune))
+    agent_loisieux = UserFactory(username="listes-loisieux", agent_listes=True, commune=other_commune)
+    client.force_login(mandant_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("listes:usager_ile_new"), ile_post_data(other_commune, ville="Loisieux"))
+    d = Teledossier.objects.get()
+    client.force_login(agent_loisieux)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("listes:transition", args=[d.numero, "accepter"]), {"accepter-comment": "Bienvenue"})
+    given.refresh_from_db()
+    held.refresh_from_db()
+    assert (given.status, given.annulation_motif) == (Status.ANNULEE, "radiation_mandant")
+    assert held.status == Status.VALIDEE_MAIRIE
+    assert "annulation" in OutboxEmail.objects.filter(procuration=given).values_list("kind", flat=True)
+
+
 def test_homonymes_parfaits_dans_le_registre_l_inscription_n_est_pas_devinee(file_ile, mandant_user, mandant_electeur,
                                                                            agent_listes):
     ElecteurFactory(nom=mandant_electeur.nom, prenoms=mandant_electeur.prenoms,

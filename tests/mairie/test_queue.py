@@ -169,3 +169,28 @@ def test_batch_validation_without_selection_says_so(client, agent_mairie):
     client.force_login(agent_mairie)
     r = client.post(reverse("mairie:batch_validate"), {}, follow=True)
     assert "Cochez au moins une procuration à valider." in page_text(r)
+
+
+def test_a_void_procuration_shows_annulee_and_its_motif_in_the_queue_search_and_dossier(
+    client, agent_mairie, commune, django_capture_on_commit_callbacks
+):
+    """The mandataire's death (an event of the register) voids a procuration waiting for the mairie: it
+    leaves the queue; filtered on « Annulée », in the search and on its page it shows why, in French."""
+    import re
+
+    from procuration.registry import RadiationMotif, radier_electeur
+
+    def plain(response):  # the text a reader sees, tags dropped
+        return re.sub(r"<[^>]+>", "", page_text(response))
+
+    p = waiting(commune)
+    radier_electeur(p.mandataire, RadiationMotif.DECES)
+    client.force_login(agent_mairie)
+    assert p.reference not in page_text(client.get(reverse("mairie:queue")))
+    filtered = plain(client.get(reverse("mairie:queue"), {"status": Status.ANNULEE}))
+    assert p.reference in filtered and "Annulée : Décès du mandataire" in filtered
+    found = page_text(client.get(reverse("mairie:search"), {"q": p.reference}))
+    assert "Annulée" in found and "Décès du mandataire" in found
+    dossier = plain(client.get(reverse("mairie:detail", args=[p.pk])))
+    assert "Statut : Annulée — nulle de plein droit : Décès du mandataire" in dossier
+    assert "Validée par l'autorité → Annulée" in dossier

@@ -104,3 +104,18 @@ def test_other_roles_and_anonymous_are_kept_out(client, policier, own):
     assert response.status_code == 302 and response["Location"].startswith(reverse("mandant:login"))
     client.force_login(policier)
     assert client.get(reverse("mandant:detail", args=[own.pk])).status_code == 403
+
+
+def test_a_void_procuration_shows_annulee_its_motif_and_what_to_do(client, mandant_user, own):
+    """Death of the mandataire (an event of the register): the mandant's list and page say « Annulée »,
+    why, and that another mandataire may be chosen."""
+    from procuration.registry import RadiationMotif, radier_electeur
+
+    radier_electeur(own.mandataire, RadiationMotif.DECES)
+    client.force_login(mandant_user)
+    assert "Annulée" in client.get(reverse("mandant:home")).content.decode()
+    page = unescape(client.get(reverse("mandant:detail", args=[own.pk])).content.decode())
+    assert "Cette procuration est nulle" in page and "Motif : Décès du mandataire" in page
+    assert "Choisissez un autre mandataire" in page and reverse("mandant:demande") in page
+    assert "Validée par la mairie → Annulée" in page
+    assert 'id="resilier"' not in page  # nothing left to revoke

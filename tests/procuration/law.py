@@ -5,9 +5,9 @@ ACTIVE_FOR_MANDANT) drift from these, the tests that use them fail. Sources: ../
 and docs/domain.md.
 """
 
-# The nine statuses of a dossier, and for each move: the statuses it may start from, where it leads.
+# The ten statuses of a dossier, and for each move: the statuses it may start from, where it leads.
 STATUSES = {"brouillon", "en_attente", "validee_autorite", "refusee_autorite", "validee_mairie", "invalidee_mairie",
-            "resiliee", "expiree", "echue"}
+            "resiliee", "expiree", "echue", "annulee"}
 LAW = {
     # The mandant submits a brouillon: it gets its reference.
     "soumettre": ({"brouillon"}, "en_attente"),
@@ -23,7 +23,13 @@ LAW = {
     "expirer": ({"en_attente"}, "expiree"),
     # A procuration in force ends with its validity.
     "echoir": ({"validee_autorite", "validee_mairie"}, "echue"),
+    # Void by law, never a decision: L.73, a procuration established when its mandataire already holds two
+    # (or one in France, for one established in France) established before it is void, the earliest stand;
+    # and the death or radiation of the mandataire (or of the mandant) ends what is pending or in force.
+    "annuler": ({"en_attente", "validee_autorite", "validee_mairie"}, "annulee"),
 }
+# L.73 in numbers: at most two procurations for a mandataire, of which at most one established in France.
+PLAFOND_TOTAL, PLAFOND_FRANCE = 2, 1
 # L.75: revoking what an authority established takes effect only once the mandant's identity is
 # checked (counter or certified France Identité). Online without that check it is only a request:
 # "demander_resiliation" from these statuses, which leaves the status as it is (the procuration stays
@@ -39,4 +45,4 @@ MANDANT_STATUSES = {"en_attente", "validee_autorite", "validee_mairie"}
 # procuration becomes established (it enters PLAFOND_STATUSES) and when an established one ends, i.e.
 # moves to one of these statuses. A demande withdrawn, refused or expired before being established was
 # never theirs to hold: nothing is sent.
-MANDATAIRE_NOTICE_ENDS = {"resiliee", "echue", "invalidee_mairie"}
+MANDATAIRE_NOTICE_ENDS = {"resiliee", "echue", "invalidee_mairie", "annulee"}

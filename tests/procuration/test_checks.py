@@ -54,14 +54,15 @@ def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer, consul
     abroad = en_attente(mandataire, scrutin, "etranger")
     third = en_attente(mandataire, scrutin, "etranger")
     assert first.valider_autorite(by=officer)
-    with pytest.raises(DomainError, match="détient déjà une procuration établie en France") as excinfo:
-        second_france.valider_autorite(by=officer)  # a second one established in France
-    assert excinfo.value.code == "plafond"
+    assert second_france.valider_autorite(by=officer)  # a second one established in France: void (L.73)
     assert abroad.valider_autorite(by=consul)  # one in France + one abroad: allowed
-    with pytest.raises(DomainError, match="détient déjà deux procurations"):
-        third.valider_autorite(by=consul)  # a third one, even abroad
+    assert third.valider_autorite(by=consul)  # a third one, even abroad: void
     statuses = dict(Procuration.objects.values_list("pk", "status"))
-    assert statuses[second_france.pk] == statuses[third.pk] == Status.EN_ATTENTE
+    assert statuses[second_france.pk] == statuses[third.pk] == Status.ANNULEE
+    assert statuses[first.pk] == statuses[abroad.pk] == Status.VALIDEE_AUTORITE
+    details = dict(Procuration.objects.values_list("pk", "motif_detail"))
+    assert "détient déjà une procuration établie en France" in details[second_france.pk]
+    assert "détient déjà deux procurations" in details[third.pk]
 
 
 def test_two_abroad_is_allowed(mandataire, scrutin, consul):

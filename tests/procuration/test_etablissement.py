@@ -63,9 +63,9 @@ def test_answered_abroad_does_not_escape_the_one_in_france_plafond(commissariat)
     scrutin = ScrutinFactory()
     ProcurationFactory(validee_mairie=True, mandataire=mandataire, scrutin=scrutin, etablissement="france")
     second = ProcurationFactory(en_attente=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger")
-    with pytest.raises(DomainError) as excinfo:
-        second.valider_autorite(by=commissariat, piece_type="cni")
-    assert excinfo.value.code == "plafond"
+    assert second.valider_autorite(by=commissariat, piece_type="cni")
+    second.refresh_from_db()  # established in France, a second one there: void (L.73)
+    assert (second.etablissement, second.status, second.annulation_motif) == ("france", "annulee", "plafond")
 
 
 def test_france_identite_follows_the_register_not_the_answer():

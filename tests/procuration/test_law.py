@@ -51,7 +51,8 @@ def queue_verdict(p: Procuration, code: str) -> bool:
 @pytest.mark.parametrize("status", sorted(STATUSES))
 def test_plafond_counts_exactly_the_established_procurations(world, officer, status):
     """The mandataire holds one procuration established in France, in `status`; a second one in
-    France is refused at submission, at the counter and in the mairie's queue iff it counts."""
+    France is refused at submission, flagged in the mairie's queue and, established at the counter,
+    void (L.73: the earliest stands) iff it counts."""
     held(status, **for_mandataire(world, "france"))
     counts = status in PLAFOND_STATUSES
 
@@ -67,14 +68,9 @@ def test_plafond_counts_exactly_the_established_procurations(world, officer, sta
 
     pending = ProcurationFactory(en_attente=True, **for_mandataire(world, "france"))
     assert queue_verdict(pending, "plafond") is not counts
-    if counts:
-        with pytest.raises(DomainError) as excinfo:
-            pending.valider_autorite(by=officer, piece_type="cni")
-        assert excinfo.value.code == "plafond"
-        pending.refresh_from_db()
-        assert pending.status == Status.EN_ATTENTE
-    else:
-        assert pending.valider_autorite(by=officer, piece_type="cni") is True
+    assert pending.valider_autorite(by=officer, piece_type="cni") is True
+    pending.refresh_from_db()
+    assert pending.status == ("annulee" if counts else "validee_autorite")
 
 
 def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, officer, consul):
@@ -85,26 +81,27 @@ def test_plafond_with_mixed_statuses_and_mairie_validated_procurations(world, of
         held(status, **for_mandataire(world, "france"))
         held(status, **for_mandataire(world, "etranger"))
 
-    # Only one established in France: the mairie-validated one fills it.
+    # Only one established in France: the mairie-validated one fills it; a second one there is void.
     france = ProcurationFactory(en_attente=True, **for_mandataire(world, "france"))
-    with pytest.raises(DomainError) as excinfo:
-        france.valider_autorite(by=officer, piece_type="cni")
-    assert excinfo.value.code == "plafond"
+    assert france.valider_autorite(by=officer, piece_type="cni") is True
+    france.refresh_from_db()
+    assert france.status == "annulee"
     # One abroad may join it: two in all.
     abroad = ProcurationFactory(en_attente=True, **for_mandataire(world, "etranger"))
     assert abroad.valider_autorite(by=consul, piece_type="passeport") is True
     abroad.valider_mairie(by=UserFactory(username="agent-law", agent_mairie=True, commune=world["commune"]))
     # A third, even abroad, is one too many: both that stand are mairie-validated.
     third = ProcurationFactory(en_attente=True, **for_mandataire(world, "etranger"))
-    with pytest.raises(DomainError) as excinfo:
-        third.valider_autorite(by=consul, piece_type="passeport")
-    assert excinfo.value.code == "plafond"
     assert queue_verdict(third, "plafond") is False
-    # The mandant of the first revokes it: the place in France is free again.
+    assert third.valider_autorite(by=consul, piece_type="passeport") is True
+    third.refresh_from_db()
+    assert third.status == "annulee"
+    # The mandant of the first revokes it: the place in France is free again (void ones take none).
     first.resilier(reason="Je voterai moi-même", identite=IdentiteVerifiee.france_identite(first.mandant))
-    assert france.valider_autorite(by=officer, piece_type="cni") is True
+    again = ProcurationFactory(en_attente=True, **for_mandataire(world, "france"))
+    assert again.valider_autorite(by=officer, piece_type="cni") is True
     standing = Procuration.objects.filter(mandataire=world["mandataire"], status__in=PLAFOND_STATUSES)
-    assert sorted(standing.values_list("pk", flat=True)) == sorted([france.pk, abroad.pk])
+    assert sorted(standing.values_list("pk", flat=True)) == sorted([again.pk, abroad.pk])
 
 
 def test_plafond_counts_only_overlapping_dates(world, officer):

@@ -10,7 +10,8 @@ from django.db import transaction
 
 from procuration.exceptions import DomainError
 from procuration.models import IdentiteVerifiee, OutboxEmail, Procuration, Status, Verificateur
-from procuration.models.procuration import ENDED_AFTER_ESTABLISHMENT
+from procuration.models.procuration import ENDED_AFTER_ESTABLISHMENT, AnnulationMotif
+from procuration.registry import RadiationMotif, radier_electeur
 from procuration.tasks import expire_and_purge
 from tests.factories import CommuneFactory, ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.procuration.law import LAW, MANDATAIRE_NOTICE_ENDS, PLAFOND_STATUSES, STATUSES
@@ -23,7 +24,9 @@ def mandataire_kinds(p) -> list[str]:
     return list(OutboxEmail.objects.filter(procuration=p, to=ADDRESS).order_by("pk").values_list("kind", flat=True))
 
 
-def expected_kind(source: str, target: str) -> str | None:
+def expected_kind(name: str, source: str, target: str) -> str | None:
+    if name == "annuler":  # test_transitions.call voids by the mandataire's death: nobody to tell
+        return None
     if source not in PLAFOND_STATUSES and target in PLAFOND_STATUSES:
         return "mandataire_established"
     if source in PLAFOND_STATUSES and target in MANDATAIRE_NOTICE_ENDS:
@@ -51,7 +54,7 @@ def test_mandataire_is_emailed_on_every_move_that_establishes_or_ends_the_procur
          else ProcurationFactory(en_attente=True, status=status, email_mandataire=ADDRESS))
     with django_capture_on_commit_callbacks(execute=True):
         assert call(p, name, users)[0] is True
-    kind = expected_kind(status, LAW[name][1])
+    kind = expected_kind(name, status, LAW[name][1])
     assert mandataire_kinds(p) == ([kind] if kind else []), (name, status)
 
 
@@ -103,6 +106,40 @@ def test_mandataire_is_emailed_when_a_procuration_established_online_with_france
     with django_capture_on_commit_callbacks(execute=True):
         p.etablir(IdentiteVerifiee.france_identite(p.mandant), by=None)
     assert mandataire_kinds(p) == ["mandataire_established"]
+
+
+def test_mandataire_is_told_when_the_mandants_radiation_voids_an_established_procuration(
+    users, mailoutbox, django_capture_on_commit_callbacks  # noqa: F811
+):
+    p = ProcurationFactory(validee_mairie=True, email_mandataire=ADDRESS)
+    with django_capture_on_commit_callbacks(execute=True):
+        radier_electeur(p.mandant, RadiationMotif.RADIATION)
+    p.refresh_from_db()
+    assert (p.status, p.annulation_motif) == (Status.ANNULEE, AnnulationMotif.RADIATION_MANDANT)
+    assert mandataire_kinds(p) == ["mandataire_ended"]
+    [message] = [m for m in mailoutbox if m.to == [ADDRESS]]
+    assert "est nulle de plein droit : le mandant a été radié de la liste électorale" in message.body
+
+
+def test_no_notice_for_a_procuration_void_at_once_over_the_plafond(
+    users, django_capture_on_commit_callbacks  # noqa: F811
+):
+    """L.73: the act that would establish it voids it: the mandataire, who keeps the earlier ones, is
+    told neither « confiée » nor « fin »."""
+    mandataire = ElecteurFactory()
+    for i in range(2):
+        earlier = ProcurationFactory(en_attente=True, mandataire=mandataire, etablissement="etranger",
+                                     scrutin=ScrutinFactory())
+        earlier.etablissement = "etranger"
+        users["policier"].unite_a_l_etranger = True
+        assert earlier.valider_autorite(by=users["policier"], piece_type="passeport") is True
+    later = ProcurationFactory(en_attente=True, mandataire=mandataire, email_mandataire=ADDRESS,
+                               scrutin=ScrutinFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert later.valider_autorite(by=users["policier"], piece_type="passeport") is True
+    later.refresh_from_db()
+    assert (later.status, later.annulation_motif) == (Status.ANNULEE, AnnulationMotif.PLAFOND)
+    assert mandataire_kinds(later) == []
 
 
 def test_mandataire_is_emailed_when_the_procuration_ends_with_its_validity(

@@ -4,6 +4,7 @@ Identité login). Online without that check it is only a request: the procuratio
 
 import pytest
 
+from procuration import checks
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models import IdentiteVerifiee, OutboxEmail, ProcurationEvent, Status, Verificateur
 from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
@@ -53,8 +54,8 @@ def test_resiliation_takes_effect_with_the_identity_checked_frees_the_plafond_an
     mandataire = ElecteurFactory()
     first = ProcurationFactory(validee_mairie=True, mandataire=mandataire, email_contact="m@example.fr")
     second = ProcurationFactory(en_attente=True, mandataire=mandataire, scrutin=first.scrutin, etablissement="france")
-    with pytest.raises(DomainError):  # one established in France already
-        second.valider_autorite(by=officer, piece_type="cni")
+    # The plafond: one established in France already.
+    assert next(r for r in checks.evaluate(second) if r.code == "plafond").ok is False
     first.demander_resiliation()
     with django_capture_on_commit_callbacks(execute=True):
         assert first.resilier(by=officer, reason="Résiliation confirmée au guichet",
@@ -64,7 +65,9 @@ def test_resiliation_takes_effect_with_the_identity_checked_frees_the_plafond_an
     sent = dict(OutboxEmail.objects.filter(procuration=first).values_list("kind", "to"))
     assert sent == {"resiliation": "m@example.fr", "resiliation_mairie": first.commune.email_service}
     assert officer.officer_label in first.events.last().reason
-    assert second.valider_autorite(by=officer, piece_type="cni")  # the plafond is free again
+    assert second.valider_autorite(by=officer, piece_type="cni")  # the plafond is free again: it stands
+    second.refresh_from_db()
+    assert second.status == Status.VALIDEE_AUTORITE
 
 
 @pytest.mark.django_db

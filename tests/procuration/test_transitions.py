@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models import (
+    AnnulationMotif,
     IdentiteVerifiee,
     InvalidationMotif,
     OutboxEmail,
@@ -31,6 +32,7 @@ EMAIL_KIND = {
     "resilier": "resiliation",
     "expirer": "expired",
     "echoir": None,
+    "annuler": "annulation",
 }
 
 
@@ -61,6 +63,8 @@ def call(p: Procuration, name: str, users: dict):
         return p.expirer(), None
     if name == "echoir":
         return p.echoir(), None
+    if name == "annuler":  # void by law: an event of the register, no one decides it
+        return p.annuler(motif=AnnulationMotif.DECES_MANDATAIRE), None
     raise AssertionError(name)
 
 
@@ -95,15 +99,17 @@ def test_transition_from_every_status(name, status, users, django_capture_on_com
         event = ProcurationEvent.objects.get(procuration=p)
         assert (event.from_status, event.to_status) == (status, target)
         assert event.actor_id == (actor.pk if actor else None)
-        if name in ("refuser_autorite", "invalider_mairie", "resilier", "expirer", "echoir"):
+        if name in ("refuser_autorite", "invalider_mairie", "resilier", "expirer", "echoir", "annuler"):
             assert event.reason
         kinds = list(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True))
         expected = [EMAIL_KIND[name]] if EMAIL_KIND[name] else []
         if name == "resilier" and status in RESILIATION_NEEDS_IDENTITY:
             expected.append("resiliation_mairie")  # the mairie strikes it from its registre
+        if name == "annuler" and status == "validee_mairie":
+            expected.append("annulation_mairie")  # the mairie had it on its registre
         assert sorted(kinds) == sorted(expected)
         terminal = target in (Status.REFUSEE_AUTORITE, Status.INVALIDEE_MAIRIE, Status.RESILIEE, Status.EXPIREE,
-                              Status.ECHUE)
+                              Status.ECHUE, Status.ANNULEE)
         assert (p.ended_at is not None) == terminal
         if target != Status.EN_ATTENTE:
             assert p.reference == before["reference"]
