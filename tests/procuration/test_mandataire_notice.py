@@ -127,10 +127,9 @@ def test_no_notice_for_a_procuration_void_at_once_over_the_plafond(
     """L.73: the act that would establish it voids it: the mandataire, who keeps the earlier ones, is
     told neither « confiée » nor « fin »."""
     mandataire = ElecteurFactory()
-    for i in range(2):
+    for _ in range(2):
         earlier = ProcurationFactory(en_attente=True, mandataire=mandataire, etablissement="etranger",
                                      scrutin=ScrutinFactory())
-        earlier.etablissement = "etranger"
         users["policier"].unite_a_l_etranger = True
         assert earlier.valider_autorite(by=users["policier"], piece_type="passeport") is True
     later = ProcurationFactory(en_attente=True, mandataire=mandataire, email_mandataire=ADDRESS,
