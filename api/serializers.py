@@ -75,8 +75,9 @@ class ElecteurSerializer(serializers.Serializer):
 class ProcurationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
-    status = serializers.ChoiceField(choices=Status.choices)
-    status_label = serializers.CharField(source="get_status_display")
+    # The effective status: a demande past its two months is « expiree » before the task records it.
+    status = serializers.ChoiceField(choices=Status.choices, source="statut_effectif")
+    status_label = serializers.CharField(source="statut_effectif_label")
     origine = serializers.CharField()
     commune_insee = serializers.CharField(source="commune.code_insee")
     mandant = ElecteurSerializer()

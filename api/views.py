@@ -1,5 +1,7 @@
 """The API v1 (docs/api.md). Thin views: the key's scope at the door, the commune's queryset, one domain call."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core import signing
 from django.http import FileResponse
@@ -107,11 +109,15 @@ class ApiMixin:
 class FilteredList(ApiMixin, generics.ListAPIView):
     pagination_class = Pagination
     query: type[StrictQuery]
-    lookups: dict[str, str]  # filter name -> queryset lookup
+    lookups: dict[str, str | Callable]  # filter name -> queryset lookup, or (queryset, value) -> queryset
 
     def get_queryset(self):
         f = self.filters(self.query)
-        return self.scoped().filter(**{lookup: f[name] for name, lookup in self.lookups.items() if name in f}).order_by("pk")
+        qs = self.scoped()
+        for name, lookup in self.lookups.items():
+            if name in f:
+                qs = lookup(qs, f[name]) if callable(lookup) else qs.filter(**{lookup: f[name]})
+        return qs.order_by("pk")
 
 
 # The procurations a key reads (list and detail), and how they are shown.
@@ -138,8 +144,9 @@ class Teledossiers:
                (400, PJ): PROBLEM, **COMMON_ERRORS}, summary="Procurations de la commune")
 class ProcurationList(Procurations, FilteredList):
     query = ProcurationFilter
-    lookups = {"scrutin": "scrutin_id", "bureau": "mandant__bureau__numero", "status": "status",
-               "updated_since": "updated_at__gte"}
+    # `status` is the effective status: a demande past its two months is `expiree` before the task records it.
+    lookups = {"scrutin": "scrutin_id", "bureau": "mandant__bureau__numero",
+               "status": lambda qs, status: qs.statut_effectif_in(status), "updated_since": "updated_at__gte"}
 
 
 @extend_schema(tags=["procurations"], responses={(200, "application/json"): ProcurationSerializer, (404, PJ): PROBLEM, **COMMON_ERRORS},

@@ -58,7 +58,7 @@ def _commune(pk: int) -> Commune:
 @national_admin_required
 def home(request):
     labels = dict(Status.choices)
-    by_status = dict(Procuration.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    by_status = {row["statut"]: row["n"] for row in Procuration.objects.counts_by_statut_effectif()}
     statuses = [(labels[s], by_status[s]) for s in Status.values if s in by_status]
     today = timezone.localdate()
     start = today - datetime.timedelta(days=DAYS - 1)

@@ -36,7 +36,7 @@ def queue_queryset(user, form: QueueFilterForm):
             qs = qs.filter(mandant__bureau=data["bureau"])
         if data["age"]:
             qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
-    return qs.filter(status=status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+    return qs.statut_effectif_in(status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
 
 
 def search_form(user, data) -> SearchForm:
@@ -59,7 +59,7 @@ def search_queryset(user, form: SearchForm):
     data = form.cleaned_data
     qs = Procuration.objects.visible_to(user)
     if data["status"]:
-        qs = qs.filter(status=data["status"])
+        qs = qs.statut_effectif_in(data["status"])
     if data["date_naissance"]:
         qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
                        Q(mandataire__date_naissance=data["date_naissance"]))
@@ -103,7 +103,7 @@ def _dt(value) -> str:
 
 def csv_row(p) -> list:
     return [
-        p.reference, p.get_status_display() + (f" — {p.get_annulation_motif_display()}" if p.annulation_motif else ""),
+        p.reference, p.statut_effectif_label + (f" — {p.get_annulation_motif_display()}" if p.annulation_motif else ""),
         p.get_origine_display(),
         p.mandant.nom.upper(), p.mandant.prenoms, f"{p.mandant.date_naissance:%d/%m/%Y}", p.mandant.nne,
         p.mandant.bureau.numero if p.mandant.bureau_id else "",

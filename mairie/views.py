@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -78,14 +78,14 @@ def home(request):
     user = request.user
     qs = Procuration.objects.visible_to(user)
     status_labels = dict(Status.choices)
-    by_status = {row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("pk")).order_by()}
+    by_status = {row["statut"]: row["n"] for row in qs.counts_by_statut_effectif()}
     statuses = [(s, status_labels[s], by_status[s]) for s in Status.values if s in by_status]
     table: dict = {}
-    for row in qs.values("scrutin_id", "scrutin__libelle", "scrutin__date_tour1", "status").annotate(n=Count("pk")).order_by():
+    for row in qs.counts_by_statut_effectif("scrutin_id", "scrutin__libelle", "scrutin__date_tour1"):
         key = (row["scrutin__date_tour1"] or datetime.date.max, row["scrutin_id"] or 0)
         entry = table.setdefault(key, {"libelle": row["scrutin__libelle"] or "Procurations pour une durée limitée",
                                        "counts": {}, "total": 0})
-        entry["counts"][row["status"]] = row["n"]
+        entry["counts"][row["statut"]] = row["n"]
         entry["total"] += row["n"]
     columns = [s for s in Status.values if s in by_status]
     scrutins = [

@@ -249,7 +249,7 @@ def detail(request, pk):
     return render(
         request, "mandant/detail.html",
         {"p": p, "events": list(p.events.all()), "expires_on": p.expires_on(),
-         "can_resilier": Procuration.allowed("resilier", p.status)},
+         "can_resilier": Procuration.allowed("resilier", p.statut_effectif)},
     )
 
 
@@ -268,10 +268,13 @@ def resilier(request, pk):
     authority is revoked at once only with a certified France Identité login, else the mandant's
     request waits for an identity check at the counter (the officer types the same reference)."""
     p = _get_own(request, pk)
+    if not Procuration.allowed("resilier", p.statut_effectif):  # an expired demande included, recorded or not
+        messages.error(request, f"Cette procuration ne peut plus être résiliée (statut : {p.statut_effectif_label}).")
+        return redirect("mandant:detail", pk=p.pk)
     if request.method == "POST":
         certified = identity.certification(request) == identity.CERTIFIED
         try:
-            if p.status == Status.EN_ATTENTE:
+            if p.statut_effectif == Status.EN_ATTENTE:
                 done = p.resilier(by=request.user, reason="Demande retirée en ligne par le mandant")
             elif certified:
                 done = p.resilier(by=request.user, identite=IdentiteVerifiee.france_identite(p.mandant),
@@ -292,11 +295,8 @@ def resilier(request, pk):
             if done:
                 messages.success(request, f"La procuration {p.reference} est résiliée. Un courriel vous le confirme.")
         return redirect("mandant:detail", pk=p.pk)
-    if not Procuration.allowed("resilier", p.status):
-        messages.error(request, f"Cette procuration ne peut plus être résiliée (statut : {p.get_status_display()}).")
-        return redirect("mandant:detail", pk=p.pk)
     return render(request, "mandant/resilier.html", {
-        "p": p, "needs_identity": p.status != Status.EN_ATTENTE,
+        "p": p, "needs_identity": p.statut_effectif != Status.EN_ATTENTE,
         "certified": identity.certification(request) == identity.CERTIFIED,
     })
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.utils import timezone
 
 from procuration import ratelimit
 from procuration.exceptions import DomainError
@@ -59,10 +58,8 @@ class Client:
 
 
 def is_expired(p: Procuration) -> bool:
-    if p.status in (Status.EXPIREE, Status.ECHUE):
-        return True
-    expires_on = p.expires_on()
-    return p.status == Status.EN_ATTENTE and expires_on is not None and expires_on < timezone.localdate()
+    """Expirée (recorded by the task or not: Procuration.statut_effectif) or échue."""
+    return p.statut_effectif in (Status.EXPIREE, Status.ECHUE)
 
 
 def check_actionable(p: Procuration) -> None:
@@ -73,8 +70,8 @@ def check_actionable(p: Procuration) -> None:
         raise LookupRefused(EXPIRED, code="expiree")
     if p.resiliation_en_attente:
         return
-    if p.status != Status.EN_ATTENTE:
-        raise LookupRefused(STATUS_MESSAGES.get(p.status, UNKNOWN), code=p.status)
+    if p.statut_effectif != Status.EN_ATTENTE:
+        raise LookupRefused(STATUS_MESSAGES.get(p.statut_effectif, UNKNOWN), code=p.statut_effectif)
 
 
 def lookup(request, raw: str) -> Procuration:

@@ -32,8 +32,8 @@ def purge_dossiers(queryset) -> int:
             AuditLog.objects.filter(
                 object_type=PROCURATION_LABEL, object_id__in=[str(pk) for pk in batch], purged=False
             ).update(ip=None, detail={}, salt="", purged=True)
-            count, _ = Procuration.objects.filter(pk__in=batch).delete()
-            deleted += count
+            _, per_model = Procuration.objects.filter(pk__in=batch).delete()
+            deleted += per_model.get(PROCURATION_LABEL, 0)  # the dossiers, not their cascaded e-mails
     return deleted
 
 

@@ -77,8 +77,10 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
         ).only(*_FIELDS).order_by("pk"):
             by_mandataire[o.mandataire_id].append(o)
     if mandant:
-        for o in Procuration.objects.filter(
-            mandant_id__in={p.mandant_id for p in rows}, status__in=ACTIVE_FOR_MANDANT
+        # Effective status: a demande past its two months no longer binds its mandant, whether or not
+        # the task has recorded its expiry yet (procuration.expiry).
+        for o in Procuration.objects.filter(mandant_id__in={p.mandant_id for p in rows}).statut_effectif_in(
+            *ACTIVE_FOR_MANDANT
         ).only(*_FIELDS).order_by("pk"):
             by_mandant[o.mandant_id].append(o)
     dates = []

@@ -339,6 +339,7 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Domain settings ----------------------------------------------------------------------
 PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 year after end of validity
+# Demandes refused at the counter (the name is historical: expired ones are destroyed at expiry, tasks.py).
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
 # Contact form (procuration/pages.py): the national support's address (a commune's goes to its email_service)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from procuration.audit import purge_dossiers, record_digest
@@ -107,9 +107,10 @@ def requeue_stuck_emails() -> int:
 
 @shared_task
 def expire_and_purge() -> dict:
-    """Expire demandes not validated within two months, close procurations whose validity has
-    ended, and purge personal data past the retention periods (docs/domain.md). The purged dossiers'
-    events and audit entries stay in their hash chains, pseudonymised (procuration/audit.py)."""
+    """Record the expiry of demandes not validated within two months (already true for every reader:
+    Procuration.statut_effectif), close procurations whose validity has ended, and purge personal data
+    past the retention periods (docs/domain.md). The purged dossiers' events and audit entries stay in
+    their hash chains, pseudonymised (procuration/audit.py)."""
     now = timezone.now()
     today = timezone.localdate()
     counts = {"expirees": 0, "echues": 0, "purgees": 0}
@@ -130,12 +131,17 @@ def expire_and_purge() -> dict:
         if p is not None and p.echoir():
             counts["echues"] += 1
 
-    # Demandes that never became procurations: destroyed once expired (arrêté du 31 mars 2021).
-    purge_expired = now - datetime.timedelta(days=settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS)
+    # Expired demandes never became procurations: their data are destroyed at expiry (arrêté du 31 mars
+    # 2021), as soon as the e-mail that tells the mandant has left the outbox (sent, or failed for good):
+    # in this same run when it is sent at once, else at the next one.
+    notice_pending = OutboxEmail.objects.filter(procuration=OuterRef("pk"), kind="expired", state=OutboxEmail.State.PENDING)
+    counts["purgees"] += purge_dossiers(Procuration.objects.filter(status=Status.EXPIREE).exclude(Exists(notice_pending)))
+    # Demandes refused at the counter: destroyed after a short delay (a mandant may ask why).
+    purge_refused = now - datetime.timedelta(days=settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS)
     counts["purgees"] += purge_dossiers(
         Procuration.objects.filter(
-            Q(status__in=[Status.EXPIREE, Status.REFUSEE_AUTORITE]) | Q(status=Status.ANNULEE, autorite_at__isnull=True),
-            ended_at__lt=purge_expired,
+            Q(status=Status.REFUSEE_AUTORITE) | Q(status=Status.ANNULEE, autorite_at__isnull=True),
+            ended_at__lt=purge_refused,
         )
     )
     # Established procurations: kept one year after the end of validity.

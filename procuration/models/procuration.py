@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from procuration import chain
+from procuration import chain, expiry
 from procuration.exceptions import DomainError, TransitionError
 from procuration.expiry import demande_expires_on
 from procuration.models.audit import ChainedRow, purging
@@ -202,6 +202,15 @@ class ProcurationQuerySet(models.QuerySet):
             | models.Q(status__in=ENDED_AFTER_ESTABLISHMENT, autorite_at__isnull=False, ended_at__gte=since)
         )
 
+    def statut_effectif_in(self, *statuses):
+        """The rows whose effective status (Procuration.statut_effectif: a demande past its two months
+        is expirée before the task records it) is one of `statuses`. procuration.expiry holds the rule."""
+        return self.filter(expiry.effective_status_q(statuses))
+
+    def counts_by_statut_effectif(self, *fields):
+        """Rows {*fields, "statut": effective status, "n": count}, for the figures per status."""
+        return self.values(*fields, statut=expiry.effective_status_expression()).annotate(n=models.Count("pk")).order_by()
+
     def overlapping(self, start: datetime.date, end: datetime.date):
         """Closed intervals [valid_from, valid_until] that share at least one day with [start, end]."""
         return self.filter(valid_from__lte=end, valid_until__gte=start)
@@ -311,6 +320,16 @@ class Procuration(models.Model):
             return None
         return demande_expires_on(self.submitted_at)
 
+    @property
+    def statut_effectif(self) -> str:
+        """The status wherever it matters (pages, counter, checks, API, transitions): a demande en attente
+        past its last day is expirée at once, before tasks.expire_and_purge records it (procuration.expiry)."""
+        return expiry.effective_status(self.status, self.submitted_at)
+
+    @property
+    def statut_effectif_label(self) -> str:
+        return Status(self.statut_effectif).label
+
     @classmethod
     def allowed(cls, name: str, status: str) -> bool:
         return status in TRANSITIONS[name][0]
@@ -335,10 +354,13 @@ class Procuration(models.Model):
             if locked.status == target:
                 self._copy_from(locked)
                 return False
-            if locked.status not in sources:
+            # Judged on the effective status: a demande past its two months is expirée, recorded or not;
+            # only `expirer` (which records it) moves it.
+            current = locked.status if name == "expirer" else locked.statut_effectif
+            if current not in sources:
                 raise TransitionError(
                     f"Impossible de {TRANSITION_VERBS[name]} une procuration dont le statut est "
-                    f"« {Status(locked.status).label} »."
+                    f"« {Status(current).label} »."
                 )
             if check is not None:
                 # A check may return the reason to log, when it depends on the locked row.

@@ -226,7 +226,7 @@ def test_established_procuration_is_kept_until_one_year_after_its_last_day(db, s
     assert not Procuration.objects.filter(pk=p.pk).exists()
 
 
-@pytest.mark.parametrize("status", ["expiree", "refusee_autorite"])
+@pytest.mark.parametrize("status", ["refusee_autorite"])  # an expirée one at expiry: test_expiry_at_read_time.py
 def test_ended_demande_is_purged_after_exactly_seven_days(db, status):
     ended = datetime.datetime(2027, 3, 5, 0, 0, tzinfo=PARIS)
     p = ProcurationFactory(en_attente=True, status=status, ended_at=ended,

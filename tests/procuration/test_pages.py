@@ -54,7 +54,9 @@ def test_personal_data_page_gives_the_products_retention_periods(client, setting
     settings.PROCURATION_RETENTION_DAYS = 400
     settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS = 9
     html = text(client.get(reverse("donnees_personnelles")))
-    assert "Elle expire 2 mois calendaires après la demande ; ses données sont détruites 9 jours après l'expiration." in html
+    assert ("Elle expire 2 mois calendaires après la demande ; ses données sont détruites à l'expiration, dès que le "
+            "courriel qui vous en informe est parti." in html)
+    assert "Détruite 9 jours après le refus." in html
     assert "Conservée jusqu'à 1 an (400 jours) après la fin de sa validité" in html
     for right in ("droit d'accès", "CNIL", reverse("contact")):
         assert right in html

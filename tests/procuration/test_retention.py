@@ -40,10 +40,12 @@ def test_demande_expires_after_two_months_with_an_email(db, mailoutbox, django_c
     assert p.events.last().reason == "Non validée dans le délai de deux mois"
     assert [m.subject for m in mailoutbox if p.reference in m.subject]
     assert OutboxEmail.objects.filter(procuration=p, kind="expired").count() == 1
-    # Running the beat task again changes nothing and sends nothing more.
+    # The next run expires nothing more and sends nothing more; the notice has left: the demande's data
+    # are destroyed (tests/procuration/test_expiry_at_read_time.py).
     with at(T0 + datetime.timedelta(days=63)), django_capture_on_commit_callbacks(execute=True):
-        assert expire_and_purge()["expirees"] == 0
-    assert OutboxEmail.objects.filter(procuration=p, kind="expired").count() == 1
+        assert expire_and_purge() == {"expirees": 0, "echues": 0, "purgees": 1}
+    assert len([m for m in mailoutbox if m.subject == f"Demande de procuration {p.reference} expirée"]) == 1
+    assert not Procuration.objects.filter(pk=p.pk).exists()
 
 
 def test_validated_demande_does_not_expire(db, officer):
@@ -83,18 +85,22 @@ def test_procuration_becomes_echue_after_its_validity(db, trait):
     assert not OutboxEmail.objects.filter(procuration=p).exists()  # no e-mail for the natural end
 
 
-def test_expired_and_refused_demandes_are_purged_after_the_delay(db, settings, officer):
+def test_expired_demandes_are_purged_at_expiry_and_refused_ones_after_the_delay(
+    db, settings, officer, django_capture_on_commit_callbacks
+):
     settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS = 7
     with at(T0):
         scrutin = ScrutinFactory(date_tour1=datetime.date(2027, 6, 13), date_tour2=datetime.date(2027, 6, 20))
         expired = ProcurationFactory(en_attente=True, scrutin=scrutin)
-        expired.expirer()
+        with django_capture_on_commit_callbacks(execute=True):  # its notice is sent
+            expired.expirer()
         refused = ProcurationFactory(en_attente=True, scrutin=scrutin)
         refused.refuser_autorite(by=officer, motif="personne_absente")
         kept = ProcurationFactory(en_attente=True, scrutin=scrutin)
     with at(T0 + datetime.timedelta(days=6)):
         expire_and_purge()
-    assert Procuration.objects.filter(pk__in=[expired.pk, refused.pk]).count() == 2
+    # The expired demande's data are destroyed at once (its notice has left), the refused one's are kept.
+    assert list(Procuration.objects.filter(pk__in=[expired.pk, refused.pk]).values_list("pk", flat=True)) == [refused.pk]
     with at(T0 + datetime.timedelta(days=8)):
         expire_and_purge()
     assert not Procuration.objects.filter(pk__in=[expired.pk, refused.pk]).exists()
