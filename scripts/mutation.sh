@@ -20,7 +20,7 @@ MODULES="
 machine|procuration/models/procuration.py|tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
 validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py
-expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py
+expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
 services|police/services.py|tests/police --ignore=tests/police/test_browser.py
 mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
 teledossier|listes/models.py|tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
