@@ -248,3 +248,26 @@ def test_the_scheduled_task_expires_destroys_and_purges_on_both_sides_of_each_li
     with at(2028, 6, 2, 0, 0):
         assert task.apply().get()["purgees"] == 1
     assert not Procuration.objects.filter(pk=established.pk).exists()
+
+
+def test_the_mandants_list_shows_every_expired_demande_without_a_query_per_row(client, mandant_user, mandant_electeur):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n):
+        with at(*SUBMITTED):
+            for _ in range(n):
+                ProcurationFactory(en_attente=True, mandant=mandant_electeur, mandant_user=mandant_user)
+
+    def home():
+        with at(*FIRST_MINUTE):
+            client.force_login(mandant_user)
+            client.get(reverse("mandant:home"))  # the session's first request
+            with CaptureQueriesContext(connection) as queries:
+                html = text(client.get(reverse("mandant:home")))
+        return len(queries), html.count('fr-badge--warning">Expirée</span>')
+
+    add(1)
+    one = home()
+    add(4)
+    assert home() == (one[0], 5) and one[1] == 1
