@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from procuration.audit import purge_dossiers, record_digest
-from procuration.expiry import expired_before
+from procuration.expiry import expired_before, expired_unrecorded_q
 from procuration.models import OutboxEmail, Procuration, Status
 
 logger = logging.getLogger(__name__)
@@ -115,9 +115,10 @@ def expire_and_purge() -> dict:
     today = timezone.localdate()
     counts = {"expirees": 0, "echues": 0, "purgees": 0}
 
-    # Two calendar months (procuration.expiry, the one home of the rule).
+    # Two calendar months (procuration.expiry, the one home of the rule): record what every reader already
+    # sees (Procuration.statut_effectif).
     cutoff = expired_before(today)
-    for pk in Procuration.objects.filter(status=Status.EN_ATTENTE, submitted_at__lt=cutoff).values_list("pk", flat=True):
+    for pk in Procuration.objects.filter(expired_unrecorded_q(today)).values_list("pk", flat=True):
         p = Procuration.objects.filter(pk=pk).first()
         if p is not None and p.expirer():
             counts["expirees"] += 1
