@@ -86,7 +86,8 @@ class RadiationMotif(models.TextChoices):
     DROITS_CIVIQUES = "droits_civiques", "Privation des droits civiques"
 
 
-# What a death or a radiation ends: a demande pending or a procuration in force (procuration.annuler).
+# What a death or a radiation ends: a demande pending or a procuration in force (procuration.annuler), by
+# effective status: a demande past its two months is already expirée, recorded or not.
 _IN_FORCE = TRANSITIONS["annuler"][0]
 _VOIDS = {
     # motif: (as mandataire, as mandant)
@@ -115,7 +116,7 @@ def radier_electeur(electeur: Electeur, motif: str, *, by=None) -> list[Procurat
         e.save(update_fields=["inscrit", "deces", "droits_civiques"])
         voided = []
         for role, annulation in (("mandataire", as_mandataire), ("mandant", as_mandant)):
-            for p in Procuration.objects.filter(**{role: e}, status__in=_IN_FORCE).order_by("pk"):
+            for p in Procuration.objects.filter(**{role: e}).statut_effectif_in(*_IN_FORCE).order_by("pk"):
                 if p.annuler(motif=annulation, by=by):
                     voided.append(p)
         # In the register's audit trail (append-only), like the radiation of a move (listes.models).
@@ -131,6 +132,6 @@ def quitter_commune(electeur: Electeur, ancienne_commune, *, by=None) -> list[Pr
     votes in one's own bureau): void (motif radiation_mandant), each mandant told. Returns them."""
     with transaction.atomic():
         return [
-            p for p in Procuration.objects.filter(mandant=electeur, commune=ancienne_commune, status__in=_IN_FORCE)
+            p for p in Procuration.objects.filter(mandant=electeur, commune=ancienne_commune).statut_effectif_in(*_IN_FORCE)
             .order_by("pk") if p.annuler(motif=AnnulationMotif.RADIATION_MANDANT, by=by)
         ]

@@ -272,3 +272,14 @@ def test_the_mandants_list_shows_every_expired_demande_without_a_query_per_row(c
     one = home()
     add(4)
     assert home() == (one[0], 5) and one[1] == 1
+
+
+def test_the_mandataires_death_after_expiry_voids_nothing_of_an_expired_demande(demande):
+    """The register voids a demande pending (procuration.registry.radier_electeur); one past its two months is
+    already expirée, recorded or not: nothing to void, and the import does not fail on it."""
+    from procuration.registry import RadiationMotif, radier_electeur
+
+    with at(*FIRST_MINUTE):
+        assert radier_electeur(demande.mandataire, RadiationMotif.DECES) == []
+    assert_not_recorded(demande)
+    assert demande.annulation_motif == ""
