@@ -14,6 +14,7 @@ import argparse
 import cProfile
 import datetime
 import io
+import json
 import os
 import pstats
 import statistics
@@ -178,7 +179,7 @@ def measure(bench, rounds: int, requests: int):
     return pages, {name: {k: statistics.median(v) for k, v in r.items()} for name, r in ratios.items()}
 
 
-def queue_phases(bench, requests: int):
+def queue_phases(bench, requests: int, json_out: str | None = None):
     """Where the mairie queue's CPU goes: the checks of the page (procuration.checks.evaluate_page),
     the template (mairie.views.render), the rest (middleware, session, user, rows, paginator), each
     timed by wrapping the function the view calls, over `requests` requests (medians)."""
@@ -233,6 +234,10 @@ def queue_phases(bench, requests: int):
     fixed = statistics.median(samples["empty"])
     print(f"- dont le gabarit sans ses lignes (en-tête, menu, pied de page, filtres) : {fixed / m['total']:.0%}, "
           f"{fixed / m['bare']:.1f} × la vue nue")
+    if json_out:  # for bench/load/report.py (bench/run_load.sh)
+        Path(json_out).write_text(json.dumps({
+            "requests": requests, "ratio": m["total"] / m["bare"], "checks": m["checks"] / m["total"],
+            "gabarit": m["gabarit"] / m["total"], "rest": rest / m["total"]}))
 
 
 def verdicts(name: str, flow: bool, new_ratio: float) -> str:
@@ -308,6 +313,7 @@ def main():
     parser.add_argument("--profile")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--queue-phases", action="store_true", help="where the mairie queue's CPU goes")
+    parser.add_argument("--json", help="with --queue-phases: write the ratios to this file")
     args = parser.parse_args()
     # No setup_test_environment(): it instruments every template render (a signal and a copy of the
     # context each, for the test client), which would weigh on the templates more than on Python.
@@ -318,7 +324,7 @@ def main():
         profile(bench, args.profile, args.requests, args.top)
         return
     if args.queue_phases:
-        queue_phases(bench, args.requests * args.rounds)
+        queue_phases(bench, args.requests * args.rounds, args.json)
         return
     pages, ratios = measure(bench, args.rounds, args.requests)
     report(pages, ratios, args.rounds, args.requests)

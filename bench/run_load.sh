@@ -7,9 +7,14 @@
 #   1. the flow for BENCH_DURATION seconds, as fast as it goes, then at BENCH_PACED_RATE demandes/s,
 #   2. the counter lookup alone and 3. the bare view (ceiling), alternating for BENCH_ROUNDS rounds;
 # then the registre PDF of 1,000 lines, the listes ZIP and the e-mails per second through the
-# worker; prints a table with the targets. Not part of the test suite. Everything stops at the end.
-#   bash bench/run_load.sh                                        # 1,000,000 procurations, 60 s of flow
-#   BENCH_N=20000 BENCH_POOL=3000 BENCH_DURATION=20 bash bench/run_load.sh   # quick check
+# worker; the mairie queue's CPU against the bare view (bench/form_render.py, in process); the
+# scale phase (bench/load/scale.py: every portal page's query count and time at BENCH_N, then
+# after loading rows up to BENCH_SCALE_N = 5 × BENCH_N in the same database); prints the targets
+# of issue 16 with PASS/MISS (bench/load/report.py). Not part of the test suite. Everything stops
+# at the end. The paced phase offers half the flow capacity measured by the flow phase of the same
+# run (BENCH_PACED_RATE forces a rate).
+#   bash bench/run_load.sh                   # 1,000,000 procurations, 60 s of flow, scale 1 M → 5 M
+#   BENCH_N=20000 BENCH_POOL=3000 BENCH_DURATION=20 bash bench/run_load.sh   # quick check (scale 20 k → 100 k)
 #   BENCH_PHASES="lookup bare" bash bench/run_load.sh                         # some phases only
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -20,8 +25,9 @@ export BENCH_N="${BENCH_N:-1000000}"
 export BENCH_POOL="${BENCH_POOL:-20000}"
 DURATION="${BENCH_DURATION:-60}"        # seconds of measured flow
 PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
-PHASES=" ${BENCH_PHASES:-flow paced lookup bare measures} "   # a subset, to iterate on one measure
-PACED_RATE="${BENCH_PACED_RATE:-3}"     # demandes offered per second in the paced phase
+PHASES=" ${BENCH_PHASES:-flow paced lookup bare measures queue scale} "   # a subset, to iterate on one measure
+PACED_RATE="${BENCH_PACED_RATE:-}"      # demandes offered per second in the paced phase (default: half the flow's)
+export BENCH_SCALE_N="${BENCH_SCALE_N:-$(( 5 * BENCH_N ))}"   # procurations after the scale phase's load
 ROUNDS="${BENCH_ROUNDS:-3}"             # rounds of (lookup, bare view)
 # Users per step roughly in proportion to the step's cost, so that no step starves the next one.
 export BENCH_MANDANTS="${BENCH_MANDANTS:-6}" BENCH_OFFICER_USERS="${BENCH_OFFICER_USERS:-3}"
@@ -129,6 +135,12 @@ if [[ "$PHASES" == *" flow "* ]]; then
 fi
 # The same flow below saturation: demandes offered at BENCH_PACED_RATE per second (open loop for
 # the mandants; officers and agents take them as they come), for the latency users would see.
+if [ -z "$PACED_RATE" ]; then  # half the flow capacity measured just above (3 without a flow phase)
+  PACED_RATE="$(python3 -c "import json,sys
+try: d=json.load(open('$SCRATCH/out/flow.json')); print(round(max(d['state']['flows'] / d['window'] / 2, 0.1), 2))
+except Exception: print(3)")"
+  log "allure du parcours au pas : $PACED_RATE demandes/s (la moitié de la capacité mesurée)"
+fi
 if [[ "$PHASES" == *" paced "* ]]; then
   export BENCH_PACE="$(python3 -c "print($BENCH_MANDANTS / $PACED_RATE)")" BENCH_MANDANT_OFFSET=$(( BENCH_POOL / 2 ))
   run_locust paced "$DURATION" $(( BENCH_MANDANTS + BENCH_OFFICER_USERS + BENCH_MAIRIE_USERS )) \
@@ -150,6 +162,20 @@ uptime | tee "$SCRATCH/out/uptime-after.txt"
 if [[ "$PHASES" == *" measures "* ]]; then
   log "registre PDF, ZIP, courriels par seconde"
   BENCH_RESULT="$SCRATCH/out/measures.json" .venv/bin/python bench/load/measure.py || log "mesures hors HTTP en échec"
+fi
+
+# The in-process measures below use Django's test client (host "testserver").
+if [[ "$PHASES" == *" queue "* ]]; then
+  log "file de la mairie, 50 lignes : CPU en processus contre la vue nue (bench/form_render.py)"
+  ALLOWED_HOSTS="127.0.0.1,testserver" .venv/bin/python -W ignore::DeprecationWarning bench/form_render.py \
+    --queue-phases --rounds "${BENCH_QUEUE_ROUNDS:-3}" --requests 20 --json "$SCRATCH/out/queue.json" \
+    | tee "$SCRATCH/out/queue.txt" || log "mesure de la file en échec"
+fi
+if [[ "$PHASES" == *" scale "* ]]; then
+  log "échelle : pages du portail à $BENCH_N puis à $BENCH_SCALE_N procurations"
+  ALLOWED_HOSTS="127.0.0.1,testserver" BENCH_RESULT="$SCRATCH/out/scale.json" \
+    .venv/bin/python -W ignore::DeprecationWarning bench/load/scale.py | tee "$SCRATCH/out/scale.txt" \
+    || log "phase d'échelle en échec"
 fi
 
 export BENCH_PACED_RATE="$PACED_RATE"
