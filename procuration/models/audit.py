@@ -143,6 +143,20 @@ class ChainHead(models.Model):
     def __str__(self):
         return f"{self.name} #{self.seq}"
 
+    @classmethod
+    def lock(cls, cursor, name: str) -> tuple[int, str]:
+        """(seq, hash) of the chain `name`, its row locked until the commit (created if missing)."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        select = f"SELECT seq, hash FROM {table} WHERE name = %s FOR UPDATE"
+        cursor.execute(select, [name])
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(f"INSERT INTO {table} (name, seq, hash) VALUES (%s, 0, %s) ON CONFLICT (name) DO NOTHING",
+                           [name, chain.GENESIS])
+            cursor.execute(select, [name])
+            row = cursor.fetchone()
+        return row[0], row[1]
+
 
 class AuditLog(ChainedRow):
     """Who looked at or did what (reference lookups at the counter, exports, account changes).
@@ -195,12 +209,24 @@ class AuditLog(ChainedRow):
             detail=detail,
             at=timezone.now(),
         )
-        with transaction.atomic():
-            head, _ = ChainHead.objects.select_for_update().get_or_create(name=cls.CHAIN)
-            entry.seal(head.seq + 1, head.hash)
-            entry.save(force_insert=True)
-            head.seq, head.hash = entry.seq, entry.hash
-            head.save(update_fields=["seq", "hash"])
+        # Two statements while the chain's head is locked (one round trip fewer than lock, INSERT,
+        # UPDATE): the head row is the one lock every audited request of the site waits for, e.g.
+        # every lookup at the counter (issue 16, docs/performance.md). Same rows, same lock, same
+        # transaction as entry.save() + head.save() would write.
+        fields = [f for f in cls._meta.concrete_fields if not f.primary_key]
+        table, head_table = (connection.ops.quote_name(m._meta.db_table) for m in (cls, ChainHead))
+        with transaction.atomic(), connection.cursor() as cursor:
+            seq, prev_hash = ChainHead.lock(cursor, cls.CHAIN)
+            entry.seal(seq + 1, prev_hash)
+            cursor.execute(
+                f"WITH entry AS (INSERT INTO {table} ({', '.join(connection.ops.quote_name(f.column) for f in fields)}) "
+                f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {connection.ops.quote_name(cls._meta.pk.column)}) "
+                f"UPDATE {head_table} SET seq = %s, hash = %s WHERE name = %s RETURNING (SELECT * FROM entry)",
+                [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+                + [entry.seq, entry.hash, cls.CHAIN],
+            )
+            entry.pk = cursor.fetchone()[0]
+        entry._state.adding, entry._state.db = False, connection.alias
         return entry
 
 

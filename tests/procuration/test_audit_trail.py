@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, models, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from procuration import chain
@@ -183,6 +184,25 @@ def test_deleting_audit_entries_is_reported(dossier, policier):
     # The tail too: the chain's head remembers the last link.
     _tamper("procuration_auditlog", "DELETE FROM procuration_auditlog WHERE id = %s", [entries[2].pk])
     assert "des entrées ont été supprimées" in _verify_fails()
+
+
+def test_an_audit_entry_is_appended_in_two_statements_under_the_heads_lock(dossier, policier):
+    """Issue 16: the head is locked by the first statement, the entry and the new head are written
+    by the second (one round trip fewer while every audited request waits for that lock)."""
+    AuditLog.record(policier, "test.lecture", dossier)  # the head exists
+    with CaptureQueriesContext(connection) as ctx:
+        entry = AuditLog.record(policier, "police.lookup", dossier, reference=dossier.reference, resultat="trouvee")
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 2, statements
+    assert "FOR UPDATE" in statements[0] and "procuration_chainhead" in statements[0]
+    assert "INSERT INTO" in statements[1] and "UPDATE" in statements[1]
+    # The row as stored is the entry returned, the head points at it, the chain verifies.
+    stored = AuditLog.objects.get(pk=entry.pk)
+    assert (stored.seq, stored.hash, stored.prev_hash, stored.actor_id, stored.ip, stored.detail) == (
+        entry.seq, entry.hash, entry.prev_hash, policier.pk, None, {"reference": dossier.reference, "resultat": "trouvee"})
+    assert stored.object_id == str(dossier.pk) and stored.at == entry.at and stored.pii_digest == entry.pii_digest
+    assert ChainHead.objects.filter(name="audit").values_list("seq", "hash").get() == (entry.seq, entry.hash)
+    assert "Journal intègre" in _verify()
 
 
 @pytest.mark.django_db(transaction=True)
