@@ -28,6 +28,7 @@ from mairie.forms import (
     mairie_cerfa_form_class,
 )
 from mairie.models import ExportJob, RegistrePrint
+from mairie.queue_rows import rows_html
 from procuration import checks
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
@@ -136,9 +137,10 @@ def queue(request):
     for p in rows:
         p.verdict = verdicts[p.pk]
         p.columns = [r for r in p.verdict.results if r.code in QUEUE_COLUMNS]
+    waiting_view = status in ("", Status.VALIDEE_AUTORITE)
     return render(request, "mairie/queue.html", {
-        "form": form, "page": page, "rows": rows, "waiting_view": status in ("", Status.VALIDEE_AUTORITE),
-        "querystring": _querystring(request), "batch_max": BATCH_MAX,
+        "form": form, "page": page, "rows": rows, "rows_html": rows_html(rows, waiting_view),
+        "waiting_view": waiting_view, "querystring": _querystring(request), "batch_max": BATCH_MAX,
     })
 
 
