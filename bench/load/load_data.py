@@ -38,6 +38,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
+from procuration.access import OIDC_BACKEND  # noqa: E402
 from procuration.identity import FRANCE  # noqa: E402
 from procuration.models import BureauDeVote, Commune, Electeur, Procuration, Role, Scrutin, Status, User  # noqa: E402
 from procuration.reference import generate_reference  # noqa: E402
@@ -187,7 +188,7 @@ def main() -> None:
     for k in range(POOL):
         u = users[f"fc-bench-{k}"]
         key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-        data = {SESSION_KEY: str(u.pk), BACKEND_SESSION_KEY: "procuration.auth.ModelBackend",
+        data = {SESSION_KEY: str(u.pk), BACKEND_SESSION_KEY: OIDC_BACKEND,
                 HASH_SESSION_KEY: u.get_session_auth_hash()}
         sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
         mdt = pool_electeurs[f"{100000000 + start + 2 * k + 1:09d}"]

@@ -5,7 +5,7 @@ same database, up to BENCH_SCALE_N procurations (run by bench/run_load.sh; defau
 Each page is requested in process (django.test.Client, production settings plus the bare view),
 the same objects at both sizes, interleaved with the bare view: per page its SQL query count and
 the median wall time of BENCH_SCALE_REQUESTS requests (wall: the database's share is what grows
-with the rows), and that time ÷ the bare view's in the same round (the shared machine drifts
+with the rows), and that median ÷ the bare view's median, its requests interleaved with the page's (the shared machine drifts
 between the two sizes; the bare view is one SELECT on a unique index, flat with the size).
 Writes BENCH_RESULT (JSON): {"sizes": [n1, n2], "pages": {page: [{queries, ms, ratio}, ...]}}.
 """
@@ -28,7 +28,8 @@ import django  # noqa: E402
 django.setup()
 
 import load_data  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.core.signals import request_started  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -40,7 +41,7 @@ from procuration.reference import generate_reference  # noqa: E402
 
 DATA = json.loads(Path(os.environ["BENCH_DATA"]).read_text())
 TARGET = int(os.environ.get("BENCH_SCALE_N", str(5 * int(os.environ.get("BENCH_N", "1000000")))))
-REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", "15"))
+REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", "31"))
 
 
 def client_for(username):
@@ -92,23 +93,25 @@ def pages():
 
 
 def measure(runs) -> dict:
+    # Django empties the query log at each request's start (request_started): CaptureQueriesContext
+    # around a request would then see none. Not needed here.
+    request_started.disconnect(reset_queries)
     bare = runs["vue nue (1 SELECT indexé)"]
     result = {}
     for name, run in runs.items():
         run()  # warm
         with CaptureQueriesContext(connection) as queries:
             run()
-        times, ratios = [], []
+        times, bare_times = [], []
         for _ in range(REQUESTS):
             t = time.perf_counter()
             bare()
-            b = time.perf_counter() - t
+            bare_times.append(time.perf_counter() - t)
             t = time.perf_counter()
             run()
-            p = time.perf_counter() - t
-            times.append(p * 1000)
-            ratios.append(p / b)
-        result[name] = {"queries": len(queries), "ms": statistics.median(times), "ratio": statistics.median(ratios)}
+            times.append(time.perf_counter() - t)
+        ms, bare_ms = statistics.median(times) * 1000, statistics.median(bare_times) * 1000
+        result[name] = {"queries": len(queries), "ms": ms, "bare_ms": bare_ms, "ratio": ms / bare_ms}
         print(f"  {name} : {len(queries)} requêtes SQL, {result[name]['ms']:.1f} ms, "
               f"{result[name]['ratio']:.1f} × la vue nue", flush=True)
     return result
