@@ -6,9 +6,10 @@ fraction of it. The markup is the one the template wrote, byte for byte (whitesp
 tests/mairie/test_queue_rows.py renders both and compares them. Every value is escaped.
 """
 
+from html import escape as _html_escape
+
 from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.html import escape
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 _CHECKBOX = ('<div class="fr-checkbox-group fr-checkbox-group--sm"><input type="checkbox" name="ids" value="{pk}" '
@@ -18,13 +19,19 @@ _BADGE = ('<td><p class="fr-badge fr-badge--success fr-badge--sm" title="{}">Con
           '<td><p class="fr-badge fr-badge--error fr-badge--sm" title="{}">Non conforme</p></td>')
 
 
+def escape(value) -> str:
+    """django.utils.html.escape without its lazy-string wrapper (the same five characters)."""
+    return _html_escape(str(value))
+
+
 def _date(value, fmt: str) -> str:
-    """The `date` template filter: aware datetimes in the current time zone, "" for None."""
+    """The `date` template filter for the numeric formats of the row (« d/m/Y », « d/m/Y H:i », as
+    strftime formats): aware datetimes in the current time zone, "" for None."""
     if value is None:
         return ""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return dateformat.format(value, fmt)
+    return value.strftime(fmt)
 
 
 def rows_html(rows, waiting_view: bool) -> SafeString:
@@ -42,7 +49,7 @@ def rows_html(rows, waiting_view: bool) -> SafeString:
         if p.scrutin:
             period = escape(p.scrutin.libelle)
         else:
-            period = f"Du {_date(p.valid_from, 'd/m/Y')} au {_date(p.valid_until, 'd/m/Y')}"
+            period = f"Du {_date(p.valid_from, '%d/%m/%Y')} au {_date(p.valid_until, '%d/%m/%Y')}"
         bureau = p.mandant.bureau
         if p.annulation_motif:
             why = f"<strong>{escape(p.get_status_display())}</strong> : {escape(p.get_annulation_motif_display())}"
@@ -58,7 +65,7 @@ def rows_html(rows, waiting_view: bool) -> SafeString:
             f"      <td>{escape(str(p.mandataire.nom).upper())} {escape(p.mandataire.prenoms)}</td>\n"
             f"      <td>{period}</td>\n"
             f"      <td>{f'n° {escape(bureau.numero)}' if bureau else '—'}</td>\n"
-            f"      <td>{_date(p.autorite_at, 'd/m/Y H:i')}</td>\n"
+            f"      <td>{_date(p.autorite_at, '%d/%m/%Y %H:%M')}</td>\n"
             f"      {''.join(_BADGE[not r.ok].format(escape(r.message)) for r in p.columns)}\n"
             f'      <td class="verdict">{why}</td>\n    </tr>\n  '
         )
