@@ -246,6 +246,14 @@ def test_a_single_tour_scrutin_takes_its_tour_but_not_a_second(mandant_electeur)
     assert (excinfo.value.code, excinfo.value.field) == ("tour", "tour2")
 
 
+def test_a_tour_counts_only_when_ticked(scrutin):
+    """periode()'s tours default to « not ticked »: a caller that names none gets « Cochez au moins un tour »."""
+    with pytest.raises(DomainError, match="Cochez au moins un tour") as excinfo:
+        validity.periode(portee="scrutin", scrutin=scrutin)
+    assert (excinfo.value.code, excinfo.value.field) == ("tour", "tour1")
+    assert validity.periode(portee="scrutin", scrutin=scrutin, tour2=True) == (scrutin.date_tour2, scrutin.date_tour2)
+
+
 def duree(mandant, start, end, etablissement="france"):
     return ProcurationFactory(mandant=mandant, portee="duree", scrutin=None, tour1=False, tour2=False,
                               valid_from=start, valid_until=end, etablissement=etablissement)
