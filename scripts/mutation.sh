@@ -22,7 +22,7 @@ machine|procuration/models/procuration.py|tests/procuration/test_transitions.py 
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
 validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
-services|police/services.py|tests/police --ignore=tests/police/test_browser.py
+services|police/services.py|tests/police
 mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
 teledossier|listes/models.py|tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
 "
@@ -56,8 +56,8 @@ cd "$WORK"
 .venv/bin/python -m compileall -q -x '/\.venv/' . >/dev/null
 # The cheapest pytest that runs these tests: the first failure kills the mutant (-x), the test
 # database is kept between runs (--reuse-db), and of the plugins only pytest-django is loaded
-# (playwright, schemathesis, hypothesis's and faker's plugins take seconds to import; no browser
-# test is in the table, hypothesis runs without its plugin).
+# (playwright, schemathesis, hypothesis's and faker's plugins take seconds to import; the browser
+# tests are left out, hypothesis runs without its plugin).
 FAST="-p pytest_django.plugin -o addopts= -p no:cacheprovider --strict-markers --fail-on-template-vars -x -q --reuse-db"
 
 selected=("$@")
@@ -91,7 +91,7 @@ EOF
   started=$SECONDS
   # shellcheck disable=SC2086  # $tests: several pytest arguments
   MUTATION_MODULE="$module" MUTATION_TESTS_OUT="$out.tests" PYTHONPATH="$ROOT/scripts" \
-    PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST -p mutation_cover $tests \
+    PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST -m "not browser" -p mutation_cover $tests \
     || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
   [ -s "$out.tests" ] || { echo "Aucun des tests de la table n'appelle $module." >&2; exit 1; }
   log "$name : $(wc -l < "$out.tests") tests appellent $module"
