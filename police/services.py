@@ -142,7 +142,7 @@ def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> No
         raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
 
 
-def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
+def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:  # pragma: no mutate (equivalent: docs/testing.md)
     """L.75 at the counter: the mandant who asked online to revoke shows their identity; the
     résiliation takes effect."""
     if not p.resiliation_en_attente:

@@ -347,3 +347,12 @@ def test_a_lookup_of_an_expired_demande_or_an_ended_procuration_is_audited_as_ex
     assert services.EXPIRED in text(lookup(officer_client, "K7M2QX"))
     log = AuditLog.objects.get(action="police.lookup", actor=policier)
     assert (log.object_id, log.detail["resultat"]) == (str(demande.pk), "expiree")
+
+
+def test_a_link_given_to_another_officer_opens_nothing_whichever_account_is_older(client, demande):
+    older = UserFactory(username="opj-older", policier=True)
+    newer = UserFactory(username="opj-newer", policier=True)
+    for owner, visitor in ((older, newer), (newer, older)):
+        client.force_login(visitor)
+        assert client.get(fiche_url(owner, demande.pk)).status_code == 404
+        assert client.get(fiche_url(visitor, demande.pk)).status_code == 200
