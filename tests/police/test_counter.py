@@ -315,3 +315,44 @@ def test_other_roles_are_refused(client, mandant_user, agent_mairie, demande):
         client.force_login(user)
         assert lookup(client, "K7M2QX").status_code == 403
         assert client.get(reverse("police:cerfa")).status_code == 403
+
+
+def test_a_malformed_or_rate_limited_entry_is_audited_as_typed_up_to_the_fields_40_characters(
+    officer_client, policier, settings
+):
+    typed = "K7M2QX" + "Z" * 34  # the field's 40 characters: too long for a reference
+    assert len(typed) == 40
+    response = lookup(officer_client, typed)
+    assert response.status_code == 200 and "vous en avez saisi 40" in text(response)
+    settings.POLICE_LOOKUP_LIMIT = 1  # the next one is over the limit
+    assert lookup(officer_client, typed).status_code == 429
+    logs = AuditLog.objects.filter(action="police.lookup", actor=policier).order_by("at", "pk")
+    assert [(log.detail["saisie"], log.detail["resultat"]) for log in logs] == [
+        (typed, "format_invalide"), (typed, "limite_atteinte")
+    ]
+
+
+@pytest.mark.parametrize(
+    "state", [{"status": Status.EXPIREE}, {"status": Status.ECHUE}, {"submitted_at_days_ago": 62}]
+)
+def test_a_lookup_of_an_expired_demande_or_an_ended_procuration_is_audited_as_expired(
+    officer_client, demande, policier, state
+):
+    if "status" in state:
+        Procuration.objects.filter(pk=demande.pk).update(status=state["status"])
+    else:
+        Procuration.objects.filter(pk=demande.pk).update(
+            submitted_at=timezone.now() - datetime.timedelta(days=state["submitted_at_days_ago"])
+        )
+    assert services.EXPIRED in text(lookup(officer_client, "K7M2QX"))
+    log = AuditLog.objects.get(action="police.lookup", actor=policier)
+    assert (log.object_id, log.detail["resultat"]) == (str(demande.pk), "expiree")
+
+
+def test_a_link_given_to_another_officer_opens_nothing_whichever_account_is_older(client, demande):
+    older = UserFactory(username="opj-older", policier=True)
+    newer = UserFactory(username="opj-newer", policier=True)
+    for owner, visitor in ((older, newer), (newer, older)):
+        client.force_login(visitor)
+        assert client.get(fiche_url(owner, demande.pk)).status_code == 404
+        assert client.get(fiche_url(visitor, demande.pk)).status_code == 200

@@ -1,10 +1,13 @@
 """L.75 at the counter: the officer types the reference of a procuration whose mandant asked online
 to revoke it, checks the identity and confirms; the résiliation then takes effect."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from procuration.models import OutboxEmail, Status
+from procuration.models import OutboxEmail, Procuration, Status
 from tests.factories import ProcurationFactory
 from tests.police._helpers import text
 
@@ -43,3 +46,19 @@ def test_counter_without_a_resiliation_request_says_already_validated(client, po
     client.force_login(policier)
     response = client.post(HOME, {"reference": "K7M2QX"})
     assert response.status_code == 200 and "déjà été validée" in text(response)
+
+
+def test_a_procuration_validated_long_after_its_demande_expired_can_still_be_revoked_at_the_counter(
+    client, policier, in_force
+):
+    """The two months (arrêté of 31 March 2021) bound the demande awaiting validation, not a procuration in force:
+    three months after it was submitted, its résiliation is still confirmed at the counter."""
+    Procuration.objects.filter(pk=in_force.pk).update(submitted_at=timezone.now() - datetime.timedelta(days=92))
+    in_force.refresh_from_db()
+    in_force.demander_resiliation()
+    client.force_login(policier)
+    response = client.post(HOME, {"reference": "K7M2QX"})
+    assert response.status_code == 302
+    client.post(response["Location"], {"action": "resilier", "piece_type": "cni", "piece_numero_fin": "1234"})
+    in_force.refresh_from_db()
+    assert in_force.status == Status.RESILIEE

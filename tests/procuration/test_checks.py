@@ -225,6 +225,35 @@ def test_past_first_tour_only_second_tour_remains(mandant_electeur):
     assert ProcurationFactory(mandant=mandant_electeur, scrutin=s, tour1=False, tour2=True).soumettre()
 
 
+def test_a_scrutin_whose_last_tour_is_past_is_refused_for_its_second_tour_alone(mandant_electeur):
+    past = ScrutinFactory(date_tour1=timezone.localdate() - datetime.timedelta(days=14))  # 2nd tour a week ago
+    p = ProcurationFactory(mandant=mandant_electeur, scrutin=past, tour1=False, tour2=True)
+    with pytest.raises(DomainError, match="Ce scrutin est déjà passé") as excinfo:
+        p.soumettre()
+    assert (excinfo.value.code, excinfo.value.field) == ("passe", "scrutin")
+    assert p.events.count() == 0
+
+
+def test_a_single_tour_scrutin_takes_its_tour_but_not_a_second(mandant_electeur):
+    single = ScrutinFactory(type=ScrutinType.EUROPEENNES, date_tour2=None)
+    p = ProcurationFactory(mandant=mandant_electeur, scrutin=single, tour1=True, tour2=False)
+    assert p.soumettre()
+    assert (p.valid_from, p.valid_until) == (single.date_tour1, single.date_tour1)
+    second = ProcurationFactory(mandant=ElecteurFactory(commune=mandant_electeur.commune), scrutin=single,
+                                tour1=True, tour2=True)
+    with pytest.raises(DomainError, match="n'a qu'un tour") as excinfo:
+        second.soumettre()
+    assert (excinfo.value.code, excinfo.value.field) == ("tour", "tour2")
+
+
+def test_a_tour_counts_only_when_ticked(scrutin):
+    """periode()'s tours default to « not ticked »: a caller that names none gets « Cochez au moins un tour »."""
+    with pytest.raises(DomainError, match="Cochez au moins un tour") as excinfo:
+        validity.periode(portee="scrutin", scrutin=scrutin)
+    assert (excinfo.value.code, excinfo.value.field) == ("tour", "tour1")
+    assert validity.periode(portee="scrutin", scrutin=scrutin, tour2=True) == (scrutin.date_tour2, scrutin.date_tour2)
+
+
 def duree(mandant, start, end, etablissement="france"):
     return ProcurationFactory(mandant=mandant, portee="duree", scrutin=None, tour1=False, tour2=False,
                               valid_from=start, valid_until=end, etablissement=etablissement)
@@ -253,6 +282,33 @@ def test_duree_cannot_start_in_the_past(commune):
     today = timezone.localdate()
     with pytest.raises(DomainError, match="passé"):
         duree(ElecteurFactory(commune=commune), today - datetime.timedelta(days=1), today + datetime.timedelta(days=30)).soumettre()
+
+
+def test_duree_may_end_on_its_first_day_but_not_before():
+    """What every form checks before saving (the table's constraint `valid_interval` is the last guard)."""
+    first = datetime.date(2027, 3, 10)
+    assert validity.periode(portee="duree", valid_from=first, valid_until=first, today=first) == (first, first)
+    with pytest.raises(DomainError, match="postérieure à la date de début") as excinfo:
+        validity.periode(portee="duree", valid_from=first, valid_until=datetime.date(2027, 3, 9), today=first)
+    assert (excinfo.value.code, excinfo.value.field) == ("periode", "valid_until")
+
+
+@pytest.mark.parametrize("portee", ["", "tous_scrutins"])
+def test_a_portee_other_than_scrutin_or_duree_is_refused_on_the_portee_field(portee):
+    today = timezone.localdate()
+    with pytest.raises(DomainError, match="pour un scrutin ou pour une durée limitée") as excinfo:
+        validity.periode(portee=portee, valid_from=today, valid_until=today, tour1=True, today=today)
+    assert (excinfo.value.code, excinfo.value.field) == ("portee", "portee")
+
+
+def test_an_unanswered_etablissement_gets_the_one_year_of_france():
+    today = datetime.date(2027, 3, 10)
+    assert validity.periode(portee="duree", valid_from=today, valid_until=datetime.date(2028, 3, 10),
+                            etablissement="", today=today) == (today, datetime.date(2028, 3, 10))
+    with pytest.raises(DomainError, match="établie en France vaut au plus un an") as excinfo:
+        validity.periode(portee="duree", valid_from=today, valid_until=datetime.date(2028, 3, 11),
+                         etablissement="", today=today)
+    assert (excinfo.value.code, excinfo.value.field) == ("duree", "valid_until")
 
 
 def test_add_years_on_29_february():
