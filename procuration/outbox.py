@@ -3,6 +3,7 @@
 import logging
 from functools import partial
 
+from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -30,12 +31,24 @@ def schedule_email(kind: str, to: str, context: dict, *, procuration=None, objec
     return message
 
 
+# Set while a drain task is queued and not started yet: the commits meanwhile need no other one
+# (the drain deletes the key before it claims, so it sees their rows). Expires in case that task is lost.
+KICK_KEY = "outbox:drain-asked"
+KICK_TTL_SECONDS = 30
+
+
 def enqueue(pk: int) -> None:
-    """Hand the message to Celery. If the broker is down the row stays pending and the
-    periodic requeue task picks it up later: nothing is lost, the request does not fail."""
-    from procuration.tasks import send_outbox_email
+    """Ask a worker to drain the outbox (procuration.tasks.drain_outbox), which sends this message
+    with the others pending. If the broker is down the row stays pending and the periodic requeue
+    task picks it up later: nothing is lost, the request does not fail."""
+    from procuration.tasks import drain_outbox
 
     try:
-        send_outbox_email.delay(pk)
+        if cache.add(KICK_KEY, pk, timeout=KICK_TTL_SECONDS):
+            try:
+                drain_outbox.delay()
+            except Exception:
+                cache.delete(KICK_KEY)
+                raise
     except Exception:  # kombu raises OperationalError and friends when the broker is unreachable
         logger.warning("Broker unavailable; outbox message %s will be re-queued", pk, exc_info=True)

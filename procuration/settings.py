@@ -342,6 +342,11 @@ PROCURATION_RETENTION_DAYS = env_int("PROCURATION_RETENTION_DAYS", 365)  # 1 yea
 # Demandes refused at the counter (the name is historical: expired ones are destroyed at expiry, tasks.py).
 PROCURATION_PURGE_EXPIRED_AFTER_DAYS = env_int("PROCURATION_PURGE_EXPIRED_AFTER_DAYS", 7)
 OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
+# Outbox batches (procuration/tasks.py): rows one task claims at once, and the lease on the row being
+# sent. The lease must outlast one message's SMTP exchange (EMAIL_TIMEOUT per socket operation);
+# rows of a killed worker are taken again once it has run out.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 30)
 # Contact form (procuration/pages.py): the national support's address (a commune's goes to its email_service)
 # and how many messages one IP address may send per window.
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@demarches-electorales.example")

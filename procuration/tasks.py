@@ -3,11 +3,13 @@
 import datetime
 import logging
 import smtplib
+import uuid
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -39,69 +41,207 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def deliver(message: OutboxEmail) -> None:
+def deliver(message: OutboxEmail, connection=None) -> None:
+    """Hand one message to the SMTP server; on a connection already open it is reused."""
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
         headers={"Message-ID": message.message_id},
-        connection=get_connection(),
+        connection=connection or get_connection(),
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
     email.send(fail_silently=False)
 
 
+# The lease. A batch is claimed (leased to one claim id) and committed at once; then each message is
+# sent on one SMTP connection and marked sent right after the server took it, in its own statement.
+# A killed worker leaves at most the message in flight sent-but-not-marked (sent again later, with the
+# same Message-ID: the at-least-once window of docs/faults.md, as with one message per task); the rest
+# of its batch is taken again when its lease has run out. Before each message its lease is renewed,
+# on the condition that the row is still this claim's: once another claim took it, it is not sent here.
+TABLE = OutboxEmail._meta.db_table
+COLUMNS = "id, kind, \"to\", subject, body_text, body_html, attempts, claimed_by"
+FREE = "(claimed_until IS NULL OR claimed_until < now())"
+CLAIM_BATCH = f"""
+UPDATE {TABLE} SET claimed_by = %s, claimed_until = now() + make_interval(secs => %s)
+WHERE id IN (
+    SELECT id FROM {TABLE} WHERE state = 'pending' AND {FREE} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+) RETURNING {COLUMNS}"""
+# One row by its key: a back-off (claimed_by empty) does not hold it, only another worker's lease does.
+CLAIM_ONE = f"""
+UPDATE {TABLE} SET claimed_by = %s, claimed_until = now() + make_interval(secs => %s)
+WHERE id = (
+    SELECT id FROM {TABLE} WHERE id = %s AND state = 'pending' AND (claimed_by = '' OR {FREE})
+    FOR UPDATE SKIP LOCKED
+) RETURNING {COLUMNS}"""
+MARK_SENT = f"""UPDATE {TABLE} SET state = 'sent', sent_at = now(), attempts = attempts + 1, last_error = '',
+    claimed_by = '', claimed_until = NULL WHERE id = %s AND state = 'pending'"""
+RENEW = f"""UPDATE {TABLE} SET claimed_until = now() + make_interval(secs => %s)
+    WHERE id = %s AND claimed_by = %s AND state = 'pending' RETURNING id"""
+# Marking the previous message sent and renewing the next one's lease: one round trip per message.
+MARK_SENT_AND_RENEW = f"""WITH sent AS ({MARK_SENT} RETURNING id), renewed AS ({RENEW})
+SELECT id FROM renewed"""
+
+
+def _claim(sql: str, params: list) -> list[OutboxEmail]:
+    with connection.cursor() as cursor:  # autocommit: the lease is committed before anything is sent
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        rows = [OutboxEmail(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+    return sorted(rows, key=lambda m: m.pk)
+
+
+def _renew(previous: int | None, message: OutboxEmail) -> bool:
+    lease = settings.OUTBOX_LEASE_SECONDS
+    with connection.cursor() as cursor:
+        if previous is None:
+            cursor.execute(RENEW, [lease, message.pk, message.claimed_by])
+        else:
+            cursor.execute(MARK_SENT_AND_RENEW, [previous, lease, message.pk, message.claimed_by])
+        return cursor.fetchone() is not None
+
+
+def _mark_sent(pk: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(MARK_SENT, [pk])
+
+
+def _record_failure(message: OutboxEmail, exc: Exception) -> bool:
+    """Count the attempt; a temporary failure backs off (the row is released until then), anything
+    else is final. Returns True when the message will be tried again."""
+    attempts = message.attempts + 1
+    retry = _is_temporary(exc) and attempts < settings.OUTBOX_MAX_ATTEMPTS
+    countdown = min(2 ** attempts, 600)
+    OutboxEmail.objects.filter(pk=message.pk, state=OutboxEmail.State.PENDING).update(
+        attempts=attempts,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        state=OutboxEmail.State.PENDING if retry else OutboxEmail.State.FAILED,
+        claimed_by="",
+        claimed_until=timezone.now() + datetime.timedelta(seconds=countdown) if retry else None,
+    )
+    message.attempts = attempts
+    if retry:
+        logger.warning("Temporary SMTP failure for outbox %s (attempt %s): %s", message.pk, attempts, _describe(exc))
+    else:
+        logger.error("Outbox %s failed permanently: %s", message.pk, _describe(exc))
+    return retry
+
+
+def send_claimed(messages: list[OutboxEmail], eager: bool = False, queue: str | None = None) -> dict[int, str]:
+    """Send claimed messages in order on one SMTP connection, reopened after an error. A message is
+    sent only if its row is still this claim's (its lease renewed just before)."""
+    outcome: dict[int, str] = {}
+    smtp = None
+    previous = None  # sent, not yet marked: marked together with the next lease renewal
+    try:
+        for message in messages:
+            if not _renew(previous, message):
+                previous = None
+                outcome[message.pk] = "skipped"  # another claim holds it now
+                continue
+            previous = None
+            try:
+                if smtp is None:
+                    smtp = get_connection()
+                    smtp.open()  # opened here, the backend leaves it open after each message
+                deliver(message, smtp)
+            except Exception as exc:  # noqa: BLE001 - classified in _record_failure
+                _close(smtp)
+                smtp = None
+                if _record_failure(message, exc):
+                    outcome[message.pk] = "retry-later"
+                    if not eager:  # in-process mode: the periodic requeue will try again
+                        _enqueue_retry(message, queue)
+                else:
+                    outcome[message.pk] = "failed"
+                continue
+            previous = message.pk
+            outcome[message.pk] = "sent"
+        if previous is not None:
+            _mark_sent(previous)
+    finally:
+        _close(smtp)
+    return outcome
+
+
+def _close(smtp) -> None:
+    if smtp is not None:
+        try:
+            smtp.close()  # a failed QUIT changes nothing: the messages are marked already
+        except Exception:  # noqa: BLE001
+            logger.warning("SMTP connection did not close cleanly", exc_info=True)
+
+
+def _enqueue_retry(message: OutboxEmail, queue: str | None) -> None:
+    try:
+        send_outbox_email.apply_async((message.pk,), countdown=min(2 ** message.attempts, 600), queue=queue)
+    except Exception:  # the broker is down: the periodic requeue takes the row back
+        logger.warning("Broker unavailable; outbox message %s will be re-queued", message.pk, exc_info=True)
+
+
+def _queue(task) -> str | None:
+    """The queue the task came from: its follow-ups go to the same workers."""
+    return (task.request.delivery_info or {}).get("routing_key") or None
+
+
+def _claim_id() -> str:
+    return uuid.uuid4().hex
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def send_outbox_email(self, pk: int) -> str:
-    """Send one outbox message at most once: the row is locked while sending and marked sent
-    in the same transaction; a pending row that another worker holds is skipped."""
-    error = None
-    with transaction.atomic():
-        message = (
-            OutboxEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, state=OutboxEmail.State.PENDING)
-            .first()
-        )
-        if message is None:
-            return "skipped"
-        message.attempts += 1
-        try:
-            deliver(message)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            error = exc
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if not _is_temporary(exc) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-                message.state = OutboxEmail.State.FAILED
-            message.save(update_fields=["attempts", "last_error", "state"])
-        else:
-            message.state = OutboxEmail.State.SENT
-            message.sent_at = timezone.now()
-            message.last_error = ""
-            message.save(update_fields=["attempts", "state", "sent_at", "last_error"])
-            return "sent"
-    if message.state == OutboxEmail.State.PENDING:
-        countdown = min(2 ** message.attempts, 600)
-        logger.warning("Temporary SMTP failure for outbox %s (attempt %s): %s", pk, message.attempts, _describe(error))
-        if self.request.is_eager:
-            return "retry-later"  # in-process mode: the periodic requeue will try again
-        raise self.retry(countdown=countdown, exc=error)
-    logger.error("Outbox %s failed permanently: %s", pk, _describe(error))
-    return "failed"
+    """Send one given outbox message (a retry after back-off, a re-queued row). Skipped when it is
+    sent or failed; when another worker's lease holds it, tried again once that lease has run out."""
+    claimed = _claim(CLAIM_ONE, [_claim_id(), settings.OUTBOX_LEASE_SECONDS, pk])
+    if claimed:
+        return send_claimed(claimed, eager=self.request.is_eager, queue=_queue(self))[pk]
+    row = OutboxEmail.objects.filter(pk=pk, state=OutboxEmail.State.PENDING).values("claimed_until").first()
+    if row is None:
+        return "skipped"
+    # Leased (maybe by a worker that died mid-send): look again when the lease has run out.
+    wait = (row["claimed_until"] - timezone.now()).total_seconds() if row["claimed_until"] else 0
+    if self.request.is_eager:
+        return "leased"
+    raise self.retry(countdown=max(1, int(wait) + 1))
+
+
+@shared_task(bind=True, acks_late=True)
+def drain_outbox(self) -> int:
+    """Send a batch of pending messages (OUTBOX_BATCH_SIZE). A full batch first asks for another
+    drain, so that the other worker processes take the next batches meanwhile."""
+    from procuration.outbox import KICK_KEY
+
+    cache.delete(KICK_KEY)  # from now on, a new commit asks for a new drain (procuration/outbox.py)
+    size, eager, total = settings.OUTBOX_BATCH_SIZE, self.request.is_eager, 0
+    while True:
+        claimed = _claim(CLAIM_BATCH, [_claim_id(), settings.OUTBOX_LEASE_SECONDS, size])
+        full = len(claimed) == size
+        if full and not eager:
+            try:
+                drain_outbox.apply_async(queue=_queue(self))
+            except Exception:  # noqa: BLE001 - the periodic requeue covers it
+                logger.warning("Broker unavailable; the next outbox batch waits for the requeue", exc_info=True)
+        outcome = send_claimed(claimed, eager=eager, queue=_queue(self))
+        total += sum(1 for v in outcome.values() if v == "sent")
+        if not (full and eager):  # in-process mode: drain everything here
+            return total
 
 
 @shared_task
 def requeue_stuck_emails() -> int:
     """Re-queue pending messages older than OUTBOX_STUCK_AFTER_SECONDS (broker was down, worker died)."""
-    from procuration.outbox import enqueue
-
     limit = timezone.now() - datetime.timedelta(seconds=settings.OUTBOX_STUCK_AFTER_SECONDS)
     pks = list(
         OutboxEmail.objects.filter(state=OutboxEmail.State.PENDING, created_at__lte=limit).values_list("pk", flat=True)[:5000]
     )
     for pk in pks:
-        enqueue(pk)
+        try:
+            send_outbox_email.delay(pk)
+        except Exception:  # noqa: BLE001
+            logger.warning("Broker unavailable; outbox message %s stays pending", pk, exc_info=True)
     return len(pks)
 
 

@@ -24,12 +24,19 @@ class OutboxEmail(models.Model):
         "procuration.Procuration", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
     )
     object_ref = models.CharField("objet lié (app.Model:pk)", max_length=80, blank=True, db_index=True)
+    # The lease (procuration/tasks.py): a worker that claimed the row, until when; with claimed_by
+    # empty, claimed_until is the retry back-off of a temporary failure (batches skip the row until then).
+    claimed_by = models.CharField(max_length=40, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "courriel (boîte d'envoi)"
         verbose_name_plural = "courriels (boîte d'envoi)"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "created_at"], name="outbox_pending_idx")]
+        indexes = [
+            models.Index(fields=["state", "created_at"], name="outbox_pending_idx"),
+            models.Index(fields=["id"], condition=models.Q(state="pending"), name="outbox_claimable_idx"),
+        ]
 
     def __str__(self):
         return f"{self.kind} → {self.to} ({self.get_state_display()})"
