@@ -56,11 +56,11 @@ export EMAIL_HOST=127.0.0.1 EMAIL_PORT="$SMTP_PORT" LOG_LEVEL=WARNING VAR_DIR="$
 PIDS+=($!)
 
 tree_env() {  # base|head: its own database and Redis databases
-  local db=2; [ "$1" = head ] && db=4
+  local db=2; if [ "$1" = head ]; then db=4; fi
   export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/emails_$1"
   export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/$db" REDIS_CACHE_URL="redis://127.0.0.1:$REDIS_PORT/$((db + 1))"
   export BENCH_DATA="$SCRATCH/out/data-$1.json"
-  DIR="$ROOT"; [ "$1" = base ] && DIR="$SCRATCH/base"
+  if [ "$1" = base ]; then DIR="$SCRATCH/base"; else DIR="$ROOT"; fi
 }
 for tree in base head; do
   tree_env "$tree"
@@ -77,6 +77,9 @@ for round in $(seq "$ROUNDS"); do
     WORKER=$!
     sleep 5  # the two processes are forked and consuming
     uptime >"$SCRATCH/out/uptime-$tree-$round.txt"
+    # measure.py counts the rows of its object_ref: only this round's
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "emails_$tree" -X -q \
+      -c "DELETE FROM procuration_outboxemail WHERE object_ref = 'bench:emails'"
     (cd "$DIR" && BENCH_RESULT="$SCRATCH/out/$tree-$round.json" .venv/bin/python bench/load/measure.py emails) \
       | sed "s/^/manche $round, $tree : /"
     stop_pid "$WORKER"; WORKER=""

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from procuration.audit import purge_dossiers, record_digest
@@ -232,10 +233,13 @@ def drain_outbox(self) -> int:
 
 @shared_task
 def requeue_stuck_emails() -> int:
-    """Re-queue pending messages older than OUTBOX_STUCK_AFTER_SECONDS (broker was down, worker died)."""
+    """Re-queue pending messages older than OUTBOX_STUCK_AFTER_SECONDS (broker was down, worker died),
+    leaving out those a live worker's lease holds (a back-off does not hold them)."""
     limit = timezone.now() - datetime.timedelta(seconds=settings.OUTBOX_STUCK_AFTER_SECONDS)
+    not_held = Q(claimed_by="") | Q(claimed_until__isnull=True) | Q(claimed_until__lt=Now())
     pks = list(
-        OutboxEmail.objects.filter(state=OutboxEmail.State.PENDING, created_at__lte=limit).values_list("pk", flat=True)[:5000]
+        OutboxEmail.objects.filter(not_held, state=OutboxEmail.State.PENDING, created_at__lte=limit)
+        .values_list("pk", flat=True)[:5000]
     )
     for pk in pks:
         try:

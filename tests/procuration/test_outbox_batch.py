@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from procuration.models import OutboxEmail
-from procuration.tasks import CLAIM_BATCH, _claim, drain_outbox, send_claimed, send_outbox_email
+from procuration.tasks import CLAIM_BATCH, _claim, drain_outbox, requeue_stuck_emails, send_claimed, send_outbox_email
 
 
 class RecordingSink:
@@ -148,3 +148,18 @@ def test_a_claim_whose_rows_were_taken_over_sends_none_of_them(sink):
     assert drain_outbox.apply().get() == 3
     assert send_claimed(stalled, eager=True) == {m.pk: "skipped" for m in messages}
     assert sorted(to for to, *_ in server.delivered) == sorted(m.to for m in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requeue_takes_back_rows_of_a_dead_lease_and_backed_off_rows_not_those_of_a_live_one(sink, settings):
+    server = sink()
+    settings.OUTBOX_STUCK_AFTER_SECONDS = 0
+    live, dead, backing_off = rows(3)
+    now = timezone.now()
+    minute = datetime.timedelta(minutes=1)
+    OutboxEmail.objects.filter(pk=live.pk).update(claimed_by="live-worker", claimed_until=now + minute)
+    OutboxEmail.objects.filter(pk=dead.pk).update(claimed_by="dead-worker", claimed_until=now - minute)
+    OutboxEmail.objects.filter(pk=backing_off.pk).update(claimed_by="", claimed_until=now + minute, attempts=1)
+    assert requeue_stuck_emails() == 2
+    assert states([live, dead, backing_off]) == ["pending", "sent", "sent"]
+    assert sorted(to for to, *_ in server.delivered) == sorted([dead.to, backing_off.to])
