@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('procuration', '0009_electeur_nationalite_listes_complementaires'),
+        ('procuration', '0011_procuration_annulee_and_annulation_motif'),
     ]
 
     operations = [
