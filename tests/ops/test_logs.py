@@ -84,9 +84,9 @@ def test_request_id_travels_through_the_broker_into_the_task(celery_worker, comm
         response = officer.post(found["Location"], {"action": "valider", "piece_type": "cni", "piece_numero_fin": "1234"},
                                 HTTP_X_REQUEST_ID="counter-req-000042")
         assert response.status_code == 302
-        assert wait_until(lambda: any(line["task"].endswith("send_outbox_email")
+        assert wait_until(lambda: any(line["task"].endswith("drain_outbox")
                                       for line in lines(caplog, "procuration.task")), timeout=30)
-    [task] = [line for line in lines(caplog, "procuration.task") if line["task"].endswith("send_outbox_email")]
+    [task] = [line for line in lines(caplog, "procuration.task") if line["task"].endswith("drain_outbox")]
     assert (task["request_id"], task["state"], task["event"]) == ("counter-req-000042", "SUCCESS", "task")
     assert task["task_id"] and isinstance(task["duration_ms"], float)
 
