@@ -2,8 +2,12 @@
 
 from django.db import migrations, models
 
+from procuration.migration_operations import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # The index is built without blocking the outbox's writes (the previous release keeps running).
+    atomic = False
 
     dependencies = [
         ('procuration', '0011_procuration_annulee_and_annulation_motif'),
@@ -13,14 +17,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='outboxemail',
             name='claimed_by',
-            field=models.CharField(blank=True, default='', max_length=40),
+            field=models.CharField(blank=True, default='', db_default='', max_length=40),
         ),
         migrations.AddField(
             model_name='outboxemail',
             name='claimed_until',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name='outboxemail',
             index=models.Index(condition=models.Q(('state', 'pending')), fields=['id'], name='outbox_claimable_idx'),
         ),

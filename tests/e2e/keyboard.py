@@ -71,11 +71,24 @@ def choose(page, select: str, option_text: str, **kwargs) -> None:
     raise AssertionError(f"option {option_text!r} not reachable with the arrow keys in {select}")
 
 
-def pick_file(page, target, path: str, **kwargs) -> None:
-    """Space on a file input opens the system's file chooser; Playwright answers it with `path`."""
+def pick_file(page, target, path: str, attempts: int = 3, **kwargs) -> None:
+    """Space on a file input opens the system's file chooser; Playwright answers it with `path`.
+    Now and then (seen on loaded runs, after a page re-rendered with errors) Chromium drops the
+    chooser of that key press: the user would press Space again, and so does this, after leaving
+    the field and coming back to it with the keyboard."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     tab_to(page, target, **kwargs)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
+    for attempt in range(1, attempts + 1):
+        try:
+            with page.expect_file_chooser(timeout=10_000) as chooser:
+                page.keyboard.press("Space")
+            break
+        except PlaywrightTimeoutError:
+            if attempt == attempts:
+                raise
+            page.keyboard.press("Shift+Tab")
+            tab_to(page, target, **kwargs)
     chooser.value.set_files(path)
 
 
