@@ -400,3 +400,78 @@ def test_evaluate_page_runs_as_many_queries_for_50_rows_as_for_5(commune, django
         verdicts = checks.evaluate_page(large)
     assert len(verdicts) == 50
     assert sum("liste_complementaire" in {r.code for r in v.failures} for v in verdicts.values()) == 25
+
+
+# ------------------------------------------------------------------ exact limits (mutation survivors, issue 19)
+
+
+def _duree(mandataire, start, end, **kw):
+    return ProcurationFactory(mandant=ElecteurFactory(commune=mandataire.commune), mandataire=mandataire,
+                              portee="duree", scrutin=None, valid_from=start, valid_until=end, **kw)
+
+
+def test_plafond_counts_a_procuration_sharing_a_single_day_and_not_the_next_day(mandataire):
+    """Two periods overlap as soon as they share one day, on either side (L.73 counts what is in force
+    on the same day)."""
+    d = timezone.localdate() + datetime.timedelta(days=30)
+    for i in range(2):
+        _duree(mandataire, d, d + datetime.timedelta(days=10), validee_autorite=True, etablissement="etranger",
+               autorite_at=timezone.now() - datetime.timedelta(hours=2 - i))
+    starts_on_their_last_day = _duree(mandataire, d + datetime.timedelta(days=10), d + datetime.timedelta(days=20))
+    ends_on_their_first_day = _duree(mandataire, d - datetime.timedelta(days=10), d)
+    day_after = _duree(mandataire, d + datetime.timedelta(days=11), d + datetime.timedelta(days=20))
+    day_before = _duree(mandataire, d - datetime.timedelta(days=10), d - datetime.timedelta(days=1))
+    assert not verdicts(starts_on_their_last_day)["plafond"]
+    assert not verdicts(ends_on_their_first_day)["plafond"]
+    assert verdicts(day_after)["plafond"] and verdicts(day_before)["plafond"]
+
+
+def test_plafond_counts_the_established_ones_against_an_older_demande(mandataire, scrutin):
+    """The demande was filed first (a lower pk) but is not established: the two established since count."""
+    demande = en_attente(mandataire, scrutin, "etranger")
+    for i in range(2):
+        ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=timezone.now() - datetime.timedelta(hours=2 - i))
+    assert not verdicts(demande)["plafond"]
+
+
+def test_earliest_stand_is_judged_by_the_date_established_not_by_the_order_of_filing(mandataire, scrutin):
+    """Filed first (lower pk) but established last: it is the one over the plafond; at the same instant
+    the one filed first stands."""
+    now = timezone.now()
+    late = ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                              autorite_at=now)
+    early = [ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin,
+                                etablissement="etranger", autorite_at=now - datetime.timedelta(hours=h))
+             for h in (2, 1)]
+    assert late.pk < early[0].pk
+    assert not verdicts(late)["plafond"]
+    assert all(verdicts(p)["plafond"] for p in early)
+    # The same instant: filing order decides.
+    other = ElecteurFactory(commune=mandataire.commune)
+    tied = [ProcurationFactory(validee_autorite=True, mandataire=other, scrutin=scrutin, etablissement="etranger",
+                               autorite_at=now) for _ in range(3)]
+    assert [verdicts(p)["plafond"] for p in tied] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    "start,end,forbidden",
+    [(-10, 0, True), (-10, -1, False), (7, 20, True), (8, 20, False)],
+    ids=["ends-on-tour-1", "ends-the-day-before", "starts-on-tour-2", "starts-the-day-after"],
+)
+def test_liste_complementaire_duree_forbidden_iff_it_holds_a_tour_day(commune, start, end, forbidden):
+    """A durée of an EU citizen's mandataire on a liste complémentaire is closed to them iff one of its
+    days is a tour of a présidentielle or législatives (tour 1 at day 0, tour 2 at day 7)."""
+    tour1 = timezone.localdate() + datetime.timedelta(days=60)
+    ScrutinFactory(type=ScrutinType.LEGISLATIVES, date_tour1=tour1, date_tour2=tour1 + datetime.timedelta(days=7))
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
+    p = _duree(ue, tour1 + datetime.timedelta(days=start), tour1 + datetime.timedelta(days=end))
+    assert verdicts(p)["liste_complementaire"] is not forbidden
+    page = checks.evaluate_page([p])
+    assert {r.code: r.ok for r in page[p.pk].results}["liste_complementaire"] is not forbidden
+
+
+def test_mandataire_inscrit_says_where(commune, scrutin):
+    p = en_attente(ElecteurFactory(commune=commune), scrutin)
+    [result] = [r for r in checks.evaluate(p) if r.code == "mandataire_inscrit"]
+    assert result.ok and result.message == f"Inscrit à {commune.nom}."
