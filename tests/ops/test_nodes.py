@@ -298,12 +298,25 @@ def test_killing_a_web_node_mid_load_loses_no_demande_and_a_retry_never_doubles(
     submitted = []
 
     def submit(http):
-        # The client retries for up to ≈ 20 s: nginx may still send a few requests to the dead node
-        # before it marks it down, and a loaded CI machine answers slowly.
+        # Like a browser: the form's page is loaded once, then the same POST (same CSRF token) is sent
+        # again after a 502 or a cut connection. A retry must not re-read the page: if the lost attempt
+        # did commit, the draft is gone and the page now redirects. The client retries for up to ≈ 20 s:
+        # nginx may still send a few requests to the dead node before it marks it down, and a loaded CI
+        # machine answers slowly.
+        token = None
         for _attempt in range(40):
             try:
-                r = csrf_post(http, cluster.front, RECAP, {"email_contact": "n@example.fr", "attestation": "on"})
-            except (requests.RequestException, AssertionError):
+                if token is None:
+                    page = http.get(cluster.front + RECAP, timeout=20, allow_redirects=False)
+                    if page.status_code != 200:
+                        time.sleep(0.5)
+                        continue
+                    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+                r = http.post(cluster.front + RECAP, timeout=20, allow_redirects=False,
+                              headers={"Referer": cluster.front + RECAP},
+                              data={"email_contact": "n@example.fr", "attestation": "on",
+                                    "csrfmiddlewaretoken": token})
+            except requests.RequestException:
                 time.sleep(0.5)
                 continue
             if r.status_code == 302 or (r.status_code == 200 and "déjà une procuration" in r.text):
