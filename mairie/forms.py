@@ -25,7 +25,7 @@ class QueueFilterForm(DsfrBaseForm):
                                     empty_label="Tous")
     age = forms.ChoiceField(label="Ancienneté", choices=AGE_CHOICES, required=False)
 
-    def __init__(self, *args, commune, **kwargs):
+    def __init__(self, *args, commune, **kwargs):  # a Commune or its pk
         super().__init__(*args, **kwargs)
         self.fields["scrutin"].queryset = Scrutin.objects.concernant(commune).order_by("-date_tour1")
         self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")

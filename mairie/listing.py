@@ -20,7 +20,7 @@ SEARCH_RELATED = ("mandant", "mandant__bureau", "mandataire", "scrutin")
 
 
 def queue_form(user, data) -> QueueFilterForm:
-    return QueueFilterForm(data or None, commune=user.commune)
+    return QueueFilterForm(data or None, commune=user.commune_id)  # the pk: no query for the commune
 
 
 def queue_queryset(user, form: QueueFilterForm):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from listes.rules import ILE_DECISION_DAYS, ile_decisions_overdue
-from mairie import alerts, listing
+from mairie import alerts, listing, queue_rows
 from mairie.forms import (
     AgentForm,
     AlertPreferenceForm,
@@ -28,7 +28,6 @@ from mairie.forms import (
     mairie_cerfa_form_class,
 )
 from mairie.models import ExportJob, RegistrePrint
-from mairie.queue_rows import rows_html
 from procuration import checks
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
@@ -43,6 +42,8 @@ SEARCH_PAGE_SIZE = 50
 BATCH_MAX = 200
 # The checks the queue shows in columns; the others are shown only when they fail.
 QUEUE_COLUMNS = ("mandant_inscrit", "mandataire_inscrit", "plafond")
+# The queue reads only the columns it shows and the checks read, as light rows (procuration.rows).
+QUEUE_ROW_COLUMNS = queue_rows.COLUMNS | checks.COLUMNS
 
 
 class LoginView(PortalLoginView):
@@ -132,14 +133,15 @@ def queue(request):
     form = listing.queue_form(request.user, request.GET)
     status = form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
     page = Paginator(listing.queue_queryset(request.user, form), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    rows = QUEUE_ROW_COLUMNS.load(page.object_list)  # the page's slice, its columns only
     verdicts = checks.evaluate_page(rows)
     for p in rows:
         p.verdict = verdicts[p.pk]
         p.columns = [r for r in p.verdict.results if r.code in QUEUE_COLUMNS]
     waiting_view = status in ("", Status.VALIDEE_AUTORITE)
     return render(request, "mairie/queue.html", {
-        "form": form, "page": page, "rows": rows, "rows_html": rows_html(rows, waiting_view),
+        "form": form, "page": page, "rows": rows, "rows_html": queue_rows.rows_html(rows, waiting_view),
+        "filters_html": queue_rows.filters_html(form),
         "waiting_view": waiting_view, "querystring": _querystring(request), "batch_max": BATCH_MAX,
     })
 

@@ -9,7 +9,9 @@ same code for one procuration (saved or not: the mandant's form checks a demande
 a transition's transaction, after locking the elector rows, so that the plafond holds under
 concurrency; `plafond_depasse` tells an authority's validation that what it establishes is void (L.73).
 
-Rows given to evaluate_page should come with RELATED selected (else each row loads them).
+Rows given to evaluate_page are either model instances with RELATED selected (else each row loads
+them) or, for a page, the light rows of `COLUMNS` (procuration.rows: the columns read here and
+nothing else, the model's own properties borrowed, not copied): the same code runs on both.
 """
 
 from collections import defaultdict
@@ -18,12 +20,37 @@ from dataclasses import dataclass
 from procuration.exceptions import DomainError
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
+from procuration.rows import Columns, Row
 
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
 RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin")
-_FIELDS = ("pk", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
+_FIELDS = ("id", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
            "etablissement", "reference")
+
+
+class ElecteurRow(Row):
+    peut_voter = Electeur.peut_voter  # the model's property itself: one home for the rule
+
+
+class ScrutinRow(Row):
+    interdit_liste_complementaire = Scrutin.interdit_liste_complementaire
+
+
+# What _results reads of a row, for a page read with values_list() (procuration.rows): a page adds
+# what it shows (COLUMNS | its own Columns). A column missing here fails loudly (AttributeError).
+COLUMNS = Columns(
+    {
+        "": ("commune_id", "mandant_id", "mandataire_id", "portee", "scrutin_id", "valid_from", "valid_until",
+             "autorite_at", "etablissement"),
+        "mandant": ("inscrit", "droits_civiques", "deces", "commune_id", "sous_tutelle", "tuteur_id"),
+        "mandataire": ("inscrit", "droits_civiques", "deces", "liste"),
+        "mandataire__commune": ("nom",),
+        "scrutin": ("type",),
+    },
+    classes={"mandant": ElecteurRow, "mandataire": ElecteurRow, "scrutin": ScrutinRow},
+)
+_BINDING = Columns({"": _FIELDS})  # the other procurations of the page's electors (_load)
 
 
 @dataclass(frozen=True)
@@ -72,16 +99,16 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
 
     by_mandataire, by_mandant = defaultdict(list), defaultdict(list)
     if mandataire:
-        for o in Procuration.objects.filter(
+        for o in _BINDING.load(Procuration.objects.filter(
             mandataire_id__in={p.mandataire_id for p in rows}, status__in=ACTIVE_FOR_PLAFOND
-        ).only(*_FIELDS).order_by("pk"):
+        ).order_by("pk")):
             by_mandataire[o.mandataire_id].append(o)
     if mandant:
         # Effective status: a demande past its two months no longer binds its mandant, whether or not
         # the task has recorded its expiry yet (procuration.expiry).
-        for o in Procuration.objects.filter(mandant_id__in={p.mandant_id for p in rows}).statut_effectif_in(
+        for o in _BINDING.load(Procuration.objects.filter(mandant_id__in={p.mandant_id for p in rows}).statut_effectif_in(
             *ACTIVE_FOR_MANDANT
-        ).only(*_FIELDS).order_by("pk"):
+        ).order_by("pk")):
             by_mandant[o.mandant_id].append(o)
     dates = []
     if forbidding and any(_needs_forbidding(p) for p in rows):
@@ -203,9 +230,16 @@ def all_pass(p) -> bool:
     return all(r.ok for r in evaluate(p))
 
 
-def duplicate_for_mandant(p):
-    """The mandant's binding procuration overlapping p's dates, or None."""
+def _duplicate(p):
     return _doublon(p, _load([p], mandataire=False, forbidding=False).by_mandant[p.mandant_id])
+
+
+def duplicate_for_mandant(p):
+    """The mandant's binding procuration overlapping p's dates (the model instance), or None."""
+    from procuration.models.procuration import Procuration
+
+    doublon = _duplicate(p)
+    return None if doublon is None else Procuration.objects.select_related("scrutin").get(pk=doublon.pk)
 
 
 def raise_for_demande(p, *, plafond: bool = True) -> None:
@@ -241,7 +275,7 @@ def raise_for_plafond(p) -> None:
 def raise_for_validation(p) -> None:
     """Blocking rule when an authority validates: no second established procuration of the mandant
     for the same dates. (The plafond does not refuse there: over it, the procuration is void.)"""
-    doublon = duplicate_for_mandant(p)
+    doublon = _duplicate(p)
     if doublon is not None and doublon.status in ACTIVE_FOR_PLAFOND:
         raise DomainError(
             f"Le mandant a déjà une procuration validée pour ces dates (référence {doublon.reference}).", code="doublon"

@@ -1,5 +1,7 @@
 """The queue's rows written in Python (mairie/queue_rows.py, issue 16) are the HTML the template's
-loop wrote, byte for byte: that loop is kept below as it was, and both are rendered and compared."""
+loop wrote, byte for byte: that loop is kept below as it was, and both are rendered and compared.
+The page reads light rows (procuration.rows, only the columns shown and checked); the old loop is
+rendered here with the model instances, loaded in full, and their verdicts."""
 
 import datetime
 
@@ -7,7 +9,10 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from procuration.models import AnnulationMotif, Status
+from mairie import queue_rows
+from mairie.views import QUEUE_COLUMNS
+from procuration import checks
+from procuration.models import AnnulationMotif, Procuration, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +48,15 @@ def test_queue_rows_are_the_templates_html(client, agent_mairie, commune, status
     expected_refs = {"": {ok.reference, radie.reference, no_bureau.reference}, Status.VALIDEE_MAIRIE: {done.reference},
                      Status.ANNULEE: {annulee.reference}}[status]
     assert {p.reference for p in rows} == expected_refs
-    old = Template(TEMPLATE_LOOP).render(Context({"rows": rows, "waiting_view": context["waiting_view"]}))
+    # Every column, as the page read them before.
+    full = list(Procuration.objects.filter(pk__in=[p.pk for p in rows]).select_related(*checks.RELATED))
+    order = [p.pk for p in rows]
+    full.sort(key=lambda p: order.index(p.pk))  # the page's order
+    verdicts = checks.evaluate_page(full)
+    for p in full:
+        p.verdict = verdicts[p.pk]
+        p.columns = [r for r in p.verdict.results if r.code in QUEUE_COLUMNS]
+    old = Template(TEMPLATE_LOOP).render(Context({"rows": full, "waiting_view": context["waiting_view"]}))
     assert str(context["rows_html"]) == old[len("  "):-len("\n")]  # the loop without its own indentation
     assert "  <tbody>\n" + old + "  </tbody>" in response.content.decode()
     if not status:  # every branch of the row was rendered
@@ -53,3 +66,53 @@ def test_queue_rows_are_the_templates_html(client, agent_mairie, commune, status
         assert "Non conforme" in page and "À examiner" in page and "<td>—</td>" in page and "<td>Du " in page
     if status == Status.ANNULEE:
         assert "(article L.73 du code électoral)" in response.content.decode()
+
+
+# mairie/templates/mairie/queue.html before issue 16: the loop over the filter fields, verbatim.
+FILTERS_LOOP = '{% for field in form %}<div class="fr-col-12 fr-col-md-3">{{ field.as_field_group }}</div>{% endfor %}'
+
+
+def _filters(client, params):
+    response = client.get(reverse("mairie:queue"), params)
+    assert response.status_code == 200
+    return response, str(response.context["filters_html"])
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"status": Status.ANNULEE, "age": "3"}, {"status": Status.VALIDEE_MAIRIE, "age": "14", "page": "2"},
+    {"age": "deux", "status": "inconnu"},  # errors: rendered each time, the same markup
+], ids=["unbound", "filtered", "filtered-page-2", "errors"])
+def test_queue_filters_are_the_templates_html_and_follow_the_choices(client, agent_mairie, commune, params):
+    """Kept per process, the filters are still the loop's HTML, and a new scrutin or bureau shows at once."""
+    from mairie.listing import queue_form
+    from tests.factories import BureauDeVoteFactory
+
+    s = ScrutinFactory(libelle="Municipales <2026> & « test »")
+    BureauDeVoteFactory(commune=commune, numero=7)
+    client.force_login(agent_mairie)
+    for _ in range(2):  # the second one from the process's cache (or rendered again, with errors)
+        response, html = _filters(client, {**params, "scrutin": s.pk} if params else params)
+        form = queue_form(agent_mairie, response.wsgi_request.GET)
+        assert html == Template(FILTERS_LOOP).render(Context({"form": form}))
+        assert '<div class="fr-grid-row fr-grid-row--gutters">\n    ' + html + "\n  </div>" in response.content.decode()
+        assert (html in queue_rows._FILTERS.values()) == (not form.errors)  # kept unless it shows errors
+    assert "Municipales &lt;2026&gt; &amp; « test »" in html and "Bureau n° 7 — " in html
+    new_scrutin = ScrutinFactory(libelle="Législatives partielles")
+    BureauDeVoteFactory(commune=commune, numero=12)
+    _response, html = _filters(client, params)
+    assert "Législatives partielles" in html and f'value="{new_scrutin.pk}"' in html and "Bureau n° 12 — " in html
+    assert html == Template(FILTERS_LOOP).render(Context({"form": queue_form(agent_mairie, _response.wsgi_request.GET)}))
+
+
+def test_queue_filters_of_one_commune_are_not_shown_to_another(client, agent_mairie, agent_mairie_b, commune,
+                                                             other_commune):
+    from tests.factories import BureauDeVoteFactory
+
+    mine = BureauDeVoteFactory(commune=commune, numero=3, nom="École Jean Jaurès")
+    theirs = BureauDeVoteFactory(commune=other_commune, numero=3, nom="Salle des fêtes")
+    client.force_login(agent_mairie)
+    _response, html = _filters(client, {})
+    client.force_login(agent_mairie_b)
+    _response, html_b = _filters(client, {})
+    assert f'value="{mine.pk}"' in html and f'value="{mine.pk}"' not in html_b
+    assert f'value="{theirs.pk}"' in html_b and f'value="{theirs.pk}"' not in html

@@ -368,6 +368,10 @@ def test_evaluate_page_gives_each_rows_verdicts(commune, other_commune):
     for p in loaded:
         assert {r.code for r in verdicts[p.pk].failures} == expected[p.pk], p.reference
         assert verdicts[p.pk].results == checks.evaluate(p)
+    # The light rows of a page (checks.COLUMNS: only the columns the checks read) give the same verdicts.
+    light = checks.COLUMNS.load(Procuration.objects.filter(pk__in=expected))
+    assert {pk: v.results for pk, v in checks.evaluate_page(light).items()} == {
+        pk: v.results for pk, v in verdicts.items()}
     plafond = [verdicts[p.pk].get("plafond").message for p in loaded if "plafond" in expected[p.pk]]
     assert sorted(plafond) == sorted([
         "Le mandataire détient déjà une procuration établie en France sur cette période : il ne peut en recevoir "
@@ -377,7 +381,7 @@ def test_evaluate_page_gives_each_rows_verdicts(commune, other_commune):
     ])
 
 
-def _page(commune, n, scrutin):
+def _instances(commune, n, scrutin):
     rows = []
     for i in range(n):
         mandataire = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE if i % 2 else Liste.PRINCIPALE)
@@ -388,8 +392,16 @@ def _page(commune, n, scrutin):
     return list(Procuration.objects.filter(pk__in=[p.pk for p in rows]).select_related(*checks.RELATED))
 
 
-def test_evaluate_page_runs_as_many_queries_for_50_rows_as_for_5(commune, django_assert_max_num_queries):
+@pytest.mark.parametrize("light", [False, True], ids=["instances", "light-rows"])
+def test_evaluate_page_runs_as_many_queries_for_50_rows_as_for_5(commune, django_assert_max_num_queries, light):
+    """Model instances with RELATED, or the light rows of checks.COLUMNS (a column missing there would
+    raise, not query)."""
     scrutin = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+
+    def _page(commune, n, scrutin):
+        rows = _instances(commune, n, scrutin)
+        return checks.COLUMNS.load(Procuration.objects.filter(pk__in=[p.pk for p in rows])) if light else rows
+
     small = _page(commune, 5, scrutin)
     with CaptureQueriesContext(connection) as five:
         verdicts = checks.evaluate_page(small)

@@ -1,0 +1,79 @@
+"""Rows of a page read with values_list(): the columns it reads, as plain objects.
+
+A page of 50 procurations loaded as model instances with their related rows costs ≈ 300 instances
+and every column of five tables (issue 16, docs/performance.md); most of that is the instances.
+`Columns` names what a page reads, per relation path ("" for the row itself, "mandant",
+"mandant__bureau"…), reads exactly that in one query and nests it back: `p.mandant.bureau.numero`,
+`p.scrutin` None when the row has none (a relation is present iff its id is not null).
+
+The row classes may borrow the model's own properties (`peut_voter = Electeur.peut_voter`): a rule
+stays written once, on the model, and runs on both. Reading a column the page did not ask for
+raises AttributeError: never a silent query per row.
+"""
+
+
+class Row:
+    """One object of a row: its columns as attributes; `pk` is its id."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+    @property
+    def pk(self):
+        return self.id
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.__dict__}>"
+
+
+class Columns:
+    """{relation path: column names} of one queryset's model, with the class of each path's rows."""
+
+    def __init__(self, spec: dict[str, tuple[str, ...]], classes: dict[str, type[Row]] | None = None):
+        self.spec = {path: tuple(dict.fromkeys(("id", *names))) for path, names in spec.items()}
+        for path in list(self.spec):  # every parent of a path is read too (its id at least)
+            parts = path.split("__") if path else []
+            for i in range(len(parts)):
+                self.spec.setdefault("__".join(parts[:i]), ("id",))
+        self.classes = dict(classes or {})
+        # Parents before children; the query's column order follows.
+        self._paths = sorted(self.spec, key=lambda p: (p.count("__") + bool(p), p))
+        self.names = [f"{path}__{name}" if path else name for path in self._paths for name in self.spec[path]]
+        layout, start = [], 0
+        for path in self._paths:
+            names = self.spec[path]
+            parent, _, attr = path.rpartition("__") if "__" in path else ("", "", path)
+            layout.append((path, parent, attr, self.classes.get(path, Row), names, start, start + len(names)))
+            start += len(names)
+        self._layout = layout
+
+    def __or__(self, other: "Columns") -> "Columns":
+        spec = {path: self.spec.get(path, ()) + other.spec.get(path, ()) for path in {**self.spec, **other.spec}}
+        for path in set(self.classes) & set(other.classes):
+            if self.classes[path] is not other.classes[path]:
+                raise ValueError(f"Two row classes for {path!r}: {self.classes[path]} and {other.classes[path]}.")
+        return Columns(spec, {**other.classes, **self.classes})
+
+    def queryset(self, qs):
+        """qs reading these columns only (its filters, order and slice kept)."""
+        return qs.values_list(*self.names)
+
+    def rows(self, tuples) -> list[Row]:
+        """The nested rows of tuples read by queryset() (or of queryset() itself)."""
+        out = []
+        layout = self._layout
+        for t in tuples:
+            made = {}
+            for path, parent, attr, cls, names, start, end in layout:
+                if path and (made[parent] is None or t[start] is None):
+                    obj = None
+                else:
+                    obj = cls(dict(zip(names, t[start:end], strict=True)))
+                made[path] = obj
+                if path and made[parent] is not None:
+                    setattr(made[parent], attr, obj)
+            out.append(made[""])
+        return out
+
+    def load(self, qs) -> list[Row]:
+        return self.rows(self.queryset(qs))

@@ -1,0 +1,53 @@
+"""procuration.rows: a page read with values_list(), nested back into light rows (issue 16)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from procuration import checks
+from procuration.models import Electeur, Procuration
+from procuration.rows import Columns, Row
+from tests.factories import ElecteurFactory, ProcurationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_columns_read_only_what_is_named_and_nest_the_relations(commune, django_assert_num_queries):
+    with_all = ProcurationFactory(validee_autorite=True, commune=commune)
+    without = ProcurationFactory(validee_autorite=True, commune=commune, scrutin=None, portee="duree",
+                                 tour1=False, tour2=False, valid_from=timezone.localdate() + datetime.timedelta(days=3),
+                                 valid_until=timezone.localdate() + datetime.timedelta(days=90), mandant=ElecteurFactory(commune=commune, bureau=None))
+    columns = Columns({"": ("reference",), "mandant__bureau": ("numero",), "scrutin": ("libelle",)})
+    with django_assert_num_queries(1):
+        rows = {p.pk: p for p in columns.load(Procuration.objects.filter(commune=commune).order_by("pk"))}
+        a, b = rows[with_all.pk], rows[without.pk]
+        assert (a.reference, a.scrutin.libelle, a.mandant.bureau.numero, a.mandant.pk) == (
+            with_all.reference, with_all.scrutin.libelle, with_all.mandant.bureau.numero, with_all.mandant_id)
+        assert b.scrutin is None and b.mandant.bureau is None and b.mandant.id == without.mandant_id
+    with pytest.raises(AttributeError):  # a column not asked for is an error, never a query
+        a.status  # noqa: B018
+    assert set(vars(a)) == {"id", "reference", "mandant", "scrutin"}
+
+
+def test_a_union_of_columns_reads_both_and_keeps_the_row_classes(commune):
+    class Voter(Row):
+        peut_voter = Electeur.peut_voter
+
+    p = ProcurationFactory(validee_autorite=True, commune=commune,
+                           mandataire=ElecteurFactory(commune=commune, deces=True))
+    shown = Columns({"mandataire": ("nom",)})
+    checked = Columns({"mandataire": ("inscrit", "droits_civiques", "deces")}, classes={"mandataire": Voter})
+    [row] = (shown | checked).load(Procuration.objects.filter(pk=p.pk))
+    assert row.mandataire.nom == p.mandataire.nom and row.mandataire.peut_voter is False
+    assert isinstance(row.mandataire, Voter)
+    with pytest.raises(ValueError):
+        checked | Columns({"mandataire": ()}, classes={"mandataire": Row})
+
+
+def test_the_checks_columns_and_a_page_slice(commune):
+    for _ in range(3):
+        ProcurationFactory(validee_autorite=True, commune=commune)
+    qs = Procuration.objects.filter(commune=commune).order_by("pk")
+    page = checks.COLUMNS.queryset(qs)[1:3]
+    assert [p.pk for p in checks.COLUMNS.rows(page)] == list(qs.values_list("pk", flat=True)[1:3])
