@@ -1,7 +1,7 @@
 """The automatic checks of a procuration: the one home of these rules (docs/domain.md).
 
 `evaluate_page(rows)` computes every check for a page of procurations with a fixed number of
-queries (one for the mandataires' binding procurations, one for the mandants', at most one for the
+queries (one for the mandataires' and the mandants' binding procurations, at most one for the
 scrutins that forbid a liste complémentaire), whatever the number of rows; `evaluate(p)` is the
 same code for one procuration (saved or not: the mandant's form checks a demande before it exists).
 
@@ -14,9 +14,15 @@ them) or, for a page, the light rows of `COLUMNS` (procuration.rows: the columns
 nothing else, the model's own properties borrowed, not copied): the same code runs on both.
 """
 
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import reduce
 
+from django.db.models import Q
+from django.utils import timezone
+
+from procuration import expiry
 from procuration.exceptions import DomainError
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
@@ -26,7 +32,7 @@ PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
 RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin")
 _FIELDS = ("id", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
-           "etablissement", "reference")
+           "etablissement", "reference", "submitted_at")
 
 
 class ElecteurRow(Row):
@@ -98,18 +104,24 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     from procuration.models.procuration import Procuration
 
     by_mandataire, by_mandant = defaultdict(list), defaultdict(list)
-    if mandataire:
-        for o in _BINDING.load(Procuration.objects.filter(
-            mandataire_id__in={p.mandataire_id for p in rows}, status__in=ACTIVE_FOR_PLAFOND
-        ).order_by("pk")):
-            by_mandataire[o.mandataire_id].append(o)
-    if mandant:
-        # Effective status: a demande past its two months no longer binds its mandant, whether or not
-        # the task has recorded its expiry yet (procuration.expiry).
-        for o in _BINDING.load(Procuration.objects.filter(mandant_id__in={p.mandant_id for p in rows}).statut_effectif_in(
-            *ACTIVE_FOR_MANDANT
-        ).order_by("pk")):
-            by_mandant[o.mandant_id].append(o)
+    today = timezone.localdate()
+    mandataires = {p.mandataire_id for p in rows} if mandataire else set()
+    mandants = {p.mandant_id for p in rows} if mandant else set()
+    # One query for both lists: the mandataires' procurations that count towards the plafond, and the
+    # mandants' binding ones by effective status (a demande past its two months no longer binds its
+    # mandant, whether or not the task has recorded its expiry yet: procuration.expiry). Each row
+    # read goes to its list (or both) by the same rules.
+    wanted = []
+    if mandataires:
+        wanted.append(Q(mandataire_id__in=mandataires, status__in=ACTIVE_FOR_PLAFOND))
+    if mandants:
+        wanted.append(Q(mandant_id__in=mandants) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
+    if wanted:
+        for o in _BINDING.load(Procuration.objects.filter(reduce(operator.or_, wanted)).order_by("pk")):
+            if o.mandataire_id in mandataires and o.status in ACTIVE_FOR_PLAFOND:
+                by_mandataire[o.mandataire_id].append(o)
+            if o.mandant_id in mandants and expiry.effective_status(o.status, o.submitted_at, today) in ACTIVE_FOR_MANDANT:
+                by_mandant[o.mandant_id].append(o)
     dates = []
     if forbidding and any(_needs_forbidding(p) for p in rows):
         dates = list(

@@ -61,17 +61,24 @@ class Columns:
     def rows(self, tuples) -> list[Row]:
         """The nested rows of tuples read by queryset() (or of queryset() itself)."""
         out = []
+        new = object.__new__
         layout = self._layout
         for t in tuples:
             made = {}
             for path, parent, attr, cls, names, start, end in layout:
-                if path and (made[parent] is None or t[start] is None):
-                    obj = None
+                if not path:
+                    obj = new(cls)
+                    obj.__dict__ = dict(zip(names, t[start:end]))  # noqa: B905 - the layout made both
                 else:
-                    obj = cls(dict(zip(names, t[start:end], strict=True)))
+                    up = made[parent]
+                    if up is None or t[start] is None:  # t[start] is the relation's id
+                        obj = None
+                    else:
+                        obj = new(cls)
+                        obj.__dict__ = dict(zip(names, t[start:end]))  # noqa: B905
+                    if up is not None:
+                        up.__dict__[attr] = obj
                 made[path] = obj
-                if path and made[parent] is not None:
-                    setattr(made[parent], attr, obj)
             out.append(made[""])
         return out
 
