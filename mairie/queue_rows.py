@@ -108,9 +108,12 @@ def filters_html(form) -> SafeString:
     no CSRF token). A form with errors is rendered each time. At most _FILTERS_MAX entries."""
     for field in form.fields.values():
         if isinstance(field, ModelChoiceField):
-            # Read once (one query, as the render did) and reused by the render below (not list(): its
-            # len() would COUNT them first).
-            field.widget.choices = [choice for choice in field.widget.choices]  # noqa: C416
+            # The options as ModelChoiceIterator makes them, read once and reused by the render below;
+            # read by a plain query, not by its queryset.iterator(): on PostgreSQL that is a server-side
+            # cursor (DECLARE, FETCH, CLOSE: ≈ 1 bare view each select, for a handful of rows).
+            options = field.iterator(field)
+            field.widget.choices = [("", field.empty_label)] if field.empty_label is not None else []
+            field.widget.choices += [options.choice(obj) for obj in field.queryset.all()]
     if form.is_bound and form.errors:
         return _render_filters(form)
     key = (form.is_bound, tuple(
