@@ -325,12 +325,18 @@ def main():
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--queue-phases", action="store_true", help="where the mairie queue's CPU goes")
     parser.add_argument("--json", help="with --queue-phases: write the ratios to this file")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="gc.freeze() once the data is loaded, as gunicorn.conf.py does in each worker")
     args = parser.parse_args()
     # No setup_test_environment(): it instruments every template render (a signal and a copy of the
     # context each, for the test client), which would weigh on the templates more than on Python.
     override_settings(FORM_RENDERER="__main__.SwitchRenderer").enable()
     SwitchRenderer.current = RENDERERS["new"]
     bench = Bench()
+    if args.gc_freeze:
+        import gc
+
+        gc.freeze()
     if args.profile:
         profile(bench, args.profile, args.requests, args.top)
         return
