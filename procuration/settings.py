@@ -88,6 +88,9 @@ TEMPLATES = [
         },
     },
 ]
+# {% per_process %} fragments (header, menu, footer, django-dsfr's head tags) rendered once per process and
+# key; False renders them on every request (procuration/templatetags/fragments.py, docs/performance.md).
+TEMPLATE_FRAGMENTS_PER_PROCESS = True
 FORM_RENDERER = "procuration.renderers.FastFormRenderer"  # django-dsfr's markup written in Python (procuration/renderers.py)
 
 # --- Database -----------------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""{% per_process "name" key1 key2 … %}…{% endper_process %}: a fragment of a page rendered once per
+process for each value of its key, then reused as text (issue 16: the header, the footer, the menu
+of each role and django-dsfr's head tags cost a page ≈ 0.5 bare view of template work and a dozen
+{% static %} and {% url %} on every request, though they never change from one request to the next).
+
+The key is what the fragment depends on, written next to it: the variables named after the
+fragment's name (resolved on every request, as in an {% if %}: a missing one is None), plus, always, the page being
+rendered (the top-level template: a fragment holding a {% block %} differs from page to page), the
+active language, the script prefix (what {% url %} and {% static %} start with) and the
+autoescape mode. Settings changes (tests: override_settings) empty every fragment. Anything user-
+or request-specific that is not in the key must stay outside the fragment: the user's name, the
+CSRF token, the messages, the CSP nonce (templates/base.html, templates/dsfr/base.html).
+tests/procuration/test_fragments.py renders every page of every role with and without these
+fragments and compares them byte for byte.
+
+TEMPLATE_FRAGMENTS_PER_PROCESS = False renders every fragment on every request (the uncached
+rendering the test compares with). A fragment keeps at most MAX_KEYS values (then renders without
+keeping), so a key that turned out unbounded costs time, never memory.
+"""
+
+from django import template
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_script_prefix
+from django.utils.translation import get_language
+
+register = template.Library()
+
+MAX_KEYS = 512
+_generation = [0]  # bumped on every settings change: each fragment drops what it kept
+
+
+def forget() -> None:
+    """Every fragment of this process is rendered again at its next use."""
+    _generation[0] += 1
+
+
+@receiver(setting_changed)
+def _forget_fragments(setting, **kwargs):
+    if setting != "TEMPLATE_FRAGMENTS_PER_PROCESS":  # the switch itself changes no fragment
+        forget()
+
+
+class PerProcessNode(template.Node):
+    def __init__(self, name: str, key: list, nodelist):
+        self.name, self.key, self.nodelist = name, key, nodelist
+        self.kept: dict = {}
+        self.generation = _generation[0]
+
+    def render(self, context):
+        page = getattr(context.template, "name", None)
+        if page is None or not getattr(settings, "TEMPLATE_FRAGMENTS_PER_PROCESS", True):
+            return self.nodelist.render(context)
+        if self.generation != _generation[0]:
+            self.kept, self.generation = {}, _generation[0]
+        key = (page, get_language(), get_script_prefix(), context.autoescape,
+               *(var.resolve(context, ignore_failures=True) for var in self.key))
+        try:
+            return self.kept[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value in the key: render every time
+            return self.nodelist.render(context)
+        html = self.nodelist.render(context)
+        if len(self.kept) < MAX_KEYS:
+            self.kept[key] = html
+        return html
+
+    def __repr__(self):
+        return f"<PerProcessNode {self.name}>"
+
+
+@register.tag
+def per_process(parser, token):
+    bits = token.split_contents()
+    if len(bits) < 2 or bits[1][0] not in "\"'" or bits[1][-1] != bits[1][0]:
+        raise template.TemplateSyntaxError(f"{bits[0]} takes a quoted name, then the variables of its key")
+    nodelist = parser.parse(("endper_process",))
+    parser.delete_first_token()
+    return PerProcessNode(bits[1][1:-1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist)
