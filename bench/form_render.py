@@ -7,6 +7,10 @@ several rounds, each round measuring every page with both renderers and the bare
 Run by bench/form_render.sh (PostgreSQL and Redis on loopback, production settings). Options:
   --rounds 5 --requests 20      rounds, requests per page per round
   --profile PAGE                cProfile of PAGE (old and new renderer): top frames by own time
+  --only NAME (repeatable)      only the pages whose name holds NAME
+  --new-only                    the Python renderer only, against the bare view
+  --baseline fragments          old column: the Python renderer without the {% per_process %}
+                                fragments (TEMPLATE_FRAGMENTS_PER_PROCESS off), new: with them
 Time is CPU time of this process (time.process_time: PostgreSQL's share is in its own process).
 """
 
@@ -30,6 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -87,6 +92,14 @@ class Bench:
         assert r.status_code == 302, r.content.decode()[:2000]
 
         self.reference = ProcurationFactory(en_attente=True, mandant__commune=commune, scrutin=scrutin).reference
+        # The mandant's own demande already filed (another scrutin: the demande above is no doublon),
+        # for its confirmation and its page (« suivi »).
+        later = ScrutinFactory(date_tour1=today + datetime.timedelta(days=200),
+                               date_tour2=today + datetime.timedelta(days=214))
+        self.own_pk = ProcurationFactory(en_attente=True, mandant=e, mandant_user=mandant, scrutin=later,
+                                         mandataire=mandataire).pk
+        self.scrutin_pk = scrutin.pk
+        self.mandataire = (mandataire.nne, "1975-03-02")
         electeurs = Electeur.objects.bulk_create([
             Electeur(nne=f"{700000000 + i:09d}", nom=f"NOM{i}", prenoms="Jean", sexe="M",
                      date_naissance=datetime.date(1970, 1, 1), commune=commune, bureau=bureau)
@@ -119,12 +132,26 @@ class Bench:
             assert response.status_code == 302, response.status_code
             return response
 
+        def post(client, url, data, status=302):
+            def run():
+                response = client.post(url, data)
+                assert response.status_code == status, (url, response.status_code, response.content[:2000])
+                return response
+            return run
+
         queue = get(self.agent, reverse("mairie:queue"))
         return {
             BARE: (False, get(self.anonymous, f"/bench/nu/{self.bare_nne}/")),
             "demande : validité": (True, get(self.mandant, reverse("mandant:demande_validite"))),
             "demande : mandataire": (True, get(self.mandant, reverse("mandant:demande_mandataire"))),
             "demande : récapitulatif": (True, get(self.mandant, reverse("mandant:demande_recapitulatif"))),
+            "demande : validité (POST, 302)": (True, post(self.mandant, reverse("mandant:demande_validite"), {
+                "portee": "scrutin", "scrutin": self.scrutin_pk, "tour1": "on", "tour2": "on",
+                "etablissement": "france"})),
+            "demande : mandataire (POST, 302)": (True, post(self.mandant, reverse("mandant:demande_mandataire"), {
+                "mode": "nne", "nne": self.mandataire[0], "date_naissance_nne": self.mandataire[1]})),
+            "demande : confirmation": (True, get(self.mandant, reverse("mandant:confirmation", args=[self.own_pk]))),
+            "suivi (ma procuration)": (False, get(self.mandant, reverse("mandant:detail", args=[self.own_pk]))),
             "guichet (formulaire)": (True, get(self.policier, reverse("police:home"))),
             "guichet : recherche (POST, 302)": (True, lookup),
             "guichet : fiche (2 formulaires)": (True, get(self.policier, self.fiche_url)),
@@ -148,30 +175,51 @@ class SwitchRenderer(FormRenderer):
 RENDERERS = {"old": FormRenderer(), "new": FastFormRenderer()}
 
 
+BASELINE = {"mode": "templates"}
+
+
+def use(label) -> None:
+    if BASELINE["mode"] == "fragments":  # old: the Python renderer, the {% per_process %} fragments off
+        SwitchRenderer.current = RENDERERS["new"]
+        settings.TEMPLATE_FRAGMENTS_PER_PROCESS = label != "old"  # no setting_changed: the kept fragments stay
+    else:
+        SwitchRenderer.current = RENDERERS[label]
+
+
+def columns() -> tuple[str, str]:
+    return ("sans fragments", "avec fragments") if BASELINE["mode"] == "fragments" else ("gabarits DSFR", "rendu Python")
+
+
 def cpu(run, label) -> float:
-    SwitchRenderer.current = RENDERERS[label]
+    use(label)
     start = time.process_time()
     run()
     return time.process_time() - start
 
 
-def measure(bench, rounds: int, requests: int):
+def measure(bench, rounds: int, requests: int, only: list[str] | None = None, new_only: bool = False):
     """Per round and page: `requests` triples (bare view, page with the templates, page in Python),
-    interleaved, in rotating order, so a drift of the shared machine hits the three alike."""
+    interleaved, in rotating order, so a drift of the shared machine hits the three alike.
+    `only`: the pages whose name holds one of these strings; `new_only`: pairs (bare view, page in
+    Python), the template renderer left out (the old column then repeats the new one)."""
     pages = bench.pages()
     bare = pages.pop(BARE)[1]
+    if only:
+        pages = {name: page for name, page in pages.items() if any(o.lower() in name.lower() for o in only)}
+    labels = ("bare", "new") if new_only else ("bare", "old", "new")
     ratios = {name: {"old": [], "new": [], "gain": []} for name in pages}
     for round_ in range(rounds):
         for name, (_flow, run) in pages.items():
-            samples = {"bare": [], "old": [], "new": []}
+            samples = {label: [] for label in labels}
             cpu(bare, "new")
-            for label in ("old", "new"):
+            for label in labels[1:]:
                 cpu(run, label)  # warm: templates compiled, caches filled
             for i in range(requests):
-                order = ("bare", "old", "new")[i % 3:] + ("bare", "old", "new")[:i % 3]
+                order = labels[i % len(labels):] + labels[:i % len(labels)]
                 for label in order:
                     samples[label].append(cpu(bare, "new") if label == "bare" else cpu(run, label))
             m = {label: statistics.median(values) for label, values in samples.items()}
+            m.setdefault("old", m["new"])
             ratios[name]["old"].append(m["old"] / m["bare"])
             ratios[name]["new"].append(m["new"] / m["bare"])
             ratios[name]["gain"].append(m["old"] / m["new"])
@@ -267,7 +315,8 @@ def report(pages, ratios, rounds, requests):
     print(f"\nRendu des pages de formulaire, en processus : {rounds} manches × {requests} triplets (vue nue, "
           f"gabarits DSFR, rendu Python) entrelacés par page ; CPU de ce processus ; rapports à la vue nue, "
           f"médiane des manches\n")
-    print("| page | gabarits DSFR | rendu Python | gain | cible de l'issue 16 |\n|---|---|---|---|---|")
+    old, new = columns()
+    print(f"| page | {old} | {new} | gain | cible de l'issue 16 |\n|---|---|---|---|---|")
     print(f"| {BARE} | 1 | 1 | — | plafond |")
     for name, (flow, _run) in pages.items():
         r = ratios[name]
@@ -279,8 +328,8 @@ def profile(bench, page: str, requests: int, top: int):
     matches = [name for name in pages if page.lower() in name.lower()]
     assert matches, f"page inconnue : {page} (pages : {', '.join(pages)})"
     _flow, run = pages[matches[0]]
-    for label, key in (("gabarits DSFR", "old"), ("rendu Python", "new")):
-        SwitchRenderer.current = RENDERERS[key]
+    for label, key in zip(columns(), ("old", "new")):
+        use(key)
         run()
         profiler = cProfile.Profile(time.process_time)  # CPU: waits on PostgreSQL and Redis are not ours
         profiler.enable()
@@ -327,11 +376,18 @@ def main():
     parser.add_argument("--json", help="with --queue-phases: write the ratios to this file")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() once the data is loaded, as gunicorn.conf.py does in each worker")
+    parser.add_argument("--only", action="append", help="only the pages whose name holds this (repeatable)")
+    parser.add_argument("--new-only", action="store_true", help="the Python renderer only (no template column)")
+    parser.add_argument("--baseline", choices=["templates", "fragments"], default="templates",
+                        help="old column: django-dsfr's templates (default), or the page without its "
+                             "{% per_process %} fragments (both with the Python renderer)")
     args = parser.parse_args()
     # No setup_test_environment(): it instruments every template render (a signal and a copy of the
     # context each, for the test client), which would weigh on the templates more than on Python.
-    override_settings(FORM_RENDERER="__main__.SwitchRenderer").enable()
+    # The mandataire step's POST is measured again and again by one user: lift its lookup limit.
+    override_settings(FORM_RENDERER="__main__.SwitchRenderer", MANDANT_LOOKUPS_PER_WINDOW=10**9).enable()
     SwitchRenderer.current = RENDERERS["new"]
+    BASELINE["mode"] = args.baseline
     bench = Bench()
     if args.gc_freeze:
         import gc
@@ -343,9 +399,10 @@ def main():
     if args.queue_phases:
         queue_phases(bench, args.requests * args.rounds, args.json)
         return
-    pages, ratios = measure(bench, args.rounds, args.requests)
+    pages, ratios = measure(bench, args.rounds, args.requests, args.only, args.new_only)
     report(pages, ratios, args.rounds, args.requests)
-    queue_phases(bench, args.requests * args.rounds)
+    if not args.only:
+        queue_phases(bench, args.requests * args.rounds)
 
 
 if __name__ == "__main__":
