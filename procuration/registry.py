@@ -10,6 +10,7 @@ import datetime
 from django.db import models, transaction
 
 from procuration.exceptions import DomainError
+from procuration.fixed_select import FixedSelect
 from procuration.identity import Pivot
 from procuration.models.audit import AuditLog
 from procuration.models.procuration import TRANSITIONS, AnnulationMotif, Procuration
@@ -61,6 +62,17 @@ def find_electeur_by_etat_civil(
     return found[0] if len(found) == 1 else None
 
 
+# Every step of a mandant's demande looks up the elector of the login: one statement written once per
+# process (procuration/fixed_select.py), the same rows as
+# Electeur.objects.select_related("commune", "bureau").filter(date_naissance=…, sexe=…,
+# code_pays_naissance=…, code_lieu_naissance=…, inscrit=True, deces=False) (tests/procuration/test_fixed_select.py).
+_BY_PIVOT = FixedSelect(
+    Electeur, ("commune", "bureau"),
+    't."date_naissance" = %s AND t."sexe" = %s AND t."code_pays_naissance" = %s AND t."code_lieu_naissance" = %s '
+    'AND t."inscrit" AND NOT t."deces"',
+)
+
+
 def electeur_for_pivot(pivot) -> tuple[Electeur | None, str]:
     """The one living elector on a list whose identité pivot matches the login's (nom de
     naissance, all prénoms, date of birth, sexe, country and place of birth: see
@@ -68,10 +80,7 @@ def electeur_for_pivot(pivot) -> tuple[Electeur | None, str]:
     or the pivot is incomplete; or (None, "homonymes") when several do: nothing is guessed."""
     if not pivot.complete:
         return None, "introuvable"
-    candidates = Electeur.objects.select_related("commune", "bureau").filter(
-        date_naissance=pivot.birthdate, sexe=pivot.gender, code_pays_naissance=pivot.birthcountry,
-        code_lieu_naissance=pivot.birthplace, inscrit=True, deces=False,
-    )
+    candidates = _BY_PIVOT([pivot.birthdate, pivot.gender, pivot.birthcountry, pivot.birthplace])
     found = [e for e in candidates if Pivot.of_electeur(e).matches(pivot)]
     if len(found) == 1:
         return found[0], ""

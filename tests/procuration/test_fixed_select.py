@@ -1,0 +1,66 @@
+"""procuration/fixed_select.py: the elector of a login, looked up by one statement written once per
+process, is the ORM's — same rows, every column equal, commune and bureau loaded by the same
+single query (a null bureau included), radiated and deceased electors left out."""
+
+import datetime
+
+import pytest
+
+from procuration.identity import Pivot
+from procuration.models import Electeur
+from procuration.registry import _BY_PIVOT, electeur_for_pivot
+from tests.factories import BureauDeVoteFactory, CommuneFactory, ElecteurFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def orm(pivot):
+    return list(Electeur.objects.select_related("commune", "bureau").filter(
+        date_naissance=pivot.birthdate, sexe=pivot.gender, code_pays_naissance=pivot.birthcountry,
+        code_lieu_naissance=pivot.birthplace, inscrit=True, deces=False,
+    ).order_by("pk"))
+
+
+def columns(obj):
+    return None if obj is None else {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_the_fixed_statement_gives_the_orms_electors_with_commune_and_bureau(django_assert_num_queries):
+    commune = CommuneFactory(nom="Almayrac", code_insee="81005")
+    bureau = BureauDeVoteFactory(commune=commune, numero=2)
+    born = datetime.date(1980, 5, 12)
+    same = {"date_naissance": born, "sexe": "F", "code_pays_naissance": "99100", "code_lieu_naissance": "81005"}
+    electors = [
+        ElecteurFactory(commune=commune, bureau=bureau, nom="DUPONT", prenoms="Marie Claire", **same),
+        ElecteurFactory(commune=commune, bureau=None, nom="DURAND", prenoms="Léa", **same),  # no bureau
+        ElecteurFactory(commune=commune, bureau=bureau, nom="MARTIN", prenoms="Zoé", inscrit=False, **same),
+        ElecteurFactory(commune=commune, bureau=bureau, nom="PETIT", prenoms="Anne", deces=True, **same),
+        ElecteurFactory(commune=commune, bureau=bureau, nom="DUPONT", prenoms="Marie Claire",
+                        **{**same, "sexe": "M"}),
+        ElecteurFactory(commune=commune, bureau=bureau, nom="DUPONT", prenoms="Marie Claire",
+                        **{**same, "date_naissance": datetime.date(1980, 5, 13)}),
+    ]
+    pivots = {Pivot.of_electeur(e) for e in electors}
+    assert len(pivots) >= 4
+    for pivot in pivots:
+        expected = orm(pivot)
+        with django_assert_num_queries(1):
+            got = sorted(_BY_PIVOT([pivot.birthdate, pivot.gender, pivot.birthcountry, pivot.birthplace]),
+                         key=lambda e: e.pk)
+            seen = [(columns(e), columns(e.commune), columns(e.bureau)) for e in got]
+        assert seen == [(columns(e), columns(e.commune), columns(e.bureau)) for e in expected]
+        assert all(not e._state.adding and e._state.db == "default" for e in got)
+    # The two living electors on a list, not the radiated nor the deceased one; DURAND without bureau.
+    found = _BY_PIVOT([born, "F", "99100", "81005"])
+    assert sorted(e.nom for e in found) == ["DUPONT", "DURAND"]
+    assert next(e for e in found if e.nom == "DURAND").bureau is None
+
+
+def test_the_login_finds_its_elector_with_one_query(django_assert_num_queries):
+    e = ElecteurFactory(nom="DUPONT", prenoms="Marie Claire", date_naissance=datetime.date(1980, 5, 12))
+    user = UserFactory.build(first_name="Marie Claire", last_name="Dupont", birthdate=e.date_naissance, gender=e.sexe,
+                             birthplace=e.code_lieu_naissance, birthcountry=e.code_pays_naissance)
+    with django_assert_num_queries(1):
+        found, reason = electeur_for_pivot(Pivot.of_user(user))
+        assert (found.commune.code_insee, found.bureau_id) == (e.commune.code_insee, e.bureau_id)
+    assert (found, reason) == (e, "")
