@@ -54,9 +54,20 @@ celery_task_latency = Histogram(
 )
 
 
+# The labelled children of each view, method and status, kept by this process: labels() checks and
+# converts its arguments and takes a lock on every call; the set of views is bounded (URL names).
+_request_children: dict[tuple, tuple] = {}
+
+
 def observe_request(view: str, method: str, status: int, seconds: float) -> None:
-    http_requests.labels(view, method, str(status)).inc()
-    http_latency.labels(view).observe(seconds)
+    key = (view, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = (http_requests.labels(view, method, str(status)), http_latency.labels(view))
+        if len(_request_children) < 4096:  # the method is the client's: never an unbounded dict here
+            _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_task(task: str, state: str, seconds: float) -> None:
