@@ -1,7 +1,9 @@
 import datetime
+import functools
 
 from django import forms
 from django.utils import timezone
+from django.utils.choices import CallableChoiceIterator
 from dsfr.forms import DsfrBaseForm
 
 from mandant import services
@@ -48,11 +50,15 @@ class ValiditeForm(DsfrBaseForm):
         today = timezone.localdate()
         # Only the scrutins of the mandant's commune are offered (a partielle elsewhere is not); one
         # posted anyway gets validity.periode's message.
-        concernant = Scrutin.objects.concernant(electeur.commune_id)
-        upcoming = [s for s in concernant.order_by("date_tour1") if s.derniere_date >= today]
-        self.fields["scrutin"].widget.choices = [("", "Choisissez un scrutin")] + [
-            (s.pk, scrutin_label(s)) for s in upcoming
-        ]
+        # Read when the field is rendered (once: rendering iterates the choices twice), not for a
+        # valid POST that redirects.
+        self.fields["scrutin"].widget.choices = CallableChoiceIterator(functools.cache(
+            lambda: [("", "Choisissez un scrutin")] + [
+                (s.pk, scrutin_label(s))
+                for s in Scrutin.objects.concernant(electeur.commune_id).order_by("date_tour1")
+                if s.derniere_date >= today
+            ]
+        ))
 
     def clean(self):
         data = super().clean()
@@ -192,7 +198,7 @@ class MandataireForm(DsfrBaseForm):
                                   "liste électorale ou ne peut pas voter.")
             return data
         if self.period:
-            p = build_procuration(self.electeur, {**self.period, "mandataire": m.pk})
+            p = build_procuration(self.electeur, {**self.period, "mandataire": m.pk}, mandataire=m)
             for result in checks.evaluate(p):
                 if not result.ok and result.code != "mandant_inscrit":
                     self.add_error(field, result.message)
@@ -214,14 +220,17 @@ class RecapForm(DsfrBaseForm):
     )
 
 
-def build_procuration(electeur, demande: dict) -> Procuration:
-    """An unsaved Procuration from the data kept in the session."""
+def build_procuration(electeur, demande: dict, mandataire=None) -> Procuration:
+    """An unsaved Procuration from the data kept in the session; `mandataire`: the elector of
+    demande["mandataire"] when the caller has just found it (with its commune), not read again."""
     from procuration.models import Electeur
 
+    if mandataire is None or mandataire.pk != demande["mandataire"]:
+        mandataire = Electeur.objects.select_related("commune").get(pk=demande["mandataire"])
     return Procuration(
         mandant=electeur,
         commune=electeur.commune,
-        mandataire=Electeur.objects.select_related("commune").get(pk=demande["mandataire"]),
+        mandataire=mandataire,
         portee=demande["portee"],
         scrutin=Scrutin.objects.filter(pk=demande.get("scrutin")).first() if demande.get("scrutin") else None,
         tour1=demande.get("tour1", False),

@@ -154,7 +154,7 @@ def verifier_mandataire(request):
     ok = complete and form.is_valid()
     results = []
     if ok and period:
-        p = build_procuration(electeur, {**period, "mandataire": form.mandataire.pk})
+        p = build_procuration(electeur, {**period, "mandataire": form.mandataire.pk}, mandataire=form.mandataire)
         results = [r for r in checks.evaluate(p) if r.code != "mandant_inscrit"]
     errors = [e for field_errors in form.errors.values() for e in field_errors] if complete and not ok else []
     return render(request, "mandant/_live_checks.html",

@@ -23,11 +23,8 @@ __all__ = ["fold", "normalize_nne", "find_mandataire_by_nne", "find_electeur_by_
 
 def find_mandataire_by_nne(nne: str, date_naissance: datetime.date) -> Electeur | None:
     """The elector on a list with this NNE and date of birth, or None (both must match)."""
-    return (
-        Electeur.objects.select_related("commune")
-        .filter(nne=normalize_nne(nne), date_naissance=date_naissance, inscrit=True)
-        .first()
-    )
+    found = _BY_NNE([normalize_nne(nne), date_naissance])  # the NNE is unique: one row at most
+    return found[0] if found else None
 
 
 def _prenoms_match(typed: str, registered: str) -> bool:
@@ -62,6 +59,9 @@ def find_electeur_by_etat_civil(
     return found[0] if len(found) == 1 else None
 
 
+# The mandataire typed by NNE (the demande's step 2 and its live check while typing): the same row as
+# Electeur.objects.select_related("commune").filter(nne=…, date_naissance=…, inscrit=True).first().
+_BY_NNE = FixedSelect(Electeur, ("commune",), 't."nne" = %s AND t."date_naissance" = %s AND t."inscrit"')
 # Every step of a mandant's demande looks up the elector of the login: one statement written once per
 # process (procuration/fixed_select.py), the same rows as
 # Electeur.objects.select_related("commune", "bureau").filter(date_naissance=…, sexe=…,

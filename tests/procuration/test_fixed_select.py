@@ -64,3 +64,22 @@ def test_the_login_finds_its_elector_with_one_query(django_assert_num_queries):
         found, reason = electeur_for_pivot(Pivot.of_user(user))
         assert (found.commune.code_insee, found.bureau_id) == (e.commune.code_insee, e.bureau_id)
     assert (found, reason) == (e, "")
+
+
+def test_the_mandataire_by_nne_is_the_orms(django_assert_num_queries):
+    from procuration.registry import find_mandataire_by_nne
+
+    bureau = BureauDeVoteFactory()
+    inscrit = ElecteurFactory(nne="123456789", date_naissance=datetime.date(1975, 2, 3), bureau=bureau,
+                              commune=bureau.commune)
+    ElecteurFactory(nne="987654321", date_naissance=datetime.date(1975, 2, 3), inscrit=False)
+    for nne, born in (("123456789", datetime.date(1975, 2, 3)), ("12345678 9", datetime.date(1975, 2, 3)),
+                      ("123456789", datetime.date(1975, 2, 4)), ("987654321", datetime.date(1975, 2, 3)),
+                      ("111111111", datetime.date(1975, 2, 3))):
+        expected = Electeur.objects.select_related("commune").filter(
+            nne=nne.replace(" ", ""), date_naissance=born, inscrit=True).first()
+        with django_assert_num_queries(1):
+            found = find_mandataire_by_nne(nne, born)
+            commune = None if found is None else columns(found.commune)
+        assert (columns(found), commune) == (columns(expected), None if expected is None else columns(expected.commune))
+    assert find_mandataire_by_nne("123456789", datetime.date(1975, 2, 3)) == inscrit
