@@ -370,7 +370,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--profile")
+    parser.add_argument("--profile", action="append", help="cProfile of this page (repeatable)")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--queue-phases", action="store_true", help="where the mairie queue's CPU goes")
     parser.add_argument("--json", help="with --queue-phases: write the ratios to this file")
@@ -394,7 +394,8 @@ def main():
 
         gc.freeze()
     if args.profile:
-        profile(bench, args.profile, args.requests, args.top)
+        for page in args.profile:
+            profile(bench, page, args.requests, args.top)
         return
     if args.queue_phases:
         queue_phases(bench, args.requests * args.rounds, args.json)
