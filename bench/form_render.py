@@ -11,6 +11,12 @@ Run by bench/form_render.sh (PostgreSQL and Redis on loopback, production settin
   --new-only                    the Python renderer only, against the bare view
   --baseline fragments          old column: the Python renderer without the {% per_process %}
                                 fragments (TEMPLATE_FRAGMENTS_PER_PROCESS off), new: with them
+  --renderer new / --callers P   with --profile: the Python renderer only; who calls P
+  --queries PAGE                the SQL statements of one request of PAGE (count and text)
+The state-changing POSTs (police and mairie validations, the récapitulatif that files the demande)
+consume one object per request: each is made before the request, outside the time measured.
+The floor pages (bench/load/bench_urls.py): an officer's session and user only, and the same plus
+one audit entry, the cheapest authenticated and audited request of the stack.
 Time is CPU time of this process (time.process_time: PostgreSQL's share is in its own process).
 """
 
@@ -82,6 +88,8 @@ class Bench:
         agent = UserFactory(username="agent-bench", role="agent_mairie", commune=commune)
 
         self.mandant, self.policier, self.agent = client_for(mandant), client_for(policier), client_for(agent)
+        self.client_for, self.commune, self.bureau, self.scrutin = client_for, commune, bureau, scrutin
+        self.policier_user = policier
         self.anonymous = Client()
         # The mandant's demande up to the récapitulatif (the session keeps each step).
         r = self.mandant.post(reverse("mandant:demande_validite"), {
@@ -132,6 +140,27 @@ class Bench:
             assert response.status_code == 302, response.status_code
             return response
 
+        def posted(make, status=302):
+            """A POST that changes state: make() (untimed, run.prepare) returns (client, url, data) for a new object."""
+            pending = []
+
+            def prepare():
+                pending.append(make())
+
+            def run():
+                if not pending:
+                    prepare()
+                client, url, data = pending.pop()
+                response = client.post(url, data)
+                if response.status_code != status:
+                    import re
+
+                    errors = re.findall(r'(?:fr-error-text|fr-alert)[^>]*>([^<]*(?:<[^/][^>]*>[^<]*)?)', response.content.decode())
+                    raise AssertionError((url, response.status_code, errors))
+                return response
+            run.prepare = prepare
+            return run
+
         def post(client, url, data, status=302):
             def run():
                 response = client.post(url, data)
@@ -142,6 +171,8 @@ class Bench:
         queue = get(self.agent, reverse("mairie:queue"))
         return {
             BARE: (False, get(self.anonymous, f"/bench/nu/{self.bare_nne}/")),
+            "plancher : session d'agent (vue de banc)": (False, get(self.policier, "/bench/agent/")),
+            "plancher : session d'agent + 1 entrée d'audit (vue de banc)": (False, get(self.policier, "/bench/audit/")),
             "demande : validité": (True, get(self.mandant, reverse("mandant:demande_validite"))),
             "demande : mandataire": (True, get(self.mandant, reverse("mandant:demande_mandataire"))),
             "demande : récapitulatif": (True, get(self.mandant, reverse("mandant:demande_recapitulatif"))),
@@ -159,7 +190,48 @@ class Bench:
             "CERFA mairie": (False, get(self.agent, reverse("mairie:cerfa"))),
             "file de la mairie (50 lignes)": (True, queue),
             "fiche mairie (2 formulaires)": (True, get(self.agent, reverse("mairie:detail", args=[self.waiting_pk]))),
+            "guichet : validation (POST, 302)": (True, posted(self.new_counter_validation)),
+            "mairie : validation (POST, 302)": (True, posted(self.new_mairie_validation)),
+            "demande : envoi (POST récapitulatif, 302)": (True, posted(self.new_demande)),
         }
+
+    def new_counter_validation(self):
+        from police.services import fiche_token
+        from tests.factories import ProcurationFactory
+
+        p = ProcurationFactory(en_attente=True, mandant__commune=self.commune, scrutin=self.scrutin)
+        return (self.policier, reverse("police:procuration", args=[fiche_token(self.policier_user, p.pk)]),
+                {"action": "valider", "piece_type": "cni", "piece_numero_fin": "AB12"})
+
+    def new_mairie_validation(self):
+        from tests.factories import ProcurationFactory
+
+        p = ProcurationFactory(validee_autorite=True, mandant__commune=self.commune, scrutin=self.scrutin)
+        return self.agent, reverse("mairie:validate", args=[p.pk]), {}
+
+    def new_demande(self):
+        """A new mandant (and mandataire) with the demande's two first steps in the session."""
+        from procuration.access import OIDC_BACKEND
+        from tests.factories import ElecteurFactory, UserFactory
+
+        # A date of birth of its own: electeur_for_pivot reads every elector born that day, at that place, of
+        # that sexe; one shared date would make each demande read all the previous mandants.
+        self.demandes = getattr(self, "demandes", 0) + 1
+        e = ElecteurFactory(commune=self.commune, bureau=self.bureau,
+                            date_naissance=datetime.date(1940, 1, 1) + datetime.timedelta(days=self.demandes))
+        mandataire = ElecteurFactory(commune=self.commune, bureau=self.bureau, date_naissance="1975-03-02")
+        user = UserFactory(first_name=e.prenoms, last_name=e.nom, birthdate=e.date_naissance, gender=e.sexe,
+                           birthplace=e.code_lieu_naissance, birthcountry=e.code_pays_naissance,
+                           email=f"m{e.nne}@example.fr")
+        client = Client()
+        client.force_login(user, OIDC_BACKEND)
+        r = client.post(reverse("mandant:demande_validite"), {
+            "portee": "scrutin", "scrutin": self.scrutin.pk, "tour1": "on", "tour2": "on", "etablissement": "france"})
+        assert r.status_code == 302, r.content.decode()[:2000]
+        r = client.post(reverse("mandant:demande_mandataire"), {
+            "mode": "nne", "nne": mandataire.nne, "date_naissance_nne": "1975-03-02"})
+        assert r.status_code == 302, r.content.decode()[:2000]
+        return client, reverse("mandant:demande_recapitulatif"), {"email_contact": user.email, "attestation": "on"}
 
 
 class SwitchRenderer(FormRenderer):
@@ -192,6 +264,8 @@ def columns() -> tuple[str, str]:
 
 def cpu(run, label) -> float:
     use(label)
+    if hasattr(run, "prepare"):  # a state-changing POST: its object is made outside the time measured
+        run.prepare()
     start = time.process_time()
     run()
     return time.process_time() - start
@@ -303,6 +377,8 @@ def verdicts(name: str, flow: bool, new_ratio: float) -> str:
     if name.startswith("guichet : recherche"):
         share = 1 / new_ratio  # requests/s of the lookup ÷ requests/s of the bare view
         return f"guichet / vue nue = {share:.0%} (cible ≥ 75 %) {'PASS' if share >= 0.75 else 'MISS'}"
+    if name.startswith("plancher"):
+        return f"débit ÷ vue nue ≈ {1 / new_ratio:.0%} (le mieux qu'une requête authentifiée de ce genre puisse faire)"
     if name.startswith("file de la mairie"):
         return f"CPU ≤ 3 × vue nue : {'PASS' if new_ratio <= 3 else 'MISS'}"
     if flow:
@@ -323,14 +399,42 @@ def report(pages, ratios, rounds, requests):
         print(f"| {name} | {r['old']:.2f} × | {r['new']:.2f} × | {r['gain']:.2f} × | {verdicts(name, flow, r['new'])} |")
 
 
-def profile(bench, page: str, requests: int, top: int):
-    pages = bench.pages()
+def find_page(pages, page: str):
     matches = [name for name in pages if page.lower() in name.lower()]
     assert matches, f"page inconnue : {page} (pages : {', '.join(pages)})"
+    return matches
+
+
+def queries(bench, page: str):
+    """The SQL statements of one request of the page (after one request to warm it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pages = bench.pages()
+    for part in page.split(","):
+        name = find_page(pages, part.strip())[0]
+        run = pages[name][1]
+        run()
+        if hasattr(run, "prepare"):
+            run.prepare()
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        print(f"\n### {name} : {len(captured)} instructions SQL\n")
+        for q in captured:
+            print(f"- {q['sql'][:300]}")
+
+
+def profile(bench, page: str, requests: int, top: int, renderers=("old", "new"), callers: str | None = None):
+    pages = bench.pages()
+    matches = find_page(pages, page)
     _flow, run = pages[matches[0]]
     for label, key in zip(columns(), ("old", "new")):
+        if key not in renderers:
+            continue
         use(key)
         run()
+        for _ in range(requests if hasattr(run, "prepare") else 0):
+            run.prepare()  # the objects the POSTs consume, made before the profile starts
         profiler = cProfile.Profile(time.process_time)  # CPU: waits on PostgreSQL and Redis are not ours
         profiler.enable()
         for _ in range(requests):
@@ -348,6 +452,12 @@ def profile(bench, page: str, requests: int, top: int):
         print("Par temps cumulé (cumtime), hors enveloppes :\n")
         stats.sort_stats("cumtime").print_stats(top * 8)
         print(_trim(out.getvalue(), skip_wrappers=True, keep=top))
+        if callers:
+            out.truncate(0)
+            out.seek(0)
+            stats.print_callers(callers)
+            print("```\n" + out.getvalue().replace(str(ROOT) + "/", "").replace(
+                sys.prefix + "/lib/python3.11/site-packages/", "") + "\n```")
 
 
 def _trim(text: str, skip_wrappers: bool = False, keep: int = 0) -> str:
@@ -371,6 +481,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--profile", action="append", help="cProfile of this page (repeatable)")
+    parser.add_argument("--renderer", choices=("both", "new"), default="both",
+                        help="with --profile: both renderers (default) or the product's Python renderer only")
+    parser.add_argument("--callers", help="with --profile: who calls the functions matching this pattern")
+    parser.add_argument("--queries", help="print the SQL statements of one request of these pages (comma-separated)")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--queue-phases", action="store_true", help="where the mairie queue's CPU goes")
     parser.add_argument("--json", help="with --queue-phases: write the ratios to this file")
@@ -393,9 +507,13 @@ def main():
         import gc
 
         gc.freeze()
+    if args.queries:
+        queries(bench, args.queries)
+        return
     if args.profile:
         for page in args.profile:
-            profile(bench, page, args.requests, args.top)
+            profile(bench, page, args.requests, args.top, ("new",) if args.renderer == "new" else ("old", "new"),
+                    args.callers)
         return
     if args.queue_phases:
         queue_phases(bench, args.requests * args.rounds, args.json)

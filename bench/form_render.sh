@@ -16,6 +16,10 @@ export SECURE_SSL_REDIRECT=false SECURE_COOKIES=false SECURE_HSTS_SECONDS=0 LOG_
 # Static files as in production (manifest storage): collected once, shared with bench/run_load.sh.
 export STATIC_ROOT="$(cd "$(dirname "$0")/.." && pwd)/var/bench-static"
 export POLICE_LOOKUP_LIMIT=1000000000 POLICE_LOOKUP_IP_LIMIT=1000000000
+# As in production (procuration/settings.py, bench/run_load.sh), not as in the tests: persistent database
+# connections (scripts/lib.sh sets 0 for the tests: a new connection per request), and tasks published
+# to the Redis broker after commit, not run in this process (no worker here: they wait in Redis).
+export DB_CONN_MAX_AGE=60 CELERY_TASK_ALWAYS_EAGER=false
 log "migrate"
 .venv/bin/python manage.py migrate -v 0
 if [ ! -f "$STATIC_ROOT/staticfiles.json" ]; then
