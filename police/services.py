@@ -4,10 +4,12 @@ The view stays thin: it asks `lookup` for a procuration, shows it, and hands the
 decision to `valider` / `refuser`, turning DomainError into a message.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.db import connection
 
 from procuration import ratelimit
 from procuration.exceptions import DomainError
@@ -74,6 +76,39 @@ def check_actionable(p: Procuration) -> None:
         raise LookupRefused(STATUS_MESSAGES.get(p.statut_effectif, UNKNOWN), code=p.statut_effectif)
 
 
+# Only what check_actionable reads, by one fixed statement on the unique index of the reference (like
+# procuration/auth.py get_user): no ordering, no joins, the brouillon test in Python. The caller
+# redirects to the procuration's page, which loads it whole. Building the ORM query cost more than
+# running it: ≈ 2.2 ms of CPU under cProfile for only().get(), one fifth of the lookup (issue 16,
+# docs/performance.md). The instance is the one only(*LOOKUP_FIELDS).get() would give (deferred rest).
+LOOKUP_FIELDS = ("id", "status", "submitted_at", "resiliation_demandee_at")
+
+
+@functools.cache
+def _lookup_statement(vendor: str) -> tuple[str, list, list[str], list[list]]:
+    """The statement, its columns, their attnames and converters (none on PostgreSQL), once per process."""
+    quote, meta = connection.ops.quote_name, Procuration._meta
+    cols = [meta.get_field(name).get_col(meta.db_table) for name in LOOKUP_FIELDS]
+    sql = (f"SELECT {', '.join(quote(col.target.column) for col in cols)} FROM {quote(meta.db_table)} "
+           f"WHERE {quote(meta.get_field('reference').column)} = %s")
+    converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection) for col in cols]
+    return sql, cols, [col.target.attname for col in cols], converters
+
+
+def _find(reference: str) -> Procuration | None:
+    sql, cols, attnames, converters = _lookup_statement(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [reference])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, column_converters in enumerate(converters):
+        for convert in column_converters:
+            values[i] = convert(values[i], cols[i], connection)
+    return Procuration.from_db(connection.alias, attnames, values)
+
+
 def lookup(request, raw: str) -> Procuration:
     """Rate-limit, normalise, find, audit. Returns a procuration the officer may act on (open it
     with fiche_token)."""
@@ -92,14 +127,7 @@ def lookup(request, raw: str) -> Procuration:
     except InvalidReference as exc:
         AuditLog.record(request, "police.lookup", None, saisie=raw[:40], resultat="format_invalide")
         raise LookupRefused(str(exc), code="format") from exc
-    # Only what check_actionable reads, no ordering (get: the reference is unique), no joins and the
-    # brouillon test in Python, not in SQL: the caller redirects to the procuration's page, which
-    # loads it whole. Building the query costs more than running it: 0.28 ms against 0.78 ms for
-    # filter().exclude(status=…).first() with every column (bench/run_load.sh, docs/performance.md).
-    try:
-        p = Procuration.objects.only("status", "submitted_at", "resiliation_demandee_at").get(reference=reference)
-    except Procuration.DoesNotExist:
-        p = None
+    p = _find(reference)
     if p is None or p.status == Status.BROUILLON:
         AuditLog.record(request, "police.lookup", None, reference=reference, resultat="inconnue")
         raise LookupRefused(UNKNOWN, code="inconnue")

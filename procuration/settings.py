@@ -65,7 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "procuration.csp.CSPMiddleware",  # django-csp, its policy strings built once per process
     "allauth.account.middleware.AccountMiddleware",
 ]
 

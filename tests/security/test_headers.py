@@ -126,3 +126,72 @@ def test_over_https_hsts_and_secure_cookies(world, production_like):
     assert response.status_code == 302
     session = response.cookies[django_settings.SESSION_COOKIE_NAME]
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+
+
+# ---------------------------------------------------------------- the policy built once per process
+# procuration/csp.py: django-csp's middleware, its policy strings built once for the settings in force,
+# the request's nonce put in (issue 16, docs/performance.md). Same header as django-csp builds.
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["mandant:demande_validite", "mandant:home"])  # with a nonce, without one
+def test_the_policy_is_the_one_django_csp_builds_for_the_response(world, name):
+    from csp.utils import build_policy
+
+    response = world.client(MANDANT_A).get(reverse(name))
+    script_src = _csp(response)["script-src"]
+    nonce = next((s[7:-1] for s in script_src if s.startswith("'nonce-")), None)
+    assert (nonce is not None) == (name == "mandant:demande_validite")
+    assert response["Content-Security-Policy"] == build_policy(nonce=nonce)
+    assert "Content-Security-Policy-Report-Only" not in response  # none configured
+
+
+@pytest.mark.django_db
+def test_the_policy_is_built_once_not_at_every_response(world, monkeypatch):
+    import csp.middleware
+    import csp.utils
+
+    from procuration import csp as product_csp
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return csp.utils.build_policy(*args, **kwargs)
+
+    monkeypatch.setattr(csp.middleware, "build_policy", counted)  # django-csp's own path
+    monkeypatch.setattr(product_csp, "build_policy", counted)
+    monkeypatch.setattr(product_csp.CSPMiddleware, "_cache", {})
+    client = world.client(MANDANT_A)
+    headers = [client.get(reverse("mandant:demande_validite"))["Content-Security-Policy"] for _ in range(5)]
+    assert len(calls) == 4  # policy and report-only policy, each without and with the nonce: once
+    assert len(set(headers)) == 5  # a new nonce each time
+
+
+@pytest.mark.django_db
+def test_a_response_with_its_own_policy_and_changed_settings_are_honoured(rf, settings):
+    from django.http import HttpResponse
+
+    from procuration.csp import CSPMiddleware
+
+    middleware = CSPMiddleware(lambda request: HttpResponse("ok"))
+    request = rf.get("/")
+    middleware.process_request(request)
+    response = HttpResponse("ok")
+    response._csp_update = {"img-src": ["https://tuiles.example.fr"]}  # what @csp_update sets
+    assert "img-src 'self' data: https://tuiles.example.fr" in middleware.process_response(request, response)[
+        "Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    request = rf.get("/")
+    middleware.process_request(request)
+    assert middleware.process_response(request, HttpResponse("ok"))["Content-Security-Policy"] == "default-src 'none'"
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]},
+                                                    "EXCLUDE_URL_PREFIXES": ["/exclu/"]}
+    request = rf.get("/")
+    middleware.process_request(request)
+    response = middleware.process_response(request, HttpResponse("ok"))
+    from csp.utils import build_policy
+
+    assert response["Content-Security-Policy-Report-Only"] == build_policy(report_only=True)
+    assert sorted(response["Content-Security-Policy-Report-Only"].split("; ")) == ["default-src 'self'", "img-src 'self'"]
+    request = rf.get("/exclu/page")
+    middleware.process_request(request)
+    assert "Content-Security-Policy-Report-Only" not in middleware.process_response(request, HttpResponse("ok"))
