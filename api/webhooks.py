@@ -65,10 +65,13 @@ def payload(change: Change) -> bytes:
                       separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fan_out(change: Change) -> None:
-    """One delivery per active endpoint of the commune, in the change's transaction; queued on commit."""
-    for endpoint in WebhookEndpoint.objects.filter(commune_id=change.commune_id, active=True):
-        delivery = WebhookDelivery.objects.create(endpoint=endpoint, change=change, msg_id=f"msg_{uuid.uuid4().hex}")
+def fan_out(change: Change, endpoint_ids: list[int] | None = None) -> None:
+    """One delivery per active endpoint of the commune, in the change's transaction; queued on commit.
+    endpoint_ids: those endpoints, when the caller read them with the change (api.changes.record)."""
+    if endpoint_ids is None:
+        endpoint_ids = WebhookEndpoint.objects.filter(commune_id=change.commune_id, active=True).values_list("pk", flat=True)
+    for endpoint_id in endpoint_ids:
+        delivery = WebhookDelivery.objects.create(endpoint_id=endpoint_id, change=change, msg_id=f"msg_{uuid.uuid4().hex}")
         transaction.on_commit(partial(enqueue, delivery.pk))
 
 

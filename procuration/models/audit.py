@@ -8,6 +8,7 @@ DELETE in SQL unless the transaction set `procuration.purge = 'on'`, which only 
 
 import contextlib
 import contextvars
+import functools
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
@@ -213,21 +214,29 @@ class AuditLog(ChainedRow):
         # UPDATE): the head row is the one lock every audited request of the site waits for, e.g.
         # every lookup at the counter (issue 16, docs/performance.md). Same rows, same lock, same
         # transaction as entry.save() + head.save() would write.
-        fields = [f for f in cls._meta.concrete_fields if not f.primary_key]
-        table, head_table = (connection.ops.quote_name(m._meta.db_table) for m in (cls, ChainHead))
+        fields, sql = cls._append_statement(connection.vendor)
         with transaction.atomic(), connection.cursor() as cursor:
             seq, prev_hash = ChainHead.lock(cursor, cls.CHAIN)
             entry.seal(seq + 1, prev_hash)
-            cursor.execute(
-                f"WITH entry AS (INSERT INTO {table} ({', '.join(connection.ops.quote_name(f.column) for f in fields)}) "
-                f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {connection.ops.quote_name(cls._meta.pk.column)}) "
-                f"UPDATE {head_table} SET seq = %s, hash = %s WHERE name = %s RETURNING (SELECT * FROM entry)",
-                [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
-                + [entry.seq, entry.hash, cls.CHAIN],
-            )
+            cursor.execute(sql, [f.get_db_prep_save(f.pre_save(entry, True), connection) for f in fields]
+                           + [entry.seq, entry.hash, cls.CHAIN])
             entry.pk = cursor.fetchone()[0]
         entry._state.adding, entry._state.db = False, connection.alias
         return entry
+
+
+    @classmethod
+    @functools.cache
+    def _append_statement(cls, vendor: str) -> tuple[list, str]:
+        """The columns and the statement that writes an entry and moves the head: built once per process."""
+        fields = [f for f in cls._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        table, head_table = (quote(m._meta.db_table) for m in (cls, ChainHead))
+        return fields, (
+            f"WITH entry AS (INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(cls._meta.pk.column)}) "
+            f"UPDATE {head_table} SET seq = %s, hash = %s WHERE name = %s RETURNING (SELECT * FROM entry)"
+        )
 
 
 class AuditDigest(models.Model):

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from procuration import chain, expiry
@@ -65,6 +66,15 @@ TRANSITION_VERBS = {
 # checked (at the counter, or online with a certified France Identité login); online without that
 # check it is only a request (demander_resiliation). A demande still « en attente » is withdrawn at once.
 RESILIATION_NEEDS_IDENTITY = frozenset({S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
+
+
+def locked_with() -> tuple[str, ...]:
+    """Read with the locked row in every transition (Procuration._transition): what the checks read
+    (procuration.checks.RELATED), and the commune of the e-mails and of the automatic validation; each
+    was one more query (issue 16, docs/performance.md)."""
+    from procuration.checks import RELATED
+
+    return (*RELATED, "commune")
 # Statuses in which a procuration binds its mandant (no second one for the same dates).
 ACTIVE_FOR_MANDANT = frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Statuses in which a procuration counts towards the mandataire's plafond (L.73).
@@ -345,12 +355,18 @@ class Procuration(models.Model):
         check: Callable[["Procuration"], str | None] | None = None,
         email: Callable[["Procuration"], object] | None = None,
         notice: Callable[["Procuration"], bool] | None = None,
+        savepoint: bool = True,
     ) -> bool:
         """Lock, re-check, change, log, schedule the e-mail. Returns False if already done.
-        notice, when given, says whether this move sends the mandataire notice (notify_mandataire)."""
+        notice, when given, says whether this move sends the mandataire notice (notify_mandataire).
+        savepoint=False only for a caller whose own atomic block any error of this one leaves too
+        (valider_autorite): the savepoint would be a round trip for nothing.
+
+        The locked row comes with what the checks, the e-mails and the commune's automatic validation
+        read (locked_with(): one joined statement instead of one query each, under the same lock: of=self)."""
         sources, target = TRANSITIONS[name]
-        with transaction.atomic():
-            locked = type(self).objects.select_for_update(of=("self",)).get(pk=self.pk)
+        with transaction.atomic(savepoint=savepoint):
+            locked = type(self).objects.select_for_update(of=("self",)).select_related(*locked_with()).get(pk=self.pk)
             if locked.status == target:
                 self._copy_from(locked)
                 return False
@@ -369,7 +385,8 @@ class Procuration(models.Model):
             fields = changes(locked) if changes else []
             locked.status = target
             locked.save(update_fields=["status", *fields])
-            ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason)
+            ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason,
+                                    lock_held=True)
             # The communes' delta feed and webhooks (api/changes.py), in this same transaction.
             from api.changes import record
 
@@ -384,6 +401,10 @@ class Procuration(models.Model):
     def _copy_from(self, other: "Procuration") -> None:
         for field in self._meta.concrete_fields:
             setattr(self, field.attname, getattr(other, field.attname))
+        # The related rows read under the lock (locked_with) replace any older copy.
+        for relation in {name.split("__")[0] for name in locked_with()}:
+            if relation in other._state.fields_cache:
+                self._state.fields_cache[relation] = other._state.fields_cache[relation]
 
     # ---------------------------------------------------------------- transitions
     def soumettre(
@@ -470,7 +491,7 @@ class Procuration(models.Model):
         with transaction.atomic():
             done = self._transition(
                 "valider_autorite", by=identite.by, changes=changes, check=check, email=email,
-                reason=identite.reason(),
+                reason=identite.reason(), savepoint=False,  # an error leaves this block too: one rollback point
                 # Void at once (L.73): never established for the mandataire, who holds the earlier ones.
                 notice=lambda p: not over[-1],
             )
@@ -485,7 +506,11 @@ class Procuration(models.Model):
         valider_mairie refuses unless every check passes; a refusal leaves the procuration waiting."""
         from procuration.models.territory import Commune
 
-        if not Commune.objects.filter(pk=self.commune_id, auto_validation=True).exists():
+        # The commune as read under the procuration's lock, in this transaction (_transition, locked_with()).
+        commune = self._state.fields_cache.get("commune")
+        if commune is None or commune.pk != self.commune_id:
+            commune = Commune.objects.only("auto_validation").get(pk=self.commune_id)
+        if not commune.auto_validation:
             return False
         try:
             with transaction.atomic():  # a savepoint: a failed check undoes nothing of the authority's act
@@ -612,7 +637,8 @@ class Procuration(models.Model):
                 return False
             locked.resiliation_demandee_at = timezone.now()
             locked.save(update_fields=["resiliation_demandee_at"])
-            ProcurationEvent.append(locked, from_status=locked.status, to_status=locked.status, actor=by, reason=reason)
+            ProcurationEvent.append(locked, from_status=locked.status, to_status=locked.status, actor=by, reason=reason,
+                                    lock_held=True)
         self._copy_from(locked)
         return True
 
@@ -778,11 +804,16 @@ class ProcurationEvent(ChainedRow):
         )
 
     @classmethod
-    def append(cls, procuration, *, from_status: str, to_status: str, actor=None, reason: str = "") -> "ProcurationEvent":
-        """Add the next link of this dossier's chain, the procuration row locked (a no-op re-lock
-        inside a transition, which already holds it)."""
-        with transaction.atomic():
-            list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
+    def append(cls, procuration, *, from_status: str, to_status: str, actor=None, reason: str = "",
+               lock_held: bool = False) -> "ProcurationEvent":
+        """Add the next link of this dossier's chain, the procuration row locked. lock_held=True: the
+        caller holds that lock in its transaction (the transitions: Procuration._transition,
+        demander_resiliation), so neither a savepoint nor a re-lock (three round trips) is needed."""
+        if lock_held and not connection.in_atomic_block:
+            raise TransactionManagementError("lock_held : la procuration doit être verrouillée dans une transaction.")
+        with transaction.atomic(savepoint=not lock_held):
+            if not lock_held:
+                list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
             last = cls.objects.filter(dossier=procuration.pk).order_by("-seq").values_list("seq", "hash").first()
             seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
             event = cls(
