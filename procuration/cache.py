@@ -28,6 +28,16 @@ MAX_STALE_KEYS = 20000  # beyond that, the whole cache database is flushed when 
 _READS = ("get", "get_many", "has_key")
 _WRITES = ("add", "set", "touch", "delete", "incr")
 _MANY_WRITES = ("set_many", "delete_many")
+# The fixed-window counters (FailoverRedisCache.incr_window): each key incremented, its window opened
+# on the first increment (EXPIRE NX: a running window keeps its expiry; Redis 7).
+INCR_WINDOW = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+end
+return counts
+"""
 
 
 class ReusedClientRedisCacheClient(RedisCacheClient):
@@ -58,6 +68,7 @@ class FailoverRedisCache(RedisCache):
         self._stale: set[str] = set()  # keys changed in memory while Redis was unreachable
         self._flush_when_back = False
         self._stale_lock = threading.Lock()  # gunicorn threads share this object
+        self._scripts = {}  # id(redis client) -> its registered INCR_WINDOW
 
     def _note_stale(self, keys):
         """Remember keys changed in memory only; None (a clear) or too many: flush when back."""
@@ -109,16 +120,17 @@ class FailoverRedisCache(RedisCache):
 
     def incr_window(self, keys, timeout):
         """Increment each key, opening a `timeout`-second window on its first increment, in one
-        round trip (MULTI: INCR, then EXPIRE NX which leaves a running window alone). Returns the
-        counts. Falls back to process memory like every other operation."""
+        round trip and one command (INCR_WINDOW: INCR, then EXPIRE NX which leaves a running window
+        alone, atomically like the MULTI it replaces, with less to build and parse per call: issue 16).
+        Returns the counts. Falls back to process memory like every other operation."""
 
         def on_redis():
-            pipe = self._cache.get_client(write=True).pipeline()
-            for key in keys:
-                key = self.make_and_validate_key(key)
-                pipe.incr(key)
-                pipe.expire(key, timeout, nx=True)
-            return [int(count) for count in pipe.execute()[::2]]
+            client = self._cache.get_client(write=True)
+            script = self._scripts.get(id(client))
+            if script is None:  # EVALSHA, loaded again by redis-py if the server lost it (NOSCRIPT)
+                script = self._scripts[id(client)] = client.register_script(INCR_WINDOW)
+            return [int(count) for count in script(keys=[self.make_and_validate_key(key) for key in keys],
+                                                   args=[timeout])]
 
         return self._failover(
             on_redis, lambda: [fixed_window_incr(self.fallback, key, timeout) for key in keys], list(keys)

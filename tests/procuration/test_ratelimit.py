@@ -39,3 +39,24 @@ def test_on_redis_the_counters_live_in_redis_with_their_expiry():
     assert int(client.get(key)) == 2
     assert 590 <= client.ttl(key) <= 600
     assert cache.fallback.get("rl:t-redis:a") is None  # nothing went to process memory
+
+
+def _calls(client, command: str) -> int:
+    return int(client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_on_redis_both_counters_are_one_command_and_survive_a_script_flush():
+    """Issue 16: one EVALSHA (procuration.cache.INCR_WINDOW) instead of MULTI, 2 × (INCR, EXPIRE NX), EXEC."""
+    redis_env()  # skips outside scripts/test.sh
+    cache = caches["default"]
+    client = cache._cache.get_client(write=True)
+    ratelimit.counts([("t-one", "warm")], 600)  # the script is loaded
+    before = {c: _calls(client, c) for c in ("evalsha", "multi", "incr", "expire")}
+    assert ratelimit.counts([("t-one", "user"), ("t-one", "ip")], 600) == [1, 1]
+    after = {c: _calls(client, c) for c in ("evalsha", "multi", "incr", "expire")}
+    assert after["evalsha"] - before["evalsha"] == 1 and after["multi"] == before["multi"]
+    assert (after["incr"] - before["incr"], after["expire"] - before["expire"]) == (2, 2)  # run by the script
+    client.script_flush()  # a restarted Redis forgets its scripts: redis-py loads it again
+    assert ratelimit.counts([("t-one", "user"), ("t-one", "ip")], 600) == [2, 2]
+    assert 590 <= client.ttl(cache.make_and_validate_key("rl:t-one:ip")) <= 600
+    assert cache.fallback.get("rl:t-one:ip") is None
