@@ -210,10 +210,12 @@ class AuditLog(ChainedRow):
             detail=detail,
             at=timezone.now(),
         )
+        if connection.vendor == "postgresql" and cls._append_in_one_statement(entry):
+            return entry
         # Two statements while the chain's head is locked (one round trip fewer than lock, INSERT,
         # UPDATE): the head row is the one lock every audited request of the site waits for, e.g.
         # every lookup at the counter (issue 16, docs/performance.md). Same rows, same lock, same
-        # transaction as entry.save() + head.save() would write.
+        # transaction as entry.save() + head.save() would write. Also what creates a missing head.
         fields, sql = cls._append_statement(connection.vendor)
         with transaction.atomic(), connection.cursor() as cursor:
             seq, prev_hash = ChainHead.lock(cursor, cls.CHAIN)
@@ -224,6 +226,55 @@ class AuditLog(ChainedRow):
         entry._state.adding, entry._state.db = False, connection.alias
         return entry
 
+
+    @classmethod
+    def _append_in_one_statement(cls, entry) -> bool:
+        """PostgreSQL: lock the head, write the entry and move the head in ONE statement, the link's
+        hash computed by the server (sha256 of the previous hash and the canonical payload, exactly
+        chain.link_hash: the payload's keys are sorted and "seq" comes last, so Python writes all of it
+        but the rank). Outside a transaction that statement is its own transaction: one round trip
+        instead of four (BEGIN, lock, entry + head, COMMIT), and the head locked for one statement
+        only. Inside one, a savepoint as before (an error leaves the caller's transaction usable).
+        Same rows, same lock, same chain (verify_audit). False when the head does not exist yet (no
+        row written): the caller's two-statement path creates it."""
+        entry.seq, entry.salt = 0, chain.new_salt()
+        entry.pii_digest = chain.pii_digest(entry.salt, entry.personal())
+        text = chain.canonical(entry.payload()).decode()
+        tail = '"seq":0}'
+        assert text.endswith(tail), text  # "seq" is the last key of the canonical payload
+        fields, sql = cls._one_statement(connection.vendor)
+        params = [cls.CHAIN, text[: -len("0}")]] + [f.get_db_prep_save(f.pre_save(entry, True), connection)
+                                                      for f in fields] + [cls.CHAIN]
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        if row is None:
+            return False
+        entry.pk, entry.seq, entry.prev_hash, entry.hash = row
+        entry._state.adding, entry._state.db = False, connection.alias
+        return True
+
+    @classmethod
+    @functools.cache
+    def _one_statement(cls, vendor: str) -> tuple[list, str]:
+        quote = connection.ops.quote_name
+        table, head_table = (quote(m._meta.db_table) for m in (cls, ChainHead))
+        chained = ("seq", "prev_hash", "hash")
+        fields = [f for f in cls._meta.concrete_fields if not f.primary_key and f.attname not in chained]
+        columns = ", ".join(quote(cls._meta.get_field(name).column) for name in chained)
+        columns += ", " + ", ".join(quote(f.column) for f in fields)
+        values = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+        return fields, (
+            f"WITH head AS (SELECT seq, hash FROM {head_table} WHERE name = %s FOR UPDATE), "
+            f"link AS (SELECT seq + 1 AS seq, hash AS prev_hash, encode(sha256(convert_to("
+            f"hash || chr(10) || %s || (seq + 1)::text || '}}', 'UTF8')), 'hex') AS hash FROM head), "
+            f"entry AS (INSERT INTO {table} ({columns}) SELECT link.seq, link.prev_hash, link.hash, {values} "
+            f"FROM link RETURNING {quote(cls._meta.pk.column)}, seq, prev_hash, hash), "
+            f"moved AS (UPDATE {head_table} SET seq = entry.seq, hash = entry.hash FROM entry "
+            f"WHERE {head_table}.name = %s) "
+            f"SELECT * FROM entry"
+        )
 
     @classmethod
     @functools.cache

@@ -186,22 +186,37 @@ def test_deleting_audit_entries_is_reported(dossier, policier):
     assert "des entrées ont été supprimées" in _verify_fails()
 
 
-def test_an_audit_entry_is_appended_in_two_statements_under_the_heads_lock(dossier, policier):
-    """Issue 16: the head is locked by the first statement, the entry and the new head are written
-    by the second (one round trip fewer while every audited request waits for that lock)."""
+def test_an_audit_entry_is_appended_in_one_statement_under_the_heads_lock(dossier, policier):
+    """Issue 16: one statement locks the head, writes the entry (its hash computed by PostgreSQL, the
+    same as chain.link_hash) and moves the head; in a transaction (here the test's), a savepoint as before."""
     AuditLog.record(policier, "test.lecture", dossier)  # the head exists
     with CaptureQueriesContext(connection) as ctx:
-        entry = AuditLog.record(policier, "police.lookup", dossier, reference=dossier.reference, resultat="trouvee")
+        entry = AuditLog.record(policier, "police.lookup", dossier, reference=dossier.reference, resultat="trouvée ✓")
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2, statements
+    assert len(statements) == 1, statements
     assert "FOR UPDATE" in statements[0] and "procuration_chainhead" in statements[0]
-    assert "INSERT INTO" in statements[1] and "UPDATE" in statements[1]
+    assert "INSERT INTO" in statements[0] and "UPDATE" in statements[0]
     # The row as stored is the entry returned, the head points at it, the chain verifies.
     stored = AuditLog.objects.get(pk=entry.pk)
     assert (stored.seq, stored.hash, stored.prev_hash, stored.actor_id, stored.ip, stored.detail) == (
-        entry.seq, entry.hash, entry.prev_hash, policier.pk, None, {"reference": dossier.reference, "resultat": "trouvee"})
+        entry.seq, entry.hash, entry.prev_hash, policier.pk, None, {"reference": dossier.reference, "resultat": "trouvée ✓"})
     assert stored.object_id == str(dossier.pk) and stored.at == entry.at and stored.pii_digest == entry.pii_digest
+    assert stored.hash == chain.link_hash(stored.prev_hash, stored.payload())  # the server's hash is Python's
     assert ChainHead.objects.filter(name="audit").values_list("seq", "hash").get() == (entry.seq, entry.hash)
+    assert "Journal intègre" in _verify()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_an_audit_entry_is_one_round_trip():
+    """The lookup at the counter runs outside any transaction: no BEGIN, no COMMIT, one statement."""
+    officer = UserFactory(username="opj-seul", policier=True, totp=False)
+    first = AuditLog.record(officer, "test.premiere", None)  # creates the head (the two-statement path)
+    assert first.seq == ChainHead.objects.get(name="audit").seq
+    with CaptureQueriesContext(connection) as ctx:
+        entries = [AuditLog.record(officer, "test.suivante", None, n=i, texte="élision d'Almayrac") for i in range(3)]
+    assert len(ctx.captured_queries) == 3, [q["sql"] for q in ctx.captured_queries]
+    assert [e.seq for e in entries] == [first.seq + 1, first.seq + 2, first.seq + 3]
+    assert [e.prev_hash for e in entries] == [first.hash, entries[0].hash, entries[1].hash]
     assert "Journal intègre" in _verify()
 
 
