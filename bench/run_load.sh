@@ -5,7 +5,8 @@
 # docker-compose.yml) and gunicorn (2 workers × 4 threads, as in the Dockerfile) with production
 # settings (DEBUG=false, MFA for staff); loads BENCH_N procurations; then runs locust headless:
 #   1. the flow for BENCH_DURATION seconds, as fast as it goes, then at BENCH_PACED_RATE demandes/s,
-#   2. the counter lookup alone and 3. the bare view (ceiling), alternating for BENCH_ROUNDS rounds;
+#   2. the counter lookup alone, 3. the bare view (ceiling) and 4. the audited floor (an officer's
+#      session + one audit entry, bench/load/bench_urls.py), alternating for BENCH_ROUNDS rounds;
 # then the registre PDF of 1,000 lines, the listes ZIP and the e-mails per second through the
 # worker; the mairie queue's CPU against the bare view (bench/form_render.py, in process); the
 # scale phase (bench/load/scale.py: every portal page's query count and time at BENCH_N, then
@@ -25,7 +26,7 @@ export BENCH_N="${BENCH_N:-1000000}"
 export BENCH_POOL="${BENCH_POOL:-20000}"
 DURATION="${BENCH_DURATION:-60}"        # seconds of measured flow
 PHASE="${BENCH_PHASE_DURATION:-20}"     # seconds of lookup, then of bare view
-PHASES=" ${BENCH_PHASES:-flow paced lookup bare measures queue scale} "   # a subset, to iterate on one measure
+PHASES=" ${BENCH_PHASES:-flow paced lookup bare floor measures queue scale} "   # a subset, to iterate on one measure
 PACED_RATE="${BENCH_PACED_RATE:-}"      # demandes offered per second in the paced phase (default: half the flow's)
 export BENCH_SCALE_N="${BENCH_SCALE_N:-$(( 5 * BENCH_N ))}"   # procurations after the scale phase's load
 ROUNDS="${BENCH_ROUNDS:-3}"             # rounds of (lookup, bare view)
@@ -156,6 +157,8 @@ for round in $(seq "$ROUNDS"); do
     top_queries "lookup-$round"
   fi
   if [[ "$PHASES" == *" bare "* ]]; then run_locust "bare-$round" "$PHASE" "$BENCH_BARE_USERS" BareUser; fi
+  # The floor of an audited officer's request, with as many users as the lookup (issue 16).
+  if [[ "$PHASES" == *" floor "* ]]; then run_locust "floor-$round" "$PHASE" "$BENCH_LOOKUP_USERS" FloorUser; fi
 done
 uptime | tee "$SCRATCH/out/uptime-after.txt"
 

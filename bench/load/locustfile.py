@@ -42,6 +42,7 @@ mandant_pool = iter(DATA["mandants"][int(os.environ.get("BENCH_MANDANT_OFFSET", 
 to_police: deque = deque()  # (reference, commune index)
 to_mairie: dict = defaultdict(deque)  # commune index -> procuration pk
 officers = iter(DATA["officers"])
+FLOOR = "plancher (session d'agent + 1 entrée d'audit)"
 LOGIN_LOCK = gevent.lock.Semaphore(1)  # staff log in one after the other, as at the start of a shift
 agents = iter(DATA["agents"])
 STATE = {"expected": int(os.environ.get("BENCH_EXPECTED", "1")), "ready": 0, "start": None, "stop": None, "flows": 0, "filed": 0, "police": 0}
@@ -305,6 +306,25 @@ class CounterUser(BenchUser):
     def lookup(self):
         try:
             self.post("/police/", "recherche au guichet", {"reference": random.choice(DATA["lookup_refs"])})
+        except StepFailed:
+            pass
+
+
+class FloorUser(BenchUser):
+    """The floor of an audited request: an officer's session and user, one audit entry, nothing else
+    (/bench/audit/, bench-only). The lookup can cost no less (docs/performance.md)."""
+
+    fixed_count = int(os.environ.get("BENCH_LOOKUP_USERS", "8"))
+
+    def on_start(self):
+        self.staff_login("police", next(officers))
+        self.get("/police/", "login")
+        ready()
+
+    @task
+    def floor(self):
+        try:
+            self.get("/bench/audit/", FLOOR)
         except StepFailed:
             pass
 

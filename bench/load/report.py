@@ -114,6 +114,29 @@ if rounds:
     if ratios:
         ratio = median(ratios)
         verdict(f"guichet ÷ vue nue (médiane de {len(ratios)} manches)", f"{ratio:.0%}", "≥ 75 %", ratio >= 0.75)
+    # The audited floor (an officer's session + one audit entry): what the lookup cannot go below.
+    floor_ratios, lookup_floor = [], []
+    for i, (lookup, bare) in enumerate(rounds, 1):
+        floor = load(f"floor-{i}")
+        if not floor:
+            continue
+        fv = floor["samples"].get("plancher (session d'agent + 1 entrée d'audit)", [])
+        fr = len(fv) / floor["window"]
+        line(f"{i}. plancher audité (GET /bench/audit/)", len(fv), f"{fr:.1f}", f"{pct(fv, .5):.0f}", f"{pct(fv, .95):.0f}")
+        if floor["failures"]:
+            print("échecs plancher :", dict(floor["failures"]))
+        if bare and bare["window"]:
+            br = len(bare["samples"].get("vue nue (1 SELECT indexé)", [])) / bare["window"]
+            floor_ratios.append(fr / br if br else 0)
+        if lookup and fr:
+            lr = len(lookup["samples"].get("recherche au guichet", [])) / lookup["window"]
+            lookup_floor.append(lr / fr)
+    if floor_ratios:
+        verdicts.append((f"plancher audité ÷ vue nue (médiane de {len(floor_ratios)} manches)",
+                         f"{median(floor_ratios):.0%}", "—", "info"))
+    if lookup_floor:
+        verdict(f"guichet ÷ plancher audité (médiane de {len(lookup_floor)} manches)", f"{median(lookup_floor):.0%}",
+                "≥ 80 % (proposée)", median(lookup_floor) >= 0.80)
 if bare_rates:
     bare_rate = median(bare_rates)
     verdicts.append((f"vue nue, plafond (médiane de {len(bare_rates)} manches)", f"{bare_rate:.1f}/s", "—", "info"))
