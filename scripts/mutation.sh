@@ -65,7 +65,7 @@ summary=()
 while IFS='|' read -r name module tests; do
   [ -n "$name" ] || continue
   if [ ${#selected[@]} -gt 0 ] && [[ " ${selected[*]} " != *" $name "* ]]; then continue; fi
-  out="$ROOT/var/mutation/$name"
+  out="$ROOT/var/mutation/$name${MUTATION_FULL:+-full}"
   rerun=0
   if [ "${MUTATION_SURVIVORS:-}" = 1 ] && [ -f "$out.sqlite" ]; then rerun=1; else rm -f "$out.sqlite"; fi
   rm -f "$out.txt"
@@ -75,7 +75,7 @@ while IFS='|' read -r name module tests; do
 module-path = "$module"
 timeout = $1
 excluded-modules = []
-test-command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST @$out.tests"
+test-command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 MUTATION_FULL=${MUTATION_FULL:-} .venv/bin/python scripts/mutation_select.py $out.map.json $module $FAST"
 
 [cosmic-ray.distributor]
 name = "local"
@@ -85,16 +85,16 @@ exclude-operators = [$EXCLUDED_OPERATORS]
 EOF
   }
   write_config 3600.0
-  # Baseline: the table's tests, unmutated, noting which of them call a function of the module
-  # (scripts/mutation_cover.py); only those run against each mutant, in the same order.
-  log "$name : $module — ligne de base (tests non mutés, lesquels appellent le module)"
+  # Baseline: the table's tests, unmutated, recording which test executes which line of the module
+  # (scripts/mutation_cover.py); each mutant then runs only the tests that execute the lines it
+  # changed, or all of them when it changes code that runs at import (scripts/mutation_select.py).
+  log "$name : $module — ligne de base (tests non mutés, quelles lignes du module chacun exécute)"
   started=$SECONDS
   # shellcheck disable=SC2086  # $tests: several pytest arguments
-  MUTATION_MODULE="$module" MUTATION_TESTS_OUT="$out.tests" PYTHONPATH="$ROOT/scripts" \
+  MUTATION_MODULE="$module" MUTATION_MAP_OUT="$out.map.json" PYTHONPATH="$ROOT/scripts" \
     PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST -m "not browser" -p mutation_cover $tests \
     || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
-  [ -s "$out.tests" ] || { echo "Aucun des tests de la table n'appelle $module." >&2; exit 1; }
-  log "$name : $(wc -l < "$out.tests") tests appellent $module"
+  log "$name : $(.venv/bin/python -c 'import json, sys; m = json.load(open(sys.argv[1])); print(len(m["tests"]), "tests,", len(m["lines"]), "lignes exécutées par un test")' "$out.map.json")"
   # A mutant that loops forever is killed by the timeout: four times the baseline (MUTATION_TIMEOUT).
   elapsed=$(( SECONDS - started ))
   timeout="${MUTATION_TIMEOUT:-$(( elapsed * 4 > 60 ? elapsed * 4 : 60 ))}"
@@ -114,7 +114,18 @@ print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants de la session 
   fi
   "$CR/cr-filter-pragma" "$out.sqlite"
   log "$name : $("$CR/cosmic-ray" dump "$out.sqlite" | grep -c ', null\]$' || true) mutants à exécuter"
+  # The fork server (scripts/mutation_server.py): each mutant's pytest starts from the libraries
+  # already imported, the tree's modules imported afresh.
+  MUTATION_SERVER="$SCRATCH/mutation-$name.sock"
+  rm -f "$MUTATION_SERVER"
+  PYTHONDONTWRITEBYTECODE=1 .venv/bin/python scripts/mutation_server.py serve "$MUTATION_SERVER" "$out.map.json" &
+  server_pid=$!
+  for _ in $(seq 600); do [ -S "$MUTATION_SERVER" ] || ! kill -0 "$server_pid" 2>/dev/null && break; sleep 0.1; done
+  [ -S "$MUTATION_SERVER" ] || { echo "Le serveur de scripts/mutation_server.py n'a pas démarré." >&2; exit 1; }
+  export MUTATION_SERVER
   "$CR/cosmic-ray" exec "$out.toml" "$out.sqlite"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  unset MUTATION_SERVER
   "$CR/cr-report" --show-diff --surviving-only "$out.sqlite" > "$out.txt"
   # The score over the mutants that ran (cr-rate would count the filtered ones as killed); a
   # timeout or a mutant that breaks the import counts as killed, as in cr-rate.

@@ -1,14 +1,24 @@
-"""pytest plugin for scripts/mutation.sh: which tests run code of the mutated module.
+"""pytest plugin for scripts/mutation.sh: which test executes which line of the mutated module.
 
-Loaded with `-p mutation_cover` (scripts/ on PYTHONPATH) during the baseline run. For each test
-(setup, call and teardown, in every thread), records whether a function of MUTATION_MODULE (a path
-relative to the tree) was called, and writes the ids of those tests, in the order they ran, one a
-line, to MUTATION_TESTS_OUT: pytest reads them back as `@file` for every mutant. A test that never
-calls the module cannot kill one of its mutants (its module-level code runs at import, before any
-test, so a mutant of it breaks every test or none: such a mutant is still run against the tests
-selected here).
+Loaded with `-p mutation_cover` (scripts/ on PYTHONPATH) during the baseline run, unmutated. For
+each test (setup, call and teardown, in every thread) it records the lines of MUTATION_MODULE (a
+path relative to the tree) that ran, and writes to MUTATION_MAP_OUT (JSON):
+
+- "tests": the ids of every test that ran, in their order (the fallback set);
+- "lines": for each line executed inside a function body during a test, the indexes of those tests;
+- "runtime": the lines that only hold function-body code (`ast`): a mutant there changes what a
+  test sees only if that test executes the line. Any other line (module-level code, class bodies,
+  `def` headers with their defaults and decorators) runs at import, before or during any test: a
+  mutant of it is run against every test (scripts/mutation_select.py);
+- "source": the module's text, to find the lines a mutant changed;
+- "preload": the modules loaded from outside the tree (libraries, standard library), in the order
+  they were loaded, for scripts/mutation_server.py.
+
+Only frames of the module are traced line by line (the tracer returns None for the others).
 """
 
+import ast
+import json
 import os
 import sys
 import threading
@@ -17,20 +27,57 @@ import pytest
 
 _target = os.path.realpath(os.environ["MUTATION_MODULE"])
 _current: list[str | None] = [None]
-_hits: set[str] = set()
 _order: list[str] = []
+_lines: dict[int, set[str]] = {}
 _is_target: dict[str, bool] = {}
 
 
+def _record(lineno):
+    test = _current[0]
+    if test is not None:
+        _lines.setdefault(lineno, set()).add(test)
+
+
+def _local(frame, event, arg):
+    if event == "line":
+        _record(frame.f_lineno)
+    return _local
+
+
 def _tracer(frame, event, arg):
-    if event == "call" and _current[0] is not None:
-        filename = frame.f_code.co_filename
-        hit = _is_target.get(filename)
-        if hit is None:
-            hit = _is_target[filename] = os.path.realpath(filename) == _target
-        if hit:
-            _hits.add(_current[0])
-    return None  # no line events: only calls are watched
+    if event != "call":
+        return None
+    filename = frame.f_code.co_filename
+    hit = _is_target.get(filename)
+    if hit is None:
+        hit = _is_target[filename] = os.path.realpath(filename) == _target
+    if not hit:
+        return None
+    _record(frame.f_lineno)
+    return _local
+
+
+def runtime_lines(source: str) -> set[int]:
+    """The lines holding only code that runs when a function (or lambda) is called."""
+    tree = ast.parse(source)
+    body: set[int] = set()
+    header: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            header.update(range(first, node.body[0].lineno + 1))
+            if node.body[0].lineno > node.lineno:  # a one-line def mixes header and body
+                header.discard(node.body[0].lineno)
+            for stmt in node.body:
+                body.update(range(stmt.lineno, stmt.end_lineno + 1))
+    # A module-level or class-level statement on a line of its own is import-time code.
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef)):
+            for stmt in node.body:
+                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    header.update(range(stmt.lineno, stmt.end_lineno + 1))
+    # Lambdas outside a function body run their body later, but their line also runs at import.
+    return body - header
 
 
 def pytest_configure(config):
@@ -51,7 +98,24 @@ def pytest_runtest_protocol(item, nextitem):
 def pytest_sessionfinish(session, exitstatus):
     sys.settrace(None)
     threading.settrace(None)
-    with open(os.environ["MUTATION_TESTS_OUT"], "w") as out:
-        for nodeid in _order:
-            if nodeid in _hits:
-                out.write(nodeid + "\n")
+    with open(_target, encoding="utf-8") as module:
+        source = module.read()
+    root = os.path.realpath(os.getcwd()) + os.sep
+    preload = [
+        name
+        for name, module in list(sys.modules.items())
+        if not name.startswith(("pytest_django", "mutation_", "__main__", "tests", "conftest"))
+        and not os.path.realpath(getattr(module, "__file__", None) or "/").startswith(root)
+    ]
+    index = {nodeid: i for i, nodeid in enumerate(_order)}
+    with open(os.environ["MUTATION_MAP_OUT"], "w") as out:
+        json.dump(
+            {
+                "tests": _order,
+                "lines": {str(n): sorted(index[t] for t in tests) for n, tests in sorted(_lines.items())},
+                "runtime": sorted(runtime_lines(source)),
+                "source": source,
+                "preload": preload,
+            },
+            out,
+        )
