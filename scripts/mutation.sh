@@ -120,6 +120,7 @@ print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants de la session 
   rm -f "$MUTATION_SERVER"
   PYTHONDONTWRITEBYTECODE=1 .venv/bin/python scripts/mutation_server.py serve "$MUTATION_SERVER" "$out.map.json" &
   server_pid=$!
+  trap 'kill "$server_pid" 2>/dev/null; cleanup' EXIT
   for _ in $(seq 600); do [ -S "$MUTATION_SERVER" ] || ! kill -0 "$server_pid" 2>/dev/null && break; sleep 0.1; done
   [ -S "$MUTATION_SERVER" ] || { echo "Le serveur de scripts/mutation_server.py n'a pas démarré." >&2; exit 1; }
   export MUTATION_SERVER

@@ -65,16 +65,18 @@ def runtime_lines(source: str) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            header.update(range(first, node.body[0].lineno + 1))
-            if node.body[0].lineno > node.lineno:  # a one-line def mixes header and body
-                header.discard(node.body[0].lineno)
+            header.update(range(first, node.body[0].lineno))
+            header.add(node.body[0].lineno if node.body[0].lineno == node.lineno else first)  # `def f(): ...`
             for stmt in node.body:
                 body.update(range(stmt.lineno, stmt.end_lineno + 1))
     # A module-level or class-level statement on a line of its own is import-time code.
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef)):
             for stmt in node.body:
-                if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if isinstance(stmt, ast.ClassDef):  # its header here, its body as a class
+                    first = min([stmt.lineno] + [d.lineno for d in stmt.decorator_list])
+                    header.update(range(first, stmt.body[0].lineno + 1))
+                elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     header.update(range(stmt.lineno, stmt.end_lineno + 1))
     # Lambdas outside a function body run their body later, but their line also runs at import.
     return body - header
