@@ -25,6 +25,7 @@ from procuration.tasks import expire_and_purge, send_outbox_email
 from tests.api.conftest import Api, make_key
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.police._helpers import text
+from tests.procuration.law import STATUSES
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 SUBMITTED = (2027, 1, 4, 11, 0)
@@ -179,6 +180,19 @@ def test_the_effective_status_is_the_same_for_one_row_and_for_a_list(db, submitt
             assert not Procuration.objects.statut_effectif_in(other).exists()
             counts = {r["statut"]: r["n"] for r in Procuration.objects.counts_by_statut_effectif()}
             assert counts == {expected: 1}
+
+
+@pytest.mark.parametrize("status", sorted(STATUSES - {"brouillon", "en_attente"}))
+def test_only_a_demande_en_attente_expires_at_read_time(db, status):
+    """Submitted on 4 January, read on 1 June: only a demande « en attente » becomes expirée; a
+    procuration annulée, échue, refusée, validée... keeps its own status, for one row and in SQL."""
+    with at(*SUBMITTED):
+        p = ProcurationFactory(en_attente=True, status=status)
+    with at(2027, 6, 1, 12, 0):
+        p.refresh_from_db()
+        assert p.statut_effectif == status
+        assert list(Procuration.objects.statut_effectif_in(status).values_list("pk", flat=True)) == [p.pk]
+        assert {r["statut"]: r["n"] for r in Procuration.objects.counts_by_statut_effectif()} == {status: 1}
 
 
 # ------------------------------------------------------------------ the job: record, destroy, purge
