@@ -26,7 +26,7 @@ class OutboxEmail(models.Model):
     object_ref = models.CharField("objet lié (app.Model:pk)", max_length=80, blank=True, db_index=True)
     # The lease (procuration/tasks.py): a worker that claimed the row, until when; with claimed_by
     # empty, claimed_until is the retry back-off of a temporary failure (batches skip the row until then).
-    claimed_by = models.CharField(max_length=40, blank=True, default="")
+    claimed_by = models.CharField(max_length=40, blank=True, default="", db_default="")  # as migration 0012
     claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
