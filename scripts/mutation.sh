@@ -16,15 +16,16 @@
 source "$(dirname "$0")/lib.sh"
 
 COSMIC_RAY_VERSION=8.7.0
-# name | module | the tests that cover it (pytest arguments; -x: the first failure kills the mutant)
+# name | module | the tests that cover it (pytest arguments; -x: the first failure kills the mutant;
+# test_migrations.py first for the models: it kills a mutant of a field's definition in seconds)
 MODULES="
-machine|procuration/models/procuration.py|tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py
+machine|procuration/models/procuration.py|tests/procuration/test_migrations.py tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py tests/procuration/test_state_machine.py tests/procuration/test_resiliation.py tests/procuration/test_mandataire_notice.py tests/procuration/test_reference.py tests/mandant/test_mes_procurations.py
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
 validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
 services|police/services.py|tests/police
 mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
-teledossier|listes/models.py|tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
+teledossier|listes/models.py|tests/procuration/test_migrations.py tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
 "
 # Bitwise, shift, power and modulo replacements of arithmetic operators: a dozen variants of each
 # `+` or `-` that any test killing `+`→`-` kills too; left out to keep a run in minutes per module.
