@@ -24,8 +24,8 @@ checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/
 validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
 services|police/services.py|tests/police
-mairie|mairie/views.py|tests/mairie/test_queue.py tests/mairie/test_queue_queries.py
-teledossier|listes/models.py|tests/procuration/test_migrations.py tests/listes/test_guichet.py tests/listes/test_concurrency.py tests/listes/test_filing.py
+mairie|mairie/views.py|tests/mairie
+teledossier|listes/models.py|tests/procuration/test_migrations.py tests/listes
 "
 # Bitwise, shift, power and modulo replacements of arithmetic operators: a dozen variants of each
 # `+` or `-` that any test killing `+`→`-` kills too; left out to keep a run in minutes per module.

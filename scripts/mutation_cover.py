@@ -4,7 +4,8 @@ Loaded with `-p mutation_cover` (scripts/ on PYTHONPATH) during the baseline run
 each test (setup, call and teardown, in every thread) it records the lines of MUTATION_MODULE (a
 path relative to the tree) that ran, and writes to MUTATION_MAP_OUT (JSON):
 
-- "tests": the ids of every test that ran, in their order (the fallback set);
+- "tests": the ids of every test that ran, in their order (the fallback set), and "durations":
+  their times in seconds (setup, call and teardown), for the per-mutant timeout;
 - "lines": for each line executed inside a function body during a test, the indexes of those tests;
 - "runtime": the lines that only hold function-body code (`ast`): a mutant there changes what a
   test sees only if that test executes the line. Any other line (module-level code, class bodies,
@@ -28,6 +29,7 @@ import pytest
 _target = os.path.realpath(os.environ["MUTATION_MODULE"])
 _current: list[str | None] = [None]
 _order: list[str] = []
+_durations: dict[str, float] = {}
 _lines: dict[int, set[str]] = {}
 _is_target: dict[str, bool] = {}
 
@@ -97,6 +99,10 @@ def pytest_runtest_protocol(item, nextitem):
     _current[0] = None
 
 
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
 def pytest_sessionfinish(session, exitstatus):
     sys.settrace(None)
     threading.settrace(None)
@@ -114,6 +120,7 @@ def pytest_sessionfinish(session, exitstatus):
         json.dump(
             {
                 "tests": _order,
+                "durations": [round(_durations.get(t, 0.0), 3) for t in _order],
                 "lines": {str(n): sorted(index[t] for t in tests) for n, tests in sorted(_lines.items())},
                 "runtime": sorted(runtime_lines(source)),
                 "source": source,

@@ -9,6 +9,9 @@ baseline's tests that executed one of them, in the baseline's order; if one of t
 import (module level, class body, a `def` header), every test of the baseline runs. No test
 executed the changed lines: nothing can kill the mutant, it survives without running pytest.
 
+A mutant whose tests take longer than 60 s plus ten times what they took in the baseline is
+stopped (an endless loop, a query gone quadratic) and counts as killed, as cosmic-ray's own timeout.
+
 MUTATION_FULL=1: every test of the baseline, whatever the mutant (the reference the selection is
 compared with in docs/testing.md).
 """
@@ -16,6 +19,7 @@ compared with in docs/testing.md).
 import difflib
 import json
 import os
+import signal
 import sys
 
 
@@ -33,8 +37,8 @@ def changed_lines(original: list[str], mutated: list[str]) -> set[int]:
     return lines
 
 
-def select(baseline: dict, mutated_source: str) -> tuple[list[str], str]:
-    tests = baseline["tests"]
+def select(baseline: dict, mutated_source: str) -> tuple[list[int], str]:
+    tests = list(range(len(baseline["tests"])))
     changed = changed_lines(baseline["source"].splitlines(), mutated_source.splitlines())
     if os.environ.get("MUTATION_FULL") == "1":
         return tests, f"lines {sorted(changed)}: MUTATION_FULL, all {len(tests)} tests"
@@ -42,7 +46,7 @@ def select(baseline: dict, mutated_source: str) -> tuple[list[str], str]:
     if not changed or not changed <= runtime:
         return tests, f"lines {sorted(changed)} run at import: all {len(tests)} tests"
     indexes = sorted({i for n in changed for i in baseline["lines"].get(str(n), [])})
-    return [tests[i] for i in indexes], f"lines {sorted(changed)}: {len(indexes)} tests execute them"
+    return indexes, f"lines {sorted(changed)}: {len(indexes)} tests execute them"
 
 
 def main() -> int:
@@ -51,21 +55,24 @@ def main() -> int:
         baseline = json.load(f)
     with open(module, encoding="utf-8") as f:
         mutated = f.read()
-    tests, why = select(baseline, mutated)
-    print(f"mutation_select: {why}", flush=True)
-    if not tests:
+    indexes, why = select(baseline, mutated)
+    if not indexes:
+        print(f"mutation_select: {why}", flush=True)
         return 0  # no test reaches the mutant: it survives
+    timeout = int(60 + 10 * sum(baseline["durations"][i] for i in indexes))
+    print(f"mutation_select: {why}, stopped after {timeout} s", flush=True)
     with open(map_path + ".current", "w", encoding="utf-8") as f:
-        f.write("\n".join(tests) + "\n")
+        f.write("\n".join(baseline["tests"][i] for i in indexes) + "\n")
     args = [*pytest_args, f"@{map_path}.current"]
     if os.environ.get("MUTATION_SERVER"):
         from mutation_server import run
 
-        status = run(os.environ["MUTATION_SERVER"], args)
+        status = run(os.environ["MUTATION_SERVER"], args, timeout)
         if status is not None:
             return status
         print("mutation_select: fork server unreachable, pytest started here", flush=True)
-    # exec, not a child: cosmic-ray's timeout then stops pytest itself.
+    # exec, not a child: cosmic-ray's timeout then stops pytest itself; the alarm survives exec.
+    signal.alarm(timeout)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *args])
 
 

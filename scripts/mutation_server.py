@@ -153,18 +153,28 @@ def serve(path: str, map_path: str) -> None:
         conn.close()
 
 
-def run(path: str, args: list[str]) -> int | None:
-    """pytest `args` in the server; None if the server cannot be reached (run pytest yourself)."""
+def run(path: str, args: list[str], timeout: float) -> int | None:
+    """pytest `args` in the server, stopped after `timeout` seconds (status 124); None if the
+    server cannot be reached (run pytest yourself)."""
     payload = json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "args": args}).encode()
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.connect(path)
         socket.send_fds(client, [struct.pack("!Q", len(payload))], [0, 1, 2])
         client.sendall(payload)
+    except OSError:
+        return None
+    client.settimeout(timeout)
+    try:
         (status,) = struct.unpack("!i", _recv_exact(client, 4))
         return status
+    except TimeoutError:
+        print(f"mutation_select: timeout ({timeout} s)", flush=True)
+        return 124  # closing the socket makes the server kill the child
     except (OSError, ConnectionError):
         return None
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":
