@@ -488,3 +488,20 @@ def test_mandataire_inscrit_says_where(commune, scrutin):
     p = en_attente(ElecteurFactory(commune=commune), scrutin)
     [result] = [r for r in checks.evaluate(p) if r.code == "mandataire_inscrit"]
     assert result.ok and result.message == f"Inscrit à {commune.nom}."
+
+
+def test_a_duree_over_two_scrutins_each_with_two_procurations_is_told_the_mandataire_holds_two(mandataire):
+    """A durée covering two separate periods, each where the mandataire already holds two procurations
+    established abroad: four overlap it. The plafond refuses it with the message of the two
+    procurations (not the one about France: none of the four is established in France)."""
+    today = timezone.localdate()
+    june, october = today + datetime.timedelta(days=30), today + datetime.timedelta(days=150)
+    for start in (june, october):
+        for hours in (2, 1):
+            _duree(mandataire, start, start + datetime.timedelta(days=7), validee_autorite=True,
+                   etablissement="etranger", autorite_at=timezone.now() - datetime.timedelta(hours=hours))
+    year = _duree(mandataire, today + datetime.timedelta(days=1), today + datetime.timedelta(days=300))
+    plafond = {r.code: r for r in checks.evaluate(year)}["plafond"]
+    assert not plafond.ok
+    assert plafond.message == ("Le mandataire détient déjà deux procurations sur cette période : "
+                               "il ne peut pas en recevoir une troisième (article L.73 du code électoral).")
