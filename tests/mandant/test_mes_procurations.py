@@ -1,13 +1,16 @@
 """Mes procurations: list, detail with history and decisions, récépissé, résiliation, procurations
 reçues, and isolation between mandants."""
 
+import datetime
 import subprocess
+import zoneinfo
 from html import unescape
 
 import pytest
+import time_machine
 from django.urls import reverse
 
-from procuration.models import Status
+from procuration.models import Procuration, Status
 from tests.factories import ElecteurFactory, ProcurationFactory
 
 
@@ -119,3 +122,19 @@ def test_a_void_procuration_shows_annulee_its_motif_and_what_to_do(client, manda
     assert "Choisissez un autre mandataire" in page and reverse("mandant:demande") in page
     assert "Validée par la mairie → Annulée" in page
     assert 'id="resilier"' not in page  # nothing left to revoke
+
+
+def test_the_mandataire_sees_an_ended_procuration_for_90_days_to_the_second(db, mandant_electeur):
+    """The mandataire's espace keeps a procuration that ended after being established for 90 days
+    (MANDATAIRE_SEES_ENDED_DAYS), to the second: ended on 3 July 2027 at 10:00, it is still there on
+    1 October at 10:00 and gone one second later; one that was never established is never there."""
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    ended = datetime.datetime(2027, 7, 3, 10, 0, tzinfo=paris)
+    resiliee = ProcurationFactory(validee_autorite=True, status=Status.RESILIEE, mandataire=mandant_electeur,
+                                  ended_at=ended)
+    ProcurationFactory(en_attente=True, status=Status.REFUSEE_AUTORITE, mandataire=mandant_electeur, ended_at=ended)
+    seen = {}
+    for moment in (datetime.datetime(2027, 10, 1, 10, 0, 0), datetime.datetime(2027, 10, 1, 10, 0, 1)):
+        with time_machine.travel(moment.replace(tzinfo=paris), tick=False):
+            seen[moment.second] = list(Procuration.objects.confiees_a(mandant_electeur))
+    assert seen == {0: [resiliee], 1: []}
