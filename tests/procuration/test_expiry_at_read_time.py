@@ -20,7 +20,7 @@ from mairie import listing
 from procuration import checks
 from procuration.celery import app
 from procuration.exceptions import DomainError, TransitionError
-from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import AnnulationMotif, OutboxEmail, Procuration, ProcurationEvent, Status
 from procuration.tasks import expire_and_purge, send_outbox_email
 from tests.api.conftest import Api, make_key
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
@@ -107,19 +107,21 @@ def test_an_expired_demande_does_not_block_a_new_one_for_the_same_tour(mandant_e
     assert_not_recorded(demande)
 
 
-def test_an_expired_demande_cannot_be_validated_refused_or_withdrawn_before_the_job_runs(demande, policier):
-    """The state machine judges the effective status: only the task's `expirer` moves it."""
+def test_an_expired_demande_cannot_be_validated_refused_withdrawn_or_voided_before_the_job_runs(demande, policier):
+    """The state machine judges the effective status: only the task's `expirer` moves it (a void by
+    law, `annuler`, only ends a demande still pending: an expired one is already over)."""
     with at(*FIRST_MINUTE):
         for move in (
             lambda: demande.valider_autorite(by=policier, piece_type="cni", piece_numero_fin="1234"),
             lambda: demande.refuser_autorite(by=policier, motif="personne_absente"),
             lambda: demande.resilier(by=demande.mandant_user),
+            lambda: demande.annuler(motif=AnnulationMotif.DECES_MANDATAIRE),
         ):
             with pytest.raises(TransitionError) as excinfo:
                 move()
             assert "dont le statut est « Expirée »" in excinfo.value.message
     assert_not_recorded(demande)
-    assert demande.autorite_at is None and demande.refus_motif == ""
+    assert demande.autorite_at is None and demande.refus_motif == "" and demande.annulation_motif == ""
 
 
 def test_the_mairie_sees_an_expired_demande_as_expiree_before_the_job_runs(client, agent_mairie, demande):
