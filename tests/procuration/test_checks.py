@@ -505,3 +505,31 @@ def test_a_duree_over_two_scrutins_each_with_two_procurations_is_told_the_mandat
     assert not plafond.ok
     assert plafond.message == ("Le mandataire détient déjà deux procurations sur cette période : "
                                "il ne peut pas en recevoir une troisième (article L.73 du code électoral).")
+
+
+def test_a_paper_form_over_the_plafond_is_not_refused_but_its_other_rules_still_are(mandant_electeur, scrutin):
+    """raise_for_demande(plafond=False), for a paper form an authority already signed: over the plafond
+    it goes on (it will be void, L.73), but a second procuration of the mandant for the same tour is
+    still refused."""
+    mandataire = ElecteurFactory(commune=mandant_electeur.commune)
+    for hours in (2, 1):
+        ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=timezone.now() - datetime.timedelta(hours=hours))
+    over = ProcurationFactory(mandant=mandant_electeur, mandataire=mandataire, scrutin=scrutin)
+    checks.raise_for_demande(over, plafond=False)
+    with pytest.raises(DomainError) as refused:
+        checks.raise_for_demande(over)
+    assert refused.value.code == "plafond"
+    ProcurationFactory(en_attente=True, mandant=mandant_electeur, scrutin=scrutin)
+    second = ProcurationFactory(mandant=mandant_electeur, scrutin=scrutin)
+    with pytest.raises(DomainError) as doublon:
+        checks.raise_for_demande(second, plafond=False)
+    assert doublon.value.code == "doublon"
+
+
+def test_a_verdict_gives_each_check_by_its_code(mandant_electeur, scrutin):
+    p = en_attente(ElecteurFactory(commune=mandant_electeur.commune), scrutin)
+    verdict = checks.evaluate_page([p])[p.pk]
+    assert verdict.get("doublon").label == "Procuration unique du mandant"
+    assert verdict.get("plafond").label == "Plafond du mandataire"
+    assert [verdict.get(r.code) for r in verdict.results] == verdict.results
