@@ -331,3 +331,14 @@ def test_etablir_refused_by_a_rule_leaves_a_brouillon(users):
         p.etablir(IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"]), by=users["policier"])
     p.refresh_from_db()
     assert p.status == Status.BROUILLON and not p.events.exists() and not OutboxEmail.objects.exists()
+
+
+def test_a_paper_form_keyed_in_at_the_mairie_keeps_where_the_authority_established_it(users):
+    """The mairie keys in a CERFA signed by a consulate: established abroad, as the form says; only an
+    officer's own unit (or France Identité) decides it when the form does not."""
+    p = ProcurationFactory(origine="cerfa_papier", etablissement="etranger")
+    identite = IdentiteVerifiee(Verificateur.MAIRIE, by=users["agent"], autorite="Consulat général de France à Genève",
+                                date_etablissement=datetime.date.today())
+    p.etablir(identite, by=users["agent"], reason="Saisie d'un formulaire CERFA")
+    p.refresh_from_db()
+    assert (p.status, p.etablissement) == (Status.VALIDEE_AUTORITE, "etranger")
