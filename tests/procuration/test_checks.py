@@ -533,3 +533,12 @@ def test_a_verdict_gives_each_check_by_its_code(mandant_electeur, scrutin):
     assert verdict.get("doublon").label == "Procuration unique du mandant"
     assert verdict.get("plafond").label == "Plafond du mandataire"
     assert [verdict.get(r.code) for r in verdict.results] == verdict.results
+
+
+def test_looking_for_a_doublon_reads_only_the_mandants_procurations(commune, django_assert_num_queries):
+    """duplicate_for_mandant: one query, even for a durée whose mandataire is on a liste complémentaire
+    (the scrutins closed to it matter to another check, not to this one)."""
+    start = timezone.localdate() + datetime.timedelta(days=10)
+    p = _duree(ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE), start, start + datetime.timedelta(days=30))
+    with django_assert_num_queries(1):
+        assert checks.duplicate_for_mandant(p) is None
