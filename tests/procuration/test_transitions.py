@@ -342,3 +342,19 @@ def test_a_paper_form_keyed_in_at_the_mairie_keeps_where_the_authority_establish
     p.etablir(identite, by=users["agent"], reason="Saisie d'un formulaire CERFA")
     p.refresh_from_db()
     assert (p.status, p.etablissement) == (Status.VALIDEE_AUTORITE, "etranger")
+
+
+def test_the_counter_keeps_the_last_four_characters_of_the_pieces_number(users):
+    p = ProcurationFactory(en_attente=True)
+    p.valider_autorite(by=users["policier"], piece_type="cni", piece_numero_fin="AB1234567")
+    p.refresh_from_db()
+    assert p.piece_numero_fin == "4567"
+
+
+def test_a_refusal_for_another_reason_as_the_form_posts_it_needs_its_detail(users):
+    """The counter's form posts the motif as a plain string: « autre » without a detail is refused."""
+    p = ProcurationFactory(en_attente=True)
+    with pytest.raises(DomainError):
+        p.refuser_autorite(by=users["policier"], motif="autre", detail="  ")
+    p.refresh_from_db()
+    assert p.status == Status.EN_ATTENTE and not p.events.exists()
