@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError
 
 from procuration.exceptions import DomainError
@@ -10,7 +11,7 @@ from procuration.models import Procuration, Status
 from procuration.models import procuration as procuration_module
 from procuration.reference import ALPHABET, InvalidReference, generate_reference, normalize_reference
 from procuration.registry import find_electeur_by_etat_civil, find_mandataire_by_nne, fold
-from tests.factories import ElecteurFactory, ProcurationFactory
+from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 
 
 def test_alphabet_is_crockford_without_ambiguous_characters():
@@ -146,3 +147,22 @@ def test_find_electeur_by_etat_civil_homonyms_give_none(commune):
 
 def test_fold():
     assert fold("  Œuvre-d'ÉTÉ ") == "oeuvre d ete"
+
+
+def test_who_sees_which_procuration(db, mandant_user):
+    """visible_to, by kind of user: the mandant their own, the mairie's agent their commune's
+    (brouillons left out), the national administrator all; an agent of the listes, a policier (who
+    looks up a reference, never a list) and an anonymous see none."""
+    own = ProcurationFactory(en_attente=True, mandant_user=mandant_user)
+    other = ProcurationFactory(en_attente=True)
+    agent = UserFactory(username="agent-v", agent_mairie=True, commune=other.commune)
+    seen = {
+        "mandant": set(Procuration.objects.visible_to(mandant_user)),
+        "agent_mairie": set(Procuration.objects.visible_to(agent)),
+        "admin_national": set(Procuration.objects.visible_to(UserFactory(username="admin-v", admin_national=True))),
+        "agent_listes": set(Procuration.objects.visible_to(UserFactory(username="listes-v", agent_listes=True))),
+        "policier": set(Procuration.objects.visible_to(UserFactory(username="opj-v", policier=True))),
+        "anonyme": set(Procuration.objects.visible_to(AnonymousUser())),
+    }
+    assert seen == {"mandant": {own}, "agent_mairie": {other}, "admin_national": {own, other}, "agent_listes": set(),
+                    "policier": set(), "anonyme": set()}
