@@ -533,6 +533,9 @@ def test_a_verdict_gives_each_check_by_its_code(mandant_electeur, scrutin):
     assert verdict.get("doublon").label == "Procuration unique du mandant"
     assert verdict.get("plafond").label == "Plafond du mandataire"
     assert [verdict.get(r.code) for r in verdict.results] == verdict.results
+    assert verdict.all_ok is True
+    not_inscrit = ProcurationFactory(en_attente=True, mandataire__inscrit=False, scrutin=scrutin)
+    assert checks.evaluate_page([not_inscrit])[not_inscrit.pk].all_ok is False
 
 
 def test_looking_for_a_doublon_reads_only_the_mandants_procurations(commune, django_assert_num_queries):
