@@ -358,3 +358,9 @@ def test_a_refusal_for_another_reason_as_the_form_posts_it_needs_its_detail(user
         p.refuser_autorite(by=users["policier"], motif="autre", detail="  ")
     p.refresh_from_db()
     assert p.status == Status.EN_ATTENTE and not p.events.exists()
+
+
+def test_a_refusal_with_a_detail_logs_the_motif_and_the_detail(users):
+    p = ProcurationFactory(en_attente=True)
+    p.refuser_autorite(by=users["policier"], motif=RefusMotif.AUTRE, detail="Pièce présentée par un tiers")
+    assert p.events.get().reason == "Autre motif : Pièce présentée par un tiers"
