@@ -20,7 +20,7 @@ from procuration.models import (
     Status,
     Verificateur,
 )
-from tests.factories import ProcurationFactory, UserFactory
+from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory
 from tests.procuration.law import LAW, RESILIATION_NEEDS_IDENTITY, STATUSES
 
 EMAIL_KIND = {
@@ -364,3 +364,10 @@ def test_a_refusal_with_a_detail_logs_the_motif_and_the_detail(users):
     p = ProcurationFactory(en_attente=True)
     p.refuser_autorite(by=users["policier"], motif=RefusMotif.AUTRE, detail="Pièce présentée par un tiers")
     assert p.events.get().reason == "Autre motif : Pièce présentée par un tiers"
+
+
+@pytest.mark.parametrize(("liste", "where"), [("principale", "france"), ("complementaire", "france"),
+                                              ("consulaire", "etranger")])
+def test_france_identite_establishes_abroad_only_for_the_consular_list(db, liste, where):
+    """A citizen of the Union on a liste complémentaire votes in France: established in France."""
+    assert IdentiteVerifiee.france_identite(ElecteurFactory(liste=liste)).etablissement == where
