@@ -342,6 +342,7 @@ def test_a_paper_form_keyed_in_at_the_mairie_keeps_where_the_authority_establish
     p.etablir(identite, by=users["agent"], reason="Saisie d'un formulaire CERFA")
     p.refresh_from_db()
     assert (p.status, p.etablissement) == (Status.VALIDEE_AUTORITE, "etranger")
+    assert p.autorite_label.startswith("Consulat général de France à Genève, le ")
 
 
 def test_the_counter_keeps_the_last_four_characters_of_the_pieces_number(users):
