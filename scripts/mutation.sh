@@ -19,7 +19,7 @@ COSMIC_RAY_VERSION=8.7.0
 # name | module | the tests that cover it (pytest arguments; -x: the first failure kills the mutant;
 # test_migrations.py first for the models: it kills a mutant of a field's definition in seconds)
 MODULES="
-machine|procuration/models/procuration.py|tests/procuration/test_migrations.py tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py tests/procuration/test_state_machine.py tests/procuration/test_resiliation.py tests/procuration/test_mandataire_notice.py tests/procuration/test_reference.py tests/mandant/test_mes_procurations.py
+machine|procuration/models/procuration.py|tests/procuration/test_migrations.py tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py tests/procuration/test_state_machine.py tests/procuration/test_resiliation.py tests/procuration/test_mandataire_notice.py tests/procuration/test_reference.py tests/mandant/test_mes_procurations.py tests/procuration/test_annulation.py tests/procuration/test_expiry_at_read_time.py
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
 validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
