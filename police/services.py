@@ -5,7 +5,6 @@ decision to `valider` / `refuser`, turning DomainError into a message.
 """
 
 import functools
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -49,14 +48,6 @@ class LookupRefused(DomainError):
 
 class RateLimited(LookupRefused):
     pass
-
-
-@dataclass(frozen=True)  # pragma: no mutate (equivalent: docs/testing.md)
-class Client:
-    """Who is asking: the officer and the address the request comes from."""
-
-    user: object
-    ip: str
 
 
 def is_expired(p: Procuration) -> bool:

@@ -311,10 +311,6 @@ class Procuration(models.Model):
 
     # ------------------------------------------------------------------ helpers
     @property
-    def est_en_france(self) -> bool:
-        return self.etablissement == Etablissement.FRANCE
-
-    @property
     def portee_label(self) -> str:
         if self.portee == Portee.SCRUTIN and self.scrutin_id:
             tours = []
