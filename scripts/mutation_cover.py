@@ -11,6 +11,8 @@ path relative to the tree) that ran, and writes to MUTATION_MAP_OUT (JSON):
   test sees only if that test executes the line. Any other line (module-level code, class bodies,
   `def` headers with their defaults and decorators) runs at import, before or during any test: a
   mutant of it is run against every test (scripts/mutation_select.py);
+- "signatures": each line of a `def` signature (decorators excepted) → the lines of its body: a
+  mutant of a default or of `*` is seen by the tests that call the function;
 - "source": the module's text, to find the lines a mutant changed;
 - "preload": the modules loaded from outside the tree (libraries, standard library), in the order
   they were loaded, for scripts/mutation_server.py.
@@ -84,6 +86,21 @@ def runtime_lines(source: str) -> set[int]:
     return body - header
 
 
+def signature_lines(source: str) -> dict[int, list[int]]:
+    """Each line of a `def` signature (not its decorators) → the lines of that function's body.
+
+    A mutant of a signature (a default, `*`, an annotation) changes what a test sees only if the
+    test calls the function, so executes its body; or if it breaks the import, which any test sees.
+    """
+    signatures: dict[int, list[int]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body[0].lineno > node.lineno:
+            body = sorted({n for stmt in node.body for n in range(stmt.lineno, stmt.end_lineno + 1)})
+            for line in range(node.lineno, node.body[0].lineno):
+                signatures[line] = body
+    return signatures
+
+
 def pytest_configure(config):
     sys.settrace(_tracer)
     threading.settrace(_tracer)
@@ -123,6 +140,7 @@ def pytest_sessionfinish(session, exitstatus):
                 "durations": [round(_durations.get(t, 0.0), 3) for t in _order],
                 "lines": {str(n): sorted(index[t] for t in tests) for n, tests in sorted(_lines.items())},
                 "runtime": sorted(runtime_lines(source)),
+                "signatures": {str(n): body for n, body in signature_lines(source).items()},
                 "source": source,
                 "preload": preload,
             },

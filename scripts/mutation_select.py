@@ -6,7 +6,9 @@ MAP is the baseline's JSON (scripts/mutation_cover.py), MODULE the mutated file 
 current directory, the scratch copy). The lines the mutant changed are those where MODULE differs
 from the baseline's source. If all of them hold only function-body code, the tests run are the
 baseline's tests that executed one of them, in the baseline's order; if one of them runs at
-import (module level, class body, a `def` header), every test of the baseline runs. No test
+import (module level, class body, decorators), every test of the baseline runs; a line of a `def`
+signature (a default, `*`, an annotation) runs the tests that executed that function's body, and
+the baseline's first test (a signature that breaks the import fails it). No test
 executed the changed lines: nothing can kill the mutant, it survives without running pytest.
 
 A mutant whose tests take longer than 60 s plus ten times what they took in the baseline is
@@ -43,9 +45,17 @@ def select(baseline: dict, mutated_source: str) -> tuple[list[int], str]:
     if os.environ.get("MUTATION_FULL") == "1":
         return tests, f"lines {sorted(changed)}: MUTATION_FULL, all {len(tests)} tests"
     runtime = set(baseline["runtime"])
-    if not changed or not changed <= runtime:
+    signatures = {int(n): body for n, body in baseline.get("signatures", {}).items()}
+    if not changed or not changed <= runtime | set(signatures):
         return tests, f"lines {sorted(changed)} run at import: all {len(tests)} tests"
-    indexes = sorted({i for n in changed for i in baseline["lines"].get(str(n), [])})
+    reached = set()
+    for n in changed:
+        # a signature's line: the tests that run its function's body (or a nested def's line)
+        for line in [n, *signatures.get(n, [])]:
+            reached.update(baseline["lines"].get(str(line), []))
+    if changed & set(signatures) and tests:
+        reached.add(0)  # a signature that no longer imports fails the first test
+    indexes = sorted(reached)
     return indexes, f"lines {sorted(changed)}: {len(indexes)} tests execute them"
 
 
