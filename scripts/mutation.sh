@@ -45,6 +45,10 @@ fi
 CR="$ROOT/$CR"
 
 start_test_services
+# A mutant's pytest stopped by its timeout leaves its query running in its server process (a
+# mutant can make a query unbounded): the server checks every second that its client is still there.
+"$PG_BIN/psql" -qAt -d postgres -c "ALTER SYSTEM SET client_connection_check_interval = '1s'" \
+  -c "SELECT pg_reload_conf()" >/dev/null
 
 # The copy that gets mutated: tracked and new files, not what .gitignore leaves out.
 WORK="$SCRATCH/tree"
