@@ -21,7 +21,7 @@ COSMIC_RAY_VERSION=8.7.0
 MODULES="
 machine|procuration/models/procuration.py|tests/procuration/test_migrations.py tests/procuration/test_transitions.py tests/procuration/test_law.py tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_retention.py tests/procuration/test_state_machine.py tests/procuration/test_resiliation.py tests/procuration/test_mandataire_notice.py tests/procuration/test_reference.py tests/mandant/test_mes_procurations.py tests/procuration/test_annulation.py tests/procuration/test_expiry_at_read_time.py
 checks|procuration/checks.py|tests/procuration/test_checks.py tests/procuration/test_law.py tests/mairie/test_queue_queries.py
-validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py
+validity|procuration/validity.py|tests/procuration/test_boundaries.py tests/procuration/test_checks.py tests/procuration/test_etablissement.py tests/procuration/test_scrutin_scope.py
 expiry|procuration/expiry.py|tests/procuration/test_boundaries.py tests/police/test_expiry_at_the_counter.py tests/procuration/test_retention.py tests/procuration/test_expiry_at_read_time.py
 services|police/services.py|tests/police
 mairie|mairie/views.py|tests/mairie
