@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
 from procuration import checks
-from procuration.models import Procuration, Status
+from procuration.models import Electeur, Procuration, Status
 from procuration.normalize import fold, normalize_nne, strip_nne
 from procuration.reference import InvalidReference, normalize_reference
 from procuration.spreadsheet import safe_csv_writer
@@ -43,41 +43,64 @@ def search_form(user, data) -> SearchForm:
     return SearchForm(data or None)
 
 
-def _names_match(prefix: str, tokens: list[str]) -> Q:
-    q = Q()
-    for t in tokens:
-        q &= Q(**{f"{prefix}__noms_recherche__contains": t})
-    return q
+def _named(electeurs, reference: str | None = None) -> list:
+    """The ways a procuration answers a criterion on people: its mandant among `electeurs` (a
+    subquery of electors), its mandataire among them, or (for the search box) its reference. Each
+    is read through an index of its own (proc_mandant_idx, proc_mandataire_idx, the unique
+    reference), without joining the electors."""
+    ways = [Q(mandant_id__in=electeurs), Q(mandataire_id__in=electeurs)]
+    if reference:
+        ways.append(Q(reference=reference))
+    return ways
+
+
+def _any(ways: list) -> Q:
+    match = Q()
+    for way in ways:
+        match |= way
+    return match
 
 
 def search_queryset(user, form: SearchForm):
     """Procurations of every status (drafts apart) matching a reference, a name (mandant or
     mandataire, folded by procuration.normalize.fold), an NNE or a date of birth. None when the
-    form is not valid."""
+    form is not valid.
+
+    The matching electors are found first (a name by its trigram index on PostgreSQL, an NNE by
+    its unique index, a date of birth by electeur_naissance_idx), then their procurations by
+    mandant_id and by mandataire_id, one indexed branch each, united: the cost follows the
+    matches, not the number of the commune's procurations. Both the branches and the result
+    start from Procuration.objects.visible_to(user): another commune's rows never appear."""
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
-    qs = Procuration.objects.visible_to(user)
+    scope = Procuration.objects.visible_to(user)
+    qs = scope
     if data["status"]:
         qs = qs.statut_effectif_in(data["status"])
-    if data["date_naissance"]:
-        qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
-                       Q(mandataire__date_naissance=data["date_naissance"]))
+    criteria = []  # every one must hold; each one: mandant, mandataire (or reference) matching
     q = data["q"]
     if q:
         digits = strip_nne(q)
         if digits.isascii() and digits.isdigit():
-            nne = normalize_nne(digits)
-            qs = qs.filter(Q(mandant__nne=nne) | Q(mandataire__nne=nne))
+            criteria.append(_named(Electeur.objects.filter(nne=normalize_nne(digits))))
         else:
             tokens = fold(q).split()
-            match = _names_match("mandant", tokens) | _names_match("mandataire", tokens) if tokens else Q(pk__in=[])
+            electeurs = (Electeur.objects.filter(*(Q(noms_recherche__contains=t) for t in tokens)) if tokens
+                         else Electeur.objects.none())
             try:
-                match |= Q(reference=normalize_reference(q))
+                reference = normalize_reference(q)
             except InvalidReference:
-                pass
-            qs = qs.filter(match)
-    return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
+                reference = None
+            criteria.append(_named(electeurs, reference))
+    if data["date_naissance"]:
+        criteria.append(_named(Electeur.objects.filter(date_naissance=data["date_naissance"])))
+    (driver, *others) = criteria  # the form requires at least one
+    for ways in others:
+        qs = qs.filter(_any(ways))
+    branches = [qs.filter(way).order_by().values("pk") for way in driver]
+    matching = branches[0].union(*branches[1:])
+    return scope.filter(pk__in=matching).select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
 
 
 def queryset_for_export(job):
