@@ -43,64 +43,68 @@ def search_form(user, data) -> SearchForm:
     return SearchForm(data or None)
 
 
-def _named(electeurs, reference: str | None = None) -> list:
-    """The ways a procuration answers a criterion on people: its mandant among `electeurs` (a
-    subquery of electors), its mandataire among them, or (for the search box) its reference. Each
-    is read through an index of its own (proc_mandant_idx, proc_mandataire_idx, the unique
-    reference), without joining the electors."""
-    ways = [Q(mandant_id__in=electeurs), Q(mandataire_id__in=electeurs)]
+# A name matching more electors than this (in the whole register) is looked up from the
+# commune's procurations instead (see search_queryset).
+ELECTEURS_FIRST_MAX = 500
+
+
+def _names_match(prefix: str, tokens: list[str]) -> Q:
+    q = Q()
+    for t in tokens:
+        q &= Q(**{f"{prefix}__noms_recherche__contains": t})
+    return q
+
+
+def _people(electeurs, joined: Q, reference: str | None = None) -> Q:
+    """The procurations whose mandant or mandataire is one of `electeurs` (a queryset of the whole
+    register), or (for the search box) whose reference is `reference`.
+
+    The electors are read first, at most ELECTEURS_FIRST_MAX + 1 of them, by their own index
+    (the pg_trgm GIN index of noms_recherche on PostgreSQL, the NNE's unique index): when they
+    are that few, the procurations are read by mandant_id and mandataire_id (both indexed), and
+    the cost follows the matches, not the commune's size. Beyond, their procurations would cost
+    more than the commune's own: `joined` (the same condition on the mandant's and the
+    mandataire's joined rows) filters the commune's procurations instead."""
+    ids = list(electeurs.order_by().values_list("pk", flat=True)[:ELECTEURS_FIRST_MAX + 1])
+    match = joined if len(ids) > ELECTEURS_FIRST_MAX else Q(mandant_id__in=ids) | Q(mandataire_id__in=ids)
     if reference:
-        ways.append(Q(reference=reference))
-    return ways
-
-
-def _any(ways: list) -> Q:
-    match = Q()
-    for way in ways:
-        match |= way
+        match |= Q(reference=reference)
     return match
 
 
 def search_queryset(user, form: SearchForm):
     """Procurations of every status (drafts apart) matching a reference, a name (mandant or
     mandataire, folded by procuration.normalize.fold), an NNE or a date of birth. None when the
-    form is not valid.
-
-    The matching electors are found first (a name by its trigram index on PostgreSQL, an NNE by
-    its unique index, a date of birth by electeur_naissance_idx), then their procurations by
-    mandant_id and by mandataire_id, one indexed branch each, united: the cost follows the
-    matches, not the number of the commune's procurations. Both the branches and the result
-    start from Procuration.objects.visible_to(user): another commune's rows never appear."""
+    form is not valid. A name or an NNE reads the electors first (_people): one query more, the
+    same rows. Starts from Procuration.objects.visible_to(user): another commune's rows never appear."""
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
-    scope = Procuration.objects.visible_to(user)
-    qs = scope
+    qs = Procuration.objects.visible_to(user)
     if data["status"]:
         qs = qs.statut_effectif_in(data["status"])
-    criteria = []  # every one must hold; each one: mandant, mandataire (or reference) matching
+    if data["date_naissance"]:
+        qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
+                       Q(mandataire__date_naissance=data["date_naissance"]))
     q = data["q"]
     if q:
         digits = strip_nne(q)
         if digits.isascii() and digits.isdigit():
-            criteria.append(_named(Electeur.objects.filter(nne=normalize_nne(digits))))
+            nne = normalize_nne(digits)
+            qs = qs.filter(_people(Electeur.objects.filter(nne=nne), Q(mandant__nne=nne) | Q(mandataire__nne=nne)))
         else:
             tokens = fold(q).split()
-            electeurs = (Electeur.objects.filter(*(Q(noms_recherche__contains=t) for t in tokens)) if tokens
-                         else Electeur.objects.none())
             try:
                 reference = normalize_reference(q)
             except InvalidReference:
                 reference = None
-            criteria.append(_named(electeurs, reference))
-    if data["date_naissance"]:
-        criteria.append(_named(Electeur.objects.filter(date_naissance=data["date_naissance"])))
-    (driver, *others) = criteria  # the form requires at least one
-    for ways in others:
-        qs = qs.filter(_any(ways))
-    branches = [qs.filter(way).order_by().values("pk") for way in driver]
-    matching = branches[0].union(*branches[1:])
-    return scope.filter(pk__in=matching).select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
+            if tokens:
+                electeurs = Electeur.objects.filter(*(Q(noms_recherche__contains=t) for t in tokens))
+                joined = _names_match("mandant", tokens) | _names_match("mandataire", tokens)
+            else:  # nothing left once folded (« - »): the reference only, if it is one
+                electeurs, joined = Electeur.objects.none(), Q(pk__in=[])
+            qs = qs.filter(_people(electeurs, joined, reference))
+    return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
 
 
 def queryset_for_export(job):

@@ -87,10 +87,10 @@ def pages():
     }
     if waiting:
         found["mairie : fiche"] = get(agent, reverse("mairie:detail", args=[waiting]))
-        # A name as an agent types it (one elector's nom; « NOM1 » above matches most of the
-        # commune, so its count grows with it whatever the plan): what the search costs per match.
-        nom = Procuration.objects.filter(pk=waiting).values_list("mandant__nom", flat=True).get()
-        found["mairie : recherche (un nom)"] = get(agent, reverse("mairie:search") + f"?q={nom}")
+        # A name as an agent types it, nom and prénom of one mandant (« NOM1 » above matches a
+        # share of every commune's electors, so its count grows with the commune whatever the plan).
+        nom, prenoms = Procuration.objects.filter(pk=waiting).values_list("mandant__nom", "mandant__prenoms").get()
+        found["mairie : recherche (un nom)"] = get(agent, reverse("mairie:search") + f"?q={nom}+{prenoms}")
     return found
 
 
