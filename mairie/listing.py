@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
 from procuration import checks
-from procuration.models import Procuration, Status
+from procuration.models import Electeur, Procuration, Status
 from procuration.normalize import fold, normalize_nne, strip_nne
 from procuration.reference import InvalidReference, normalize_reference
 from procuration.spreadsheet import safe_csv_writer
@@ -43,6 +43,11 @@ def search_form(user, data) -> SearchForm:
     return SearchForm(data or None)
 
 
+# A name matching more electors than this (in the whole register) is looked up from the
+# commune's procurations instead (see search_queryset).
+ELECTEURS_FIRST_MAX = 500
+
+
 def _names_match(prefix: str, tokens: list[str]) -> Q:
     q = Q()
     for t in tokens:
@@ -50,10 +55,28 @@ def _names_match(prefix: str, tokens: list[str]) -> Q:
     return q
 
 
+def _people(electeurs, joined: Q, reference: str | None = None) -> Q:
+    """The procurations whose mandant or mandataire is one of `electeurs` (a queryset of the whole
+    register), or (for the search box) whose reference is `reference`.
+
+    The electors are read first, at most ELECTEURS_FIRST_MAX + 1 of them, by their own index
+    (the pg_trgm GIN index of noms_recherche on PostgreSQL, the NNE's unique index): when they
+    are that few, the procurations are read by mandant_id and mandataire_id (both indexed), and
+    the cost follows the matches, not the commune's size. Beyond, their procurations would cost
+    more than the commune's own: `joined` (the same condition on the mandant's and the
+    mandataire's joined rows) filters the commune's procurations instead."""
+    ids = list(electeurs.order_by().values_list("pk", flat=True)[:ELECTEURS_FIRST_MAX + 1])
+    match = joined if len(ids) > ELECTEURS_FIRST_MAX else Q(mandant_id__in=ids) | Q(mandataire_id__in=ids)
+    if reference:
+        match |= Q(reference=reference)
+    return match
+
+
 def search_queryset(user, form: SearchForm):
     """Procurations of every status (drafts apart) matching a reference, a name (mandant or
     mandataire, folded by procuration.normalize.fold), an NNE or a date of birth. None when the
-    form is not valid."""
+    form is not valid. A name or an NNE reads the electors first (_people): one query more, the
+    same rows. Starts from Procuration.objects.visible_to(user): another commune's rows never appear."""
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
@@ -68,15 +91,19 @@ def search_queryset(user, form: SearchForm):
         digits = strip_nne(q)
         if digits.isascii() and digits.isdigit():
             nne = normalize_nne(digits)
-            qs = qs.filter(Q(mandant__nne=nne) | Q(mandataire__nne=nne))
+            qs = qs.filter(_people(Electeur.objects.filter(nne=nne), Q(mandant__nne=nne) | Q(mandataire__nne=nne)))
         else:
             tokens = fold(q).split()
-            match = _names_match("mandant", tokens) | _names_match("mandataire", tokens) if tokens else Q(pk__in=[])
             try:
-                match |= Q(reference=normalize_reference(q))
+                reference = normalize_reference(q)
             except InvalidReference:
-                pass
-            qs = qs.filter(match)
+                reference = None
+            if tokens:
+                electeurs = Electeur.objects.filter(*(Q(noms_recherche__contains=t) for t in tokens))
+                joined = _names_match("mandant", tokens) | _names_match("mandataire", tokens)
+            else:  # nothing left once folded (« - »): the reference only, if it is one
+                electeurs, joined = Electeur.objects.none(), Q(pk__in=[])
+            qs = qs.filter(_people(electeurs, joined, reference))
     return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
 
 

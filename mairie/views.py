@@ -34,7 +34,7 @@ from procuration.activation import issue_activation, new_staff_username
 from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
 from procuration.forms import add_domain_error
-from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Status, User, Verificateur
+from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Scrutin, Status, User, Verificateur
 from procuration.views import PortalLoginView
 
 QUEUE_PAGE_SIZE = 50
@@ -80,12 +80,20 @@ def home(request):
     user = request.user
     qs = Procuration.objects.visible_to(user)
     status_labels = dict(Status.choices)
-    by_status = {row["statut"]: row["n"] for row in qs.counts_by_statut_effectif()}
+    # One pass over the commune's rows, per scrutin and effective status; the figures per status
+    # are their sums, and the scrutins' names are read afterwards (a few rows by pk, no join).
+    rows = list(qs.counts_by_statut_effectif("scrutin_id"))
+    by_status: dict = {}
+    for row in rows:
+        by_status[row["statut"]] = by_status.get(row["statut"], 0) + row["n"]
     statuses = [(s, status_labels[s], by_status[s]) for s in Status.values if s in by_status]
+    scrutin_rows = Scrutin.objects.filter(pk__in={row["scrutin_id"] for row in rows} - {None})
+    named = {pk: (libelle, date) for pk, libelle, date in scrutin_rows.values_list("pk", "libelle", "date_tour1")}
     table: dict = {}
-    for row in qs.counts_by_statut_effectif("scrutin_id", "scrutin__libelle", "scrutin__date_tour1"):
-        key = (row["scrutin__date_tour1"] or datetime.date.max, row["scrutin_id"] or 0)
-        entry = table.setdefault(key, {"libelle": row["scrutin__libelle"] or "Procurations pour une durée limitée",
+    for row in rows:
+        libelle, date_tour1 = named.get(row["scrutin_id"], (None, None))
+        key = (date_tour1 or datetime.date.max, row["scrutin_id"] or 0)
+        entry = table.setdefault(key, {"libelle": libelle or "Procurations pour une durée limitée",
                                        "counts": {}, "total": 0})
         entry["counts"][row["statut"]] = row["n"]
         entry["total"] += row["n"]
@@ -107,8 +115,6 @@ def home(request):
 
 def _waiting_before_tour(user) -> int:
     """Procurations still waiting for the mairie whose tour comes within the reminders' window (J-7)."""
-    from procuration.models import Scrutin
-
     today = timezone.localdate()
     horizon = today + datetime.timedelta(days=alerts.REMINDER_STEPS[0])
     pks = set()

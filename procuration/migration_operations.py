@@ -2,6 +2,7 @@
 still apply on the embedded default's SQLite."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently as _AddIndexConcurrently
+from django.contrib.postgres.operations import TrigramExtension as _TrigramExtension
 from django.db.migrations import AddIndex
 
 
@@ -19,3 +20,13 @@ class AddIndexConcurrently(_AddIndexConcurrently):
         if schema_editor.connection.vendor == "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
         return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class TrigramExtension(_TrigramExtension):
+    """CREATE EXTENSION pg_trgm on PostgreSQL, nothing elsewhere, in both directions (Django's own
+    operation skips other databases forwards only). pg_trgm is a trusted extension since
+    PostgreSQL 13: the database's owner creates it, no superuser needed (docs/ops/operations.md)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -78,7 +78,10 @@ def electeur_rows(start: int, count: int, commune_of, name_of, bureau_of=lambda 
         for i in range(start, start + count):
             row = dict(base)
             nom, prenoms, sexe = name_of(i)
+            # noms_recherche as Electeur.save() keeps it (COPY bypasses save): the mairie's search
+            # by name reads it.
             row.update(nne=f"{100000000 + i:09d}", nom=nom, prenoms=prenoms, sexe=sexe,
+                       noms_recherche=Electeur(nom=nom, prenoms=prenoms).search_key(),
                        date_naissance=dob0 + datetime.timedelta(days=i % 18000), commune_id=commune_of(i),
                        bureau_id=bureau_of(i), code_lieu_naissance=BIRTHPLACE, code_pays_naissance=FRANCE)
             yield [row[c] for c in columns]

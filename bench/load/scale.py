@@ -87,6 +87,12 @@ def pages():
     }
     if waiting:
         found["mairie : fiche"] = get(agent, reverse("mairie:detail", args=[waiting]))
+        # A name as an agent types it, nom and prénom of one mandant (« NOM1 » above matches a
+        # share of every commune's electors, so its count grows with the commune whatever the plan):
+        # the commune's last mandant, whose NOM<i> no other elector's name contains at either size.
+        nom, prenoms = (Procuration.objects.filter(commune_id=commune_id).order_by("-mandant_id")
+                        .values_list("mandant__nom", "mandant__prenoms").first())
+        found["mairie : recherche (un nom)"] = get(agent, reverse("mairie:search") + f"?q={nom}+{prenoms}")
     return found
 
 

@@ -127,6 +127,8 @@ class Electeur(models.Model):
             models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx"),
             # Matching a FranceConnect identity starts from the date of birth (procuration/registry.py).
             models.Index(fields=["date_naissance"], name="electeur_naissance_idx"),
+            # On PostgreSQL, noms_recherche also has a pg_trgm GIN index for the mairie's search by
+            # name (migration 0013, not declared here: SQLite would try to rebuild it as GIN).
         ]
 
     def __str__(self):

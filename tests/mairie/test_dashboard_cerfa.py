@@ -39,6 +39,33 @@ def test_dashboard_counts_by_status_and_scrutin_and_oldest_waiting(client, agent
     assert "Brouillon" not in page
 
 
+def test_dashboard_reads_the_communes_procurations_in_one_pass(client, agent_mairie, commune):
+    """The figures per status are the sums of those per scrutin: one aggregate over the commune's
+    rows (its cost grows with them: docs/performance.md), not two; a durée limitée (no scrutin)
+    and a demande expired but not yet recorded are counted where they belong."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    s1 = ScrutinFactory(libelle="Législatives", date_tour1=timezone.localdate() + datetime.timedelta(days=60))
+    ProcurationFactory(validee_mairie=True, commune=commune, scrutin=s1, mandant=ElecteurFactory(commune=commune))
+    ProcurationFactory(en_attente=True, commune=commune, scrutin=s1, mandant=ElecteurFactory(commune=commune),
+                       submitted_at=timezone.now() - datetime.timedelta(days=100))  # expirée at read time
+    today = timezone.localdate()
+    ProcurationFactory(validee_autorite=True, commune=commune, scrutin=None, portee=Procuration.Portee.DUREE,
+                       valid_from=today, valid_until=today + datetime.timedelta(days=300),
+                       mandant=ElecteurFactory(commune=commune))
+    client.force_login(agent_mairie)
+    with CaptureQueriesContext(connection) as ctx:
+        page = text(client.get(reverse("mairie:home")))
+    aggregates = [q["sql"] for q in ctx.captured_queries
+                  if 'FROM "procuration_procuration"' in q["sql"] and "GROUP BY" in q["sql"]]
+    assert len(aggregates) == 1, aggregates
+    assert "<td>Expirée</td><td>1</td>" in page and "<th scope=\"row\">Total</th><td>3</td>" in page
+    assert ("<tr><td>Procurations pour une durée limitée</td><td>1</td><td>0</td><td>0</td><td>1</td></tr>"
+            in page)
+    assert "<tr><td>Législatives</td><td>0</td><td>1</td><td>1</td><td>2</td></tr>" in page
+
+
 def test_dashboard_when_nothing_waits(client, agent_mairie):
     client.force_login(agent_mairie)
     assert "Aucune procuration n'attend la mairie." in text(client.get(reverse("mairie:home")))
