@@ -1,0 +1,212 @@
+"""The mairie's decisions, to the word and to the boundary (mairie/views.py): what the agent is told
+after a validation, a replay or a refusal; which ticked ids a batch takes (the first 200, digits only)
+and where it goes back; the dashboard's « tour within 7 days » tile and its scrutins' order."""
+
+import datetime
+import html as htmllib
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from procuration.models import InvalidationMotif, Procuration, Status
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def waiting(commune, **kwargs):
+    kwargs.setdefault("mandant", ElecteurFactory(commune=commune))
+    return ProcurationFactory(validee_autorite=True, commune=commune, **kwargs)
+
+
+def told(response) -> list[tuple[str, str]]:
+    """The messages the view queued, as (level, text)."""
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def post(client, url, data=None):
+    """POST, then read the page it redirects to, as the browser does (the messages are shown there, once)."""
+    r = client.post(url, data or {})
+    r.told = told(r)
+    if r.status_code == 302:
+        client.get(r["Location"])
+    return r
+
+
+def status(p) -> str:
+    return Procuration.objects.values_list("status", flat=True).get(pk=p.pk)
+
+
+# ------------------------------------------------------------------ one procuration
+
+
+def test_validate_then_replay_is_told_apart(client, agent_mairie, commune):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    url = reverse("mairie:validate", args=[p.pk])
+    r = post(client, url)
+    assert (r.status_code, r["Location"]) == (302, reverse("mairie:detail", args=[p.pk]))
+    assert r.told == [("success", f"Procuration {p.reference} validée. Le mandant en est informé par courriel.")]
+    r = post(client, url)
+    assert r.status_code == 302
+    assert r.told == [("info", f"La procuration {p.reference} était déjà validée.")]
+    assert status(p) == Status.VALIDEE_MAIRIE and Procuration.objects.get(pk=p.pk).events.count() == 1
+
+
+def test_invalidate_then_replay_is_told_apart(client, agent_mairie, commune):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    url = reverse("mairie:invalidate", args=[p.pk])
+    data = {"motif": InvalidationMotif.AUTRE, "detail": "  Le mandant a déménagé.  "}
+    r = post(client, url, data)
+    assert (r.status_code, r["Location"]) == (302, reverse("mairie:detail", args=[p.pk]))
+    assert r.told == [("success", f"Procuration {p.reference} invalidée. Le mandant reçoit le motif par courriel.")]
+    assert Procuration.objects.get(pk=p.pk).motif_detail == "Le mandant a déménagé."
+    r = post(client, url, data)
+    assert r.told == [("info", f"La procuration {p.reference} était déjà invalidée.")]
+    assert status(p) == Status.INVALIDEE_MAIRIE
+
+
+def test_a_decision_the_state_machine_refuses_is_a_message_and_a_redirect_not_a_form_error(
+        client, agent_mairie, commune):
+    validated, invalidated = waiting(commune), waiting(commune)
+    client.force_login(agent_mairie)
+    post(client, reverse("mairie:validate", args=[validated.pk]))
+    post(client, reverse("mairie:invalidate", args=[invalidated.pk]), {"motif": InvalidationMotif.PLAFOND_ATTEINT})
+
+    r = post(client, reverse("mairie:invalidate", args=[validated.pk]), {"motif": InvalidationMotif.PLAFOND_ATTEINT})
+    assert (r.status_code, r["Location"]) == (302, reverse("mairie:detail", args=[validated.pk]))
+    [(level, message)] = r.told
+    assert level == "error"
+    assert message.endswith(" une procuration dont le statut est « Validée par la mairie ».")
+    assert status(validated) == Status.VALIDEE_MAIRIE
+
+    r = post(client, reverse("mairie:validate", args=[invalidated.pk]))
+    assert (r.status_code, r["Location"]) == (302, reverse("mairie:detail", args=[invalidated.pk]))
+    assert r.told == [("error", "Impossible de valider (mairie) une procuration dont le statut est "
+                                 "« Invalidée par la mairie ».")]
+    assert status(invalidated) == Status.INVALIDEE_MAIRIE
+
+
+@pytest.mark.parametrize("name", ["validate", "invalidate", "batch_validate"])
+def test_a_decision_is_a_post(client, agent_mairie, commune, name):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    url = reverse(f"mairie:{name}", args=[] if name == "batch_validate" else [p.pk])
+    r = client.get(url, {"ids": p.pk})
+    assert r.status_code == 405 and r["Allow"] == "POST"
+    assert status(p) == Status.VALIDEE_AUTORITE
+
+
+# ------------------------------------------------------------------ batch
+
+
+@pytest.mark.parametrize("n, message", [
+    (1, "1 procuration validée."),
+    (2, "2 procurations validées."),
+])
+def test_batch_says_how_many_in_the_singular_or_the_plural(client, agent_mairie, commune, n, message):
+    ps = [waiting(commune) for _ in range(n)]
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:batch_validate"), {"ids": [p.pk for p in ps]})
+    assert r.told == [("success", message)]
+    assert [status(p) for p in ps] == [Status.VALIDEE_MAIRIE] * n
+
+
+def test_batch_where_every_row_was_left_alone_says_only_that(client, agent_mairie, commune):
+    bad = waiting(commune)
+    bad.mandataire.inscrit = False
+    bad.mandataire.save()
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:batch_validate"), {"ids": [bad.pk]})
+    assert r.told == [("warning", "Non validées (un contrôle n'est plus conforme ou le statut a changé) : "
+                                   f"{bad.reference}.")]
+    done = ProcurationFactory(validee_mairie=True, commune=commune, mandant=ElecteurFactory(commune=commune))
+    r = post(client, reverse("mairie:batch_validate"), {"ids": [done.pk]})
+    assert r.told == [("info", "Aucune des procurations cochées n'attendait plus la mairie.")]
+
+
+@pytest.mark.parametrize("position, validated", [(200, True), (201, False)])
+def test_batch_takes_the_first_200_ids_ticked(client, agent_mairie, commune, position, validated):
+    p = waiting(commune)
+    others = [str(10_000_000 + i) for i in range(position - 1)]  # ids of nothing
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:batch_validate"), {"ids": [*others, p.pk]})
+    assert status(p) == (Status.VALIDEE_MAIRIE if validated else Status.VALIDEE_AUTORITE)
+    assert r.told == ([("success", "1 procuration validée.")] if validated else
+                       [("info", "Aucune des procurations cochées n'attendait plus la mairie.")])
+
+
+def test_batch_skips_what_is_not_a_number_in_ascii_digits(client, agent_mairie, commune):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:batch_validate"), {"ids": ["²", "١٢", "abc", "-1", "", " 7", str(p.pk)]})
+    assert r.status_code == 302
+    assert r.told == [("success", "1 procuration validée.")]
+    assert status(p) == Status.VALIDEE_MAIRIE
+
+
+@pytest.mark.parametrize("next_url, back", [
+    ("", "/mairie/file/"),
+    ("/mairie/file/?scrutin=3&page=2", "/mairie/file/?scrutin=3&page=2"),
+    ("https://ailleurs.example/mairie/file/", "/mairie/file/"),
+    ("/mairie/recherche/", "/mairie/file/"),
+])
+def test_batch_goes_back_to_the_queue_page_it_came_from_and_nowhere_else(client, agent_mairie, commune, next_url,
+                                                                         back):
+    assert reverse("mairie:queue") == "/mairie/file/"
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:batch_validate"), {"ids": [p.pk], "next": next_url})
+    assert r["Location"] == back
+    r = post(client, reverse("mairie:batch_validate"), {"next": next_url})  # nothing ticked: the same way back
+    assert r["Location"] == back
+
+
+# ------------------------------------------------------------------ dashboard
+
+TODAY = datetime.date(2027, 3, 10)
+
+
+def test_the_urgent_tile_counts_what_waits_for_a_tour_from_today_to_seven_days_ahead(client, agent_mairie, commune):
+    def day(n):
+        return TODAY + datetime.timedelta(days=n)
+
+    def w(scrutin, tour1, tour2):
+        return waiting(commune, scrutin=scrutin, tour1=tour1, tour2=tour2)
+
+    edge_ahead = ScrutinFactory(libelle="A", date_tour1=day(7), date_tour2=day(14))
+    edge_today = ScrutinFactory(libelle="B", date_tour1=day(-7), date_tour2=day(0))
+    single = ScrutinFactory(libelle="C", date_tour1=day(3), date_tour2=None)
+    both = ScrutinFactory(libelle="D", date_tour1=day(1), date_tour2=day(6))
+    too_late = ScrutinFactory(libelle="E", date_tour1=day(8), date_tour2=day(15))
+    past = ScrutinFactory(libelle="F", date_tour1=day(-1), date_tour2=None)
+    counted = [w(edge_ahead, True, False), w(edge_today, False, True), w(single, True, False), w(both, True, True)]
+    not_counted = [w(edge_ahead, False, True), w(edge_today, True, False), w(too_late, True, True),
+                   w(past, True, False)]
+    ProcurationFactory(validee_mairie=True, commune=commune, scrutin=single, mandant=ElecteurFactory(commune=commune))
+    assert len(counted) == 4 and len(not_counted) == 4
+    client.force_login(agent_mairie)
+    with time_machine.travel(datetime.datetime(2027, 3, 10, 9, 0, tzinfo=datetime.UTC), tick=False):
+        page = htmllib.unescape(client.get(reverse("mairie:home")).content.decode())
+    assert '<p class="fr-tile__detail" id="urgent-count">4</p>' in page
+    assert '<p class="fr-tile__detail" id="waiting-count">8</p>' in page
+
+
+def test_the_dashboard_lists_the_duree_first_then_the_scrutins_latest_first(client, agent_mairie, commune):
+    for libelle, tour1 in (("Municipales", 20), ("Européennes", 90), ("Partielle", 45)):
+        waiting(commune, scrutin=ScrutinFactory(libelle=libelle, date_tour1=TODAY + datetime.timedelta(days=tour1),
+                                                date_tour2=None))
+    ProcurationFactory(validee_autorite=True, commune=commune, mandant=ElecteurFactory(commune=commune),
+                       portee="duree", scrutin=None, tour1=False, tour2=False,
+                       valid_from=TODAY, valid_until=TODAY + datetime.timedelta(days=200))
+    client.force_login(agent_mairie)
+    with time_machine.travel(datetime.datetime(2027, 3, 10, 9, 0, tzinfo=datetime.UTC), tick=False):
+        page = htmllib.unescape(client.get(reverse("mairie:home")).content.decode())
+    rows = [label for label in ("Procurations pour une durée limitée", "Européennes", "Partielle", "Municipales")
+            if f"<tr><td>{label}</td>" in page]
+    assert len(rows) == 4
+    assert sorted(rows, key=lambda label: page.index(f"<tr><td>{label}</td>")) == [
+        "Procurations pour une durée limitée", "Européennes", "Partielle", "Municipales"]
