@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from procuration.models import InvalidationMotif, Procuration, Status
+from procuration.models import InvalidationMotif, Procuration, Status, User
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +210,80 @@ def test_the_dashboard_lists_the_duree_first_then_the_scrutins_latest_first(clie
     assert len(rows) == 4
     assert sorted(rows, key=lambda label: page.index(f"<tr><td>{label}</td>")) == [
         "Procurations pour une durée limitée", "Européennes", "Partielle", "Municipales"]
+
+
+# ------------------------------------------------------------------ the commune's administrator
+
+
+def test_an_administrator_cannot_manage_another_administrator_of_the_same_commune(client, commune_admin, commune):
+    from tests.factories import UserFactory
+
+    other_admin = UserFactory(username="admin-a2", commune_admin=True, commune=commune)
+    client.force_login(commune_admin)
+    for name in ("agent_edit", "agent_toggle", "agent_reset"):
+        url = reverse(f"mairie:{name}", args=[other_admin.pk])
+        r = client.get(url) if name == "agent_edit" else client.post(url)
+        assert r.status_code == 403, name
+    other_admin.refresh_from_db()
+    assert other_admin.is_active and other_admin.is_commune_admin
+
+
+def test_disabling_then_enabling_an_agent_says_which_and_audits_which(client, commune_admin, agent_mairie):
+    from procuration.models import AuditLog
+
+    client.force_login(commune_admin)
+    url = reverse("mairie:agent_toggle", args=[agent_mairie.pk])
+    r = post(client, url)
+    assert r.told == [("success", f"Le compte de {agent_mairie} est désactivé.")]
+    r = post(client, url)
+    assert r.told == [("success", f"Le compte de {agent_mairie} est réactivé.")]
+    assert list(AuditLog.objects.filter(object_id=str(agent_mairie.pk), action__startswith="mairie.agent_")
+                .order_by("pk").values_list("action", flat=True)) == ["mairie.agent_disable", "mairie.agent_enable"]
+
+
+def test_editing_an_agents_name_only_tells_no_former_address(client, commune_admin, agent_mairie, mailoutbox,
+                                                            django_capture_on_commit_callbacks):
+    client.force_login(commune_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = post(client, reverse("mairie:agent_edit", args=[agent_mairie.pk]), {
+            "first_name": agent_mairie.first_name, "last_name": "Nouveau-Nom", "email": agent_mairie.email})
+    edited = User.objects.get(pk=agent_mairie.pk)
+    assert edited.last_name == "Nouveau-Nom"
+    assert r.told == [("success", f"Le compte de {edited} est modifié.")]
+    assert mailoutbox == []
+
+
+def test_saving_the_same_automatic_validation_setting_records_no_change(client, commune_admin, commune):
+    from procuration.models import AuditLog
+
+    client.force_login(commune_admin)
+    r = post(client, reverse("mairie:parametres"), {})
+    assert r.told == [("success", "Validation automatique désactivée : chaque procuration sera contrôlée par un agent.")]
+    assert not AuditLog.objects.filter(action="mairie.auto_validation").exists()
+    post(client, reverse("mairie:parametres"), {"auto_validation": "on"})
+    r = post(client, reverse("mairie:parametres"), {"auto_validation": "on"})
+    assert r.told == [("success", "Validation automatique activée.")]
+    assert AuditLog.objects.filter(action="mairie.auto_validation").count() == 1
+
+
+# ------------------------------------------------------------------ exports
+
+
+@pytest.mark.parametrize("fmt, content_type", [("pdf", "application/pdf"), ("csv", "text/csv; charset=utf-8")])
+def test_a_finished_export_downloads_with_its_type_and_one_without_its_file_answers_404(
+        client, agent_mairie, commune, fmt, content_type, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from mairie.models import ExportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    scrutin = ScrutinFactory()
+    job = ExportJob.objects.create(commune=commune, requested_by=agent_mairie, scrutin=scrutin, tour=1, format=fmt,
+                                   state="done")
+    job.file.save(f"registre.{fmt}", ContentFile(b"contenu"))
+    empty = ExportJob.objects.create(commune=commune, requested_by=agent_mairie, scrutin=scrutin, tour=1, format=fmt,
+                                     state="done")
+    client.force_login(agent_mairie)
+    r = client.get(reverse("mairie:export_download", args=[job.pk]))
+    assert (r.status_code, r["Content-Type"], b"".join(r.streaming_content)) == (200, content_type, b"contenu")
+    assert client.get(reverse("mairie:export_download", args=[empty.pk])).status_code == 404
