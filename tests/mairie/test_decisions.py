@@ -287,3 +287,52 @@ def test_a_finished_export_downloads_with_its_type_and_one_without_its_file_answ
     r = client.get(reverse("mairie:export_download", args=[job.pk]))
     assert (r.status_code, r["Content-Type"], b"".join(r.streaming_content)) == (200, content_type, b"contenu")
     assert client.get(reverse("mairie:export_download", args=[empty.pk])).status_code == 404
+
+
+# ------------------------------------------------------------------ a paper CERFA keyed in
+
+
+@pytest.mark.parametrize("case", ["to_check", "auto_validated", "over_the_plafond"])
+def test_a_paper_cerfa_keyed_in_tells_what_became_of_it(client, agent_mairie, commune, case):
+    from tests.mairie.test_dashboard_cerfa import _cerfa_data
+
+    mandant, mandataire, scrutin = ElecteurFactory(commune=commune), ElecteurFactory(commune=commune), ScrutinFactory()
+    if case == "auto_validated":
+        commune.auto_validation = True
+        commune.save()
+    if case == "over_the_plafond":  # the mandataire already holds a procuration established in France for it
+        ProcurationFactory(validee_mairie=True, commune=commune, scrutin=scrutin, mandataire=mandataire,
+                           mandant=ElecteurFactory(commune=commune))
+    client.force_login(agent_mairie)
+    r = post(client, reverse("mairie:cerfa"), _cerfa_data(mandant, mandataire, scrutin))
+    p = Procuration.objects.get(mandant=mandant)
+    assert r["Location"] == reverse("mairie:detail", args=[p.pk])
+    expected = {
+        "to_check": (Status.VALIDEE_AUTORITE, "success",
+                     f"Formulaire enregistré sous la référence {p.reference}. Contrôlez-le puis validez-le."),
+        "auto_validated": (Status.VALIDEE_MAIRIE, "success",
+                           f"Formulaire enregistré sous la référence {p.reference} et validé automatiquement : "
+                           "tous les contrôles sont conformes."),
+        "over_the_plafond": (Status.ANNULEE, "warning",
+                             f"Formulaire enregistré sous la référence {p.reference} : la procuration est nulle. "
+                             f"{p.get_annulation_motif_display()}. {p.motif_detail} Le mandant en est informé "
+                             "s'il a donné son adresse électronique."),
+    }[case]
+    assert (p.status, *r.told[0]) == expected and len(r.told) == 1
+
+
+def test_a_paper_cerfa_the_domain_refuses_shows_why_and_keeps_nothing(client, agent_mairie, commune):
+    """The form finds both electors; the domain (Procuration.etablir) then refuses a mandataire on a
+    liste complémentaire for a présidentielle: the page says why, on the form, and nothing is kept."""
+    from procuration.models import Liste, ScrutinType
+    from tests.mairie.test_dashboard_cerfa import _cerfa_data
+
+    mandant = ElecteurFactory(commune=commune)
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE, nationalite="IT", complementaire_municipales=True)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, ue, ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)))
+    assert r.status_code == 200
+    errors = [e for field_errors in r.context["form"].errors.values() for e in field_errors]
+    assert errors == ["Un électeur inscrit sur une liste complémentaire ne peut pas être mandataire pour l'élection "
+                      "présidentielle ou les élections législatives."]
+    assert not Procuration.objects.exists()
