@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from listes.models import Decision, Teledossier
 from procuration.models import Procuration, Status, User
@@ -105,8 +106,8 @@ def test_procuration_with_the_keyboard_only(
     activate(agent, text_is(reference))
     agent.wait_for_url(re.compile(r".*/mairie/procurations/\d+/$"))
     activate(agent, "#validate-form button[type=submit]")
-    agent.wait_for_url(re.compile(r".*/mairie/procurations/\d+/$"))
-    assert agent.locator("#status").inner_text() == "Validée par la mairie"
+    # The POST redirects to the same URL: waiting for the URL would return at once, before the answer.
+    expect(agent.locator("#status")).to_have_text("Validée par la mairie", timeout=15_000)
 
     # Back to the mandant, still on the confirmation page: follow the procuration.
     activate(page, text_is("Suivre cette procuration"))
