@@ -332,6 +332,24 @@ def test_a_malformed_or_rate_limited_entry_is_audited_as_typed_up_to_the_fields_
     ]
 
 
+@pytest.mark.django_db
+def test_the_service_itself_keeps_only_the_first_40_characters_typed(rf, policier, settings):
+    """services.lookup is the rule's one home: whoever calls it (the form caps the field at 40), the
+    audit keeps 40 characters of what was typed, malformed or over the limit."""
+    typed = "K7M2QX" + "Z" * 54
+    request = rf.post("/police/")
+    request.user = policier
+    with pytest.raises(services.LookupRefused):
+        services.lookup(request, typed)
+    settings.POLICE_LOOKUP_LIMIT = 1
+    with pytest.raises(services.RateLimited):
+        services.lookup(request, typed)
+    logs = AuditLog.objects.filter(action="police.lookup", actor=policier).order_by("at", "pk")
+    assert [(log.detail["saisie"], log.detail["resultat"]) for log in logs] == [
+        ("K7M2QX" + "Z" * 34, "format_invalide"), ("K7M2QX" + "Z" * 34, "limite_atteinte")
+    ]
+
+
 @pytest.mark.parametrize(
     "state", [{"status": Status.EXPIREE}, {"status": Status.ECHUE}, {"submitted_at_days_ago": 62}]
 )
