@@ -345,6 +345,38 @@ def test_a_paper_form_keyed_in_at_the_mairie_keeps_where_the_authority_establish
     assert p.autorite_label.startswith("Consulat général de France à Genève, le ")
 
 
+def test_a_paper_form_keyed_in_at_the_mairie_logs_the_authority_named_and_e_mails_nothing_yet(users):
+    """The mandant asked nothing online and no authority of the product validated it: no reference e-mail,
+    no « validée par l'autorité » e-mail (the mairie's decision will be the first); the log names the
+    authority on the form, link after link of the dossier's chain."""
+    p = ProcurationFactory(origine="cerfa_papier", email_contact="marie@example.fr")
+    identite = IdentiteVerifiee(Verificateur.MAIRIE, by=users["agent"], autorite=" Commissariat de Cahors ",
+                                date_etablissement=datetime.date(2026, 11, 30))
+    p.etablir(identite, by=users["agent"], reason="Saisie d'un formulaire CERFA")
+    p.refresh_from_db()
+    assert (p.status, p.autorite_label) == (Status.VALIDEE_AUTORITE,
+                                            "Commissariat de Cahors, le 30/11/2026 (formulaire papier)")
+    assert [(e.seq, e.from_status, e.to_status, e.actor, e.reason) for e in p.events.order_by("seq")] == [
+        (1, Status.BROUILLON, Status.EN_ATTENTE, users["agent"], "Saisie d'un formulaire CERFA"),
+        (2, Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, users["agent"],
+         "Formulaire papier établi par Commissariat de Cahors, le 30/11/2026 (formulaire papier), saisi par la mairie"),
+    ]
+    assert not p.emails.exists()
+
+
+def test_a_paper_form_keyed_in_at_the_counter_logs_no_reason_of_its_own_and_e_mails_the_validation(users):
+    """The officer checked the identity at the counter: the validation e-mail names them; the log's reason is
+    the one the officer gave when keying it in, the validation adds none."""
+    p = ProcurationFactory(origine="cerfa_papier", email_contact="marie@example.fr")
+    identite = IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"], piece_type="cni", piece_numero_fin="1234")
+    p.etablir(identite, by=users["policier"], reason="Saisie d'un formulaire CERFA")
+    assert [(e.seq, e.to_status, e.actor, e.reason) for e in p.events.order_by("seq")] == [
+        (1, Status.EN_ATTENTE, users["policier"], "Saisie d'un formulaire CERFA"),
+        (2, Status.VALIDEE_AUTORITE, users["policier"], ""),
+    ]
+    assert list(p.emails.values_list("kind", flat=True)) == ["validated_by_authority"]
+
+
 def test_the_counter_keeps_the_last_four_characters_of_the_pieces_number(users):
     p = ProcurationFactory(en_attente=True)
     p.valider_autorite(by=users["policier"], piece_type="cni", piece_numero_fin="AB1234567")
