@@ -65,6 +65,14 @@ def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer, consul
     assert "détient déjà deux procurations" in details[third.pk]
 
 
+def test_a_plafond_within_the_law_says_what_the_mandataire_holds(mandataire, scrutin):
+    """One established in France held: a second, established abroad, is within L.73, and the check says so."""
+    ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="france")
+    plafond = {r.code: r for r in checks.evaluate(en_attente(mandataire, scrutin, "etranger"))}["plafond"]
+    assert plafond.ok
+    assert plafond.message == "Le mandataire détient 1 autre(s) procuration(s) sur la période, dont 1 établie(s) en France."
+
+
 def test_two_abroad_is_allowed(mandataire, scrutin, consul):
     assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=consul)
     assert en_attente(mandataire, scrutin, "etranger").valider_autorite(by=consul)

@@ -399,6 +399,36 @@ def test_a_refusal_with_a_detail_logs_the_motif_and_the_detail(users):
     assert p.events.get().reason == "Autre motif : Pièce présentée par un tiers"
 
 
+def test_an_invalidation_logs_the_motif_and_its_detail_when_there_is_one(users):
+    detailed = ProcurationFactory(validee_autorite=True)
+    detailed.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE, detail="Homonyme")
+    assert detailed.events.get().reason == "Autre motif : Homonyme"
+    plain = ProcurationFactory(validee_autorite=True)
+    plain.invalider_mairie(by=users["agent"], motif=InvalidationMotif.MANDANT_NON_INSCRIT)
+    assert plain.events.get().reason == "Le mandant n'est pas inscrit sur la liste électorale de la commune"
+
+
+def test_a_resiliation_at_the_counter_logs_the_reason_given_and_the_identity_checked(users):
+    identite = IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"], piece_type="cni")
+    checked = "Identité vérifiée : MARTIN Julie, Officier de police judiciaire (Commissariat central)"
+    with_reason = ProcurationFactory(validee_autorite=True)
+    with_reason.resilier(by=users["policier"], identite=identite, reason="Je voterai moi-même")
+    assert with_reason.events.get().reason == f"Je voterai moi-même — {checked}"
+    without = ProcurationFactory(validee_autorite=True)
+    without.resilier(by=users["policier"], identite=identite)
+    assert without.events.get().reason == checked
+
+
+@pytest.mark.parametrize("status", [Status.ANNULEE, Status.EN_ATTENTE, Status.VALIDEE_AUTORITE])
+def test_only_a_demande_being_keyed_in_can_be_established_at_once(users, status):
+    """etablir refuses anything but a brouillon, whatever its status sorts before or after, with its own message."""
+    p = ProcurationFactory(en_attente=True, status=status)
+    with pytest.raises(TransitionError, match="^Seule une demande en cours de saisie peut être établie.$"):
+        p.etablir(IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"]), by=users["policier"])
+    p.refresh_from_db()
+    assert p.status == status and not p.events.exists()
+
+
 @pytest.mark.parametrize(("liste", "where"), [("principale", "france"), ("complementaire", "france"),
                                               ("consulaire", "etranger")])
 def test_france_identite_establishes_abroad_only_for_the_consular_list(db, liste, where):
