@@ -377,6 +377,28 @@ def test_a_paper_form_keyed_in_at_the_counter_logs_no_reason_of_its_own_and_e_ma
     assert list(p.emails.values_list("kind", flat=True)) == ["validated_by_authority"]
 
 
+@pytest.mark.parametrize(("autorite", "date_etablissement"), [("Commissariat de Cahors", None),
+                                                            ("   ", datetime.date(2026, 11, 30))],
+                         ids=["without-its-date", "without-its-authority"])
+def test_a_paper_form_keyed_in_at_the_mairie_names_the_authority_and_its_date(users, autorite, date_etablissement):
+    p = ProcurationFactory(origine="cerfa_papier")
+    identite = IdentiteVerifiee(Verificateur.MAIRIE, by=users["agent"], autorite=autorite,
+                                date_etablissement=date_etablissement)
+    with pytest.raises(DomainError, match="Indiquez l'autorité qui a établi le formulaire et sa date") as excinfo:
+        p.etablir(identite, by=users["agent"])
+    assert excinfo.value.field == "autorite"
+    p.refresh_from_db()
+    assert p.status == Status.BROUILLON and not p.events.exists()
+
+
+def test_the_authority_named_is_kept_to_the_fields_300_characters(users):
+    """An officer's label (nom, prénom, qualité, unité) can be longer than the field: its first 300 characters."""
+    officer = UserFactory(username="opj-long", policier=True, last_name="A" * 150, first_name="B" * 150)
+    p = ProcurationFactory(en_attente=True)
+    p.valider_autorite(by=officer, piece_type="cni")
+    assert Procuration.objects.get(pk=p.pk).autorite_label == "A" * 150 + " " + "B" * 149
+
+
 def test_the_counter_keeps_the_last_four_characters_of_the_pieces_number(users):
     p = ProcurationFactory(en_attente=True)
     p.valider_autorite(by=users["policier"], piece_type="cni", piece_numero_fin="AB1234567")
