@@ -627,3 +627,13 @@ def test_the_closed_scrutins_are_read_only_for_a_duree_whose_mandataire_is_on_th
         page = checks.evaluate_page(light)
     assert {pk: v.get("liste_complementaire").ok for pk, v in page.items()} == {for_scrutin.pk: False,
                                                                                principale.pk: True}
+
+
+def test_the_plafond_under_the_mandataires_lock_reads_only_the_mandataires_procurations(
+        commune, django_assert_num_queries):
+    """plafond_depasse: the mandataire's row locked, then their procurations: two queries, even for a durée
+    whose mandataire is on a liste complémentaire (the closed scrutins matter to another check)."""
+    start = timezone.localdate() + datetime.timedelta(days=10)
+    p = _duree(ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE), start, start + datetime.timedelta(days=30))
+    with transaction.atomic(), django_assert_num_queries(2):
+        assert checks.plafond_depasse(p) == ""
