@@ -421,6 +421,15 @@ def test_a_refusal_with_a_detail_logs_the_motif_and_the_detail(users):
     assert p.events.get().reason == "Autre motif : Pièce présentée par un tiers"
 
 
+def test_an_invalidation_for_another_reason_as_the_form_posts_it_needs_its_detail(users):
+    """The mairie's form posts the motif as a plain string: « autre » without a detail is refused."""
+    p = ProcurationFactory(validee_autorite=True)
+    with pytest.raises(DomainError, match="Précisez le motif de l'invalidation"):
+        p.invalider_mairie(by=users["agent"], motif="autre", detail="  ")
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
+
+
 def test_an_invalidation_logs_the_motif_and_its_detail_when_there_is_one(users):
     detailed = ProcurationFactory(validee_autorite=True)
     detailed.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE, detail="Homonyme")
