@@ -323,6 +323,17 @@ def test_etablir_with_france_identite_logs_both_steps_and_follows_the_consular_l
     assert list(p.emails.order_by("pk").values_list("kind", flat=True)) == ["reference_issued", "validated_by_authority"]
 
 
+@pytest.mark.parametrize(("liste", "answered", "established"), [("principale", "etranger", "france"),
+                                                                 ("consulaire", "france", "etranger")])
+def test_a_demande_validated_with_france_identite_is_established_where_the_elector_votes(users, liste, answered,
+                                                                                         established):
+    """Whatever the mandant answered: France Identité establishes it in France, abroad for a consular list."""
+    p = ProcurationFactory(en_attente=True, mandant__liste=liste, etablissement=answered)
+    assert p.valider_autorite(france_identite=True)
+    p.refresh_from_db()
+    assert (p.status, p.etablissement) == (Status.VALIDEE_AUTORITE, established)
+
+
 def test_etablir_refused_by_a_rule_leaves_a_brouillon(users):
     from procuration.models import IdentiteVerifiee, Verificateur
 
