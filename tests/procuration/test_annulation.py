@@ -279,6 +279,14 @@ def test_mandant_radiation_or_death_ends_their_own_procurations(commune, scrutin
     assert kinds(of_dead) == []
 
 
+def test_a_motif_given_as_a_plain_string_is_the_same_motif(commune, scrutins):
+    """annuler takes the motif's value as well as its member (a register import reads a string): a
+    deceased mandant is never e-mailed."""
+    p = ProcurationFactory(validee_autorite=True, mandant=ElecteurFactory(commune=commune), scrutin=scrutins[0])
+    assert p.annuler(motif="deces_mandant")
+    assert (Procuration.objects.get(pk=p.pk).annulation_motif, kinds(p)) == ("deces_mandant", [])
+
+
 def test_an_unknown_radiation_motif_changes_nothing(commune):
     e = ElecteurFactory(commune=commune)
     with pytest.raises(DomainError):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from procuration import checks, validity
 from procuration.exceptions import DomainError
-from procuration.models import IdentiteVerifiee, Liste, Procuration, ScrutinType, Status
+from procuration.models import Electeur, IdentiteVerifiee, Liste, Portee, Procuration, ScrutinType, Status
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
 
 
@@ -63,6 +63,14 @@ def test_plafond_two_in_total_one_in_france(mandataire, scrutin, officer, consul
     details = dict(Procuration.objects.values_list("pk", "motif_detail"))
     assert "détient déjà une procuration établie en France" in details[second_france.pk]
     assert "détient déjà deux procurations" in details[third.pk]
+
+
+def test_a_plafond_within_the_law_says_what_the_mandataire_holds(mandataire, scrutin):
+    """One established in France held: a second, established abroad, is within L.73, and the check says so."""
+    ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="france")
+    plafond = {r.code: r for r in checks.evaluate(en_attente(mandataire, scrutin, "etranger"))}["plafond"]
+    assert plafond.ok
+    assert plafond.message == "Le mandataire détient 1 autre(s) procuration(s) sur la période, dont 1 établie(s) en France."
 
 
 def test_two_abroad_is_allowed(mandataire, scrutin, consul):
@@ -150,6 +158,18 @@ def test_tutelle_mandant_may_not_choose_the_tuteur(commune, scrutin):
     assert ProcurationFactory(mandant=mandant, scrutin=scrutin).soumettre()  # someone else: fine
 
 
+def test_tutelle_concerns_the_tuteur_only_whoever_was_registered_first(commune, scrutin):
+    """Another mandataire passes, whether registered before or after the tuteur."""
+    before = ElecteurFactory(commune=commune)
+    tuteur = ElecteurFactory(commune=commune)
+    after = ElecteurFactory(commune=commune)
+    mandant = ElecteurFactory(commune=commune, sous_tutelle=True, tuteur=tuteur)
+    assert before.pk < tuteur.pk < after.pk
+    for mandataire, ok in ((before, True), (tuteur, False), (after, True)):
+        p = ProcurationFactory(mandant=mandant, mandataire=mandataire, scrutin=scrutin)
+        assert verdicts(p)["tutelle"] is ok, mandataire
+
+
 @pytest.mark.parametrize(
     ("type_", "allowed"),
     [(ScrutinType.PRESIDENTIELLE, False), (ScrutinType.LEGISLATIVES, False),
@@ -187,6 +207,19 @@ def test_mandant_cannot_be_mandataire(mandant_electeur, scrutin):
     assert excinfo.value.code == "self"
     with transaction.atomic(), pytest.raises(IntegrityError):  # and the database says so too
         p.save()
+
+
+def test_the_mandant_named_as_mandataire_is_refused_when_the_two_are_read_separately(commune, scrutin):
+    """As in the mandant's form: the elector logged in and the mandataire found by NNE are two reads of the
+    same row. With a production-sized key (beyond the 256 small integers Python shares), the two keys are
+    equal but not the same object."""
+    mandant = ElecteurFactory(pk=1_000_003, commune=commune)
+    mandataire = Electeur.objects.select_related("commune").get(nne=mandant.nne)
+    p = Procuration(mandant=mandant, mandataire=mandataire, commune=commune, scrutin=scrutin, tour1=True,
+                    valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour1)
+    with transaction.atomic(), pytest.raises(DomainError, match="autre personne que vous") as excinfo:
+        checks.raise_for_demande(p)
+    assert (excinfo.value.code, excinfo.value.field) == ("self", "mandataire")
 
 
 def test_mandant_must_be_on_the_commune_list(commune, other_commune, scrutin):
@@ -469,8 +502,10 @@ def test_earliest_stand_is_judged_by_the_date_established_not_by_the_order_of_fi
 
 @pytest.mark.parametrize(
     "start,end,forbidden",
-    [(-10, 0, True), (-10, -1, False), (7, 20, True), (8, 20, False)],
-    ids=["ends-on-tour-1", "ends-the-day-before", "starts-on-tour-2", "starts-the-day-after"],
+    [(-10, 0, True), (-10, -1, False), (7, 20, True), (8, 20, False),
+     (0, 3, True), (-3, 3, True), (3, 7, True), (5, 10, True), (1, 6, False)],
+    ids=["ends-on-tour-1", "ends-the-day-before", "starts-on-tour-2", "starts-the-day-after",
+         "starts-on-tour-1", "holds-tour-1-only", "ends-on-tour-2", "holds-tour-2-only", "between-the-tours"],
 )
 def test_liste_complementaire_duree_forbidden_iff_it_holds_a_tour_day(commune, start, end, forbidden):
     """A durée of an EU citizen's mandataire on a liste complémentaire is closed to them iff one of its
@@ -527,6 +562,24 @@ def test_a_paper_form_over_the_plafond_is_not_refused_but_its_other_rules_still_
     assert doublon.value.code == "doublon"
 
 
+@pytest.mark.parametrize("rule", ["tutelle", "liste_complementaire"])
+def test_a_paper_form_an_authority_signed_is_still_refused_for_the_tuteur_or_a_liste_complementaire(commune, rule):
+    """plafond=False lifts the plafond only: a mandant under tutelle naming the tuteur, or a présidentielle's
+    mandataire on a liste complémentaire, is refused all the same (L.72-1; domain.md)."""
+    if rule == "tutelle":
+        mandataire = ElecteurFactory(commune=commune)
+        mandant = ElecteurFactory(commune=commune, sous_tutelle=True, tuteur=mandataire)
+        scrutin = ScrutinFactory()
+    else:
+        mandataire = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
+        mandant = ElecteurFactory(commune=commune)
+        scrutin = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+    p = ProcurationFactory(mandant=mandant, mandataire=mandataire, scrutin=scrutin, origine="cerfa_papier")
+    with pytest.raises(DomainError) as excinfo:
+        checks.raise_for_demande(p, plafond=False)
+    assert excinfo.value.code == rule
+
+
 def test_a_verdict_gives_each_check_by_its_code(mandant_electeur, scrutin):
     p = en_attente(ElecteurFactory(commune=mandant_electeur.commune), scrutin)
     verdict = checks.evaluate_page([p])[p.pk]
@@ -545,3 +598,42 @@ def test_looking_for_a_doublon_reads_only_the_mandants_procurations(commune, dja
     p = _duree(ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE), start, start + datetime.timedelta(days=30))
     with django_assert_num_queries(1):
         assert checks.duplicate_for_mandant(p) is None
+
+
+def test_the_closed_scrutins_are_read_only_for_a_duree_whose_mandataire_is_on_the_liste_complementaire(
+        commune, django_assert_num_queries):
+    """One query (the binding procurations) for any other procuration; a second one, the présidentielles and
+    législatives, only for a durée of a mandataire on the liste complémentaire. A procuration for a scrutin
+    reads its own scrutin's type, whether built in memory (the model's default portée, Portee.SCRUTIN),
+    read back as a model instance or as the light row of a page."""
+    presidentielle = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+    start = presidentielle.date_tour1 - datetime.timedelta(days=3)
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
+    for_scrutin = ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=ue, scrutin=presidentielle)
+    assert isinstance(for_scrutin.portee, Portee)
+    principale = _duree(ElecteurFactory(commune=commune), start, start + datetime.timedelta(days=30))
+    complementaire = _duree(ue, start, start + datetime.timedelta(days=30))
+    read_back = Procuration.objects.select_related(*checks.RELATED).get(pk=for_scrutin.pk)
+    assert read_back.portee == "scrutin" and not isinstance(read_back.portee, Portee)
+    for p in (for_scrutin, read_back):
+        with django_assert_num_queries(1):
+            assert verdicts(p)["liste_complementaire"] is False
+    with django_assert_num_queries(1):
+        assert verdicts(principale)["liste_complementaire"] is True
+    with django_assert_num_queries(2):
+        assert verdicts(complementaire)["liste_complementaire"] is False
+    light = checks.COLUMNS.load(Procuration.objects.filter(pk__in=[for_scrutin.pk, principale.pk]))
+    with django_assert_num_queries(1):
+        page = checks.evaluate_page(light)
+    assert {pk: v.get("liste_complementaire").ok for pk, v in page.items()} == {for_scrutin.pk: False,
+                                                                               principale.pk: True}
+
+
+def test_the_plafond_under_the_mandataires_lock_reads_only_the_mandataires_procurations(
+        commune, django_assert_num_queries):
+    """plafond_depasse: the mandataire's row locked, then their procurations: two queries, even for a durée
+    whose mandataire is on a liste complémentaire (the closed scrutins matter to another check)."""
+    start = timezone.localdate() + datetime.timedelta(days=10)
+    p = _duree(ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE), start, start + datetime.timedelta(days=30))
+    with transaction.atomic(), django_assert_num_queries(2):
+        assert checks.plafond_depasse(p) == ""

@@ -152,7 +152,8 @@ def test_fold():
 def test_who_sees_which_procuration(db, mandant_user):
     """visible_to, by kind of user: the mandant their own, the mairie's agent their commune's
     (brouillons left out), the national administrator all; an agent of the listes (even of the same
-    commune), a policier (who looks up a reference, never a list) and an anonymous see none."""
+    commune), a policier (who looks up a reference, never a list, even if the account names a commune),
+    a deactivated account and an anonymous see none."""
     own = ProcurationFactory(en_attente=True, mandant_user=mandant_user)
     other = ProcurationFactory(en_attente=True)
     agent = UserFactory(username="agent-v", agent_mairie=True, commune=other.commune)
@@ -161,8 +162,10 @@ def test_who_sees_which_procuration(db, mandant_user):
         "agent_mairie": set(Procuration.objects.visible_to(agent)),
         "admin_national": set(Procuration.objects.visible_to(UserFactory(username="admin-v", admin_national=True))),
         "agent_listes": set(Procuration.objects.visible_to(UserFactory(username="listes-v", agent_listes=True, commune=other.commune))),
-        "policier": set(Procuration.objects.visible_to(UserFactory(username="opj-v", policier=True))),
+        "policier": set(Procuration.objects.visible_to(UserFactory(username="opj-v", policier=True, commune=other.commune))),
         "anonyme": set(Procuration.objects.visible_to(AnonymousUser())),
+        "desactive": set(Procuration.objects.visible_to(
+            UserFactory(username="agent-off", agent_mairie=True, commune=other.commune, is_active=False))),
     }
     assert seen == {"mandant": {own}, "agent_mairie": {other}, "admin_national": {own, other}, "agent_listes": set(),
-                    "policier": set(), "anonyme": set()}
+                    "policier": set(), "anonyme": set(), "desactive": set()}

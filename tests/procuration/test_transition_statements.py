@@ -124,3 +124,14 @@ def test_a_demande_filed_locks_once(commune):
     assert not [s for s in sql if s.startswith("SELECT") and "FOR UPDATE" not in s
                 and _from(s) in ("procuration_electeur", "procuration_commune")], sql
     assert OutboxEmail.objects.filter(procuration=p, kind="reference_issued").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_resiliation_asked_online_locks_once_and_appends_its_event_without_a_savepoint(commune):
+    user = UserFactory()
+    p = ProcurationFactory(validee_autorite=True, mandant=ElecteurFactory(commune=commune))
+    sql = _statements(lambda: p.demander_resiliation(by=user))
+    assert len([s for s in sql if "FOR UPDATE" in s and _from(s) == "procuration_procuration"]) == 1, sql
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 1, sql  # its own atomic block's, in the test's
+    assert list(ProcurationEvent.objects.filter(dossier=p.pk).values_list("seq", "from_status", "to_status")) == [
+        (1, Status.VALIDEE_AUTORITE, Status.VALIDEE_AUTORITE)]

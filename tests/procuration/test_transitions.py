@@ -323,6 +323,17 @@ def test_etablir_with_france_identite_logs_both_steps_and_follows_the_consular_l
     assert list(p.emails.order_by("pk").values_list("kind", flat=True)) == ["reference_issued", "validated_by_authority"]
 
 
+@pytest.mark.parametrize(("liste", "answered", "established"), [("principale", "etranger", "france"),
+                                                                 ("consulaire", "france", "etranger")])
+def test_a_demande_validated_with_france_identite_is_established_where_the_elector_votes(users, liste, answered,
+                                                                                         established):
+    """Whatever the mandant answered: France Identité establishes it in France, abroad for a consular list."""
+    p = ProcurationFactory(en_attente=True, mandant__liste=liste, etablissement=answered)
+    assert p.valider_autorite(france_identite=True)
+    p.refresh_from_db()
+    assert (p.status, p.etablissement) == (Status.VALIDEE_AUTORITE, established)
+
+
 def test_etablir_refused_by_a_rule_leaves_a_brouillon(users):
     from procuration.models import IdentiteVerifiee, Verificateur
 
@@ -345,6 +356,60 @@ def test_a_paper_form_keyed_in_at_the_mairie_keeps_where_the_authority_establish
     assert p.autorite_label.startswith("Consulat général de France à Genève, le ")
 
 
+def test_a_paper_form_keyed_in_at_the_mairie_logs_the_authority_named_and_e_mails_nothing_yet(users):
+    """The mandant asked nothing online and no authority of the product validated it: no reference e-mail,
+    no « validée par l'autorité » e-mail (the mairie's decision will be the first); the log names the
+    authority on the form, link after link of the dossier's chain."""
+    p = ProcurationFactory(origine="cerfa_papier", email_contact="marie@example.fr")
+    identite = IdentiteVerifiee(Verificateur.MAIRIE, by=users["agent"], autorite=" Commissariat de Cahors ",
+                                date_etablissement=datetime.date(2026, 11, 30))
+    p.etablir(identite, by=users["agent"], reason="Saisie d'un formulaire CERFA")
+    p.refresh_from_db()
+    assert (p.status, p.autorite_label) == (Status.VALIDEE_AUTORITE,
+                                            "Commissariat de Cahors, le 30/11/2026 (formulaire papier)")
+    assert [(e.seq, e.from_status, e.to_status, e.actor, e.reason) for e in p.events.order_by("seq")] == [
+        (1, Status.BROUILLON, Status.EN_ATTENTE, users["agent"], "Saisie d'un formulaire CERFA"),
+        (2, Status.EN_ATTENTE, Status.VALIDEE_AUTORITE, users["agent"],
+         "Formulaire papier établi par Commissariat de Cahors, le 30/11/2026 (formulaire papier), saisi par la mairie"),
+    ]
+    assert not p.emails.exists()
+
+
+def test_a_paper_form_keyed_in_at_the_counter_logs_no_reason_of_its_own_and_e_mails_the_validation(users):
+    """The officer checked the identity at the counter: the validation e-mail names them; the log's reason is
+    the one the officer gave when keying it in, the validation adds none."""
+    p = ProcurationFactory(origine="cerfa_papier", email_contact="marie@example.fr")
+    identite = IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"], piece_type="cni", piece_numero_fin="1234")
+    p.etablir(identite, by=users["policier"], reason="Saisie d'un formulaire CERFA")
+    assert [(e.seq, e.to_status, e.actor, e.reason) for e in p.events.order_by("seq")] == [
+        (1, Status.EN_ATTENTE, users["policier"], "Saisie d'un formulaire CERFA"),
+        (2, Status.VALIDEE_AUTORITE, users["policier"], ""),
+    ]
+    assert list(p.emails.values_list("kind", flat=True)) == ["validated_by_authority"]
+
+
+@pytest.mark.parametrize(("autorite", "date_etablissement"), [("Commissariat de Cahors", None),
+                                                            ("   ", datetime.date(2026, 11, 30))],
+                         ids=["without-its-date", "without-its-authority"])
+def test_a_paper_form_keyed_in_at_the_mairie_names_the_authority_and_its_date(users, autorite, date_etablissement):
+    p = ProcurationFactory(origine="cerfa_papier")
+    identite = IdentiteVerifiee(Verificateur.MAIRIE, by=users["agent"], autorite=autorite,
+                                date_etablissement=date_etablissement)
+    with pytest.raises(DomainError, match="Indiquez l'autorité qui a établi le formulaire et sa date") as excinfo:
+        p.etablir(identite, by=users["agent"])
+    assert excinfo.value.field == "autorite"
+    p.refresh_from_db()
+    assert p.status == Status.BROUILLON and not p.events.exists()
+
+
+def test_the_authority_named_is_kept_to_the_fields_300_characters(users):
+    """An officer's label (nom, prénom, qualité, unité) can be longer than the field: its first 300 characters."""
+    officer = UserFactory(username="opj-long", policier=True, last_name="A" * 150, first_name="B" * 150)
+    p = ProcurationFactory(en_attente=True)
+    p.valider_autorite(by=officer, piece_type="cni")
+    assert Procuration.objects.get(pk=p.pk).autorite_label == "A" * 150 + " " + "B" * 149
+
+
 def test_the_counter_keeps_the_last_four_characters_of_the_pieces_number(users):
     p = ProcurationFactory(en_attente=True)
     p.valider_autorite(by=users["policier"], piece_type="cni", piece_numero_fin="AB1234567")
@@ -365,6 +430,45 @@ def test_a_refusal_with_a_detail_logs_the_motif_and_the_detail(users):
     p = ProcurationFactory(en_attente=True)
     p.refuser_autorite(by=users["policier"], motif=RefusMotif.AUTRE, detail="Pièce présentée par un tiers")
     assert p.events.get().reason == "Autre motif : Pièce présentée par un tiers"
+
+
+def test_an_invalidation_for_another_reason_as_the_form_posts_it_needs_its_detail(users):
+    """The mairie's form posts the motif as a plain string: « autre » without a detail is refused."""
+    p = ProcurationFactory(validee_autorite=True)
+    with pytest.raises(DomainError, match="Précisez le motif de l'invalidation"):
+        p.invalider_mairie(by=users["agent"], motif="autre", detail="  ")
+    p.refresh_from_db()
+    assert p.status == Status.VALIDEE_AUTORITE and not p.events.exists()
+
+
+def test_an_invalidation_logs_the_motif_and_its_detail_when_there_is_one(users):
+    detailed = ProcurationFactory(validee_autorite=True)
+    detailed.invalider_mairie(by=users["agent"], motif=InvalidationMotif.AUTRE, detail="Homonyme")
+    assert detailed.events.get().reason == "Autre motif : Homonyme"
+    plain = ProcurationFactory(validee_autorite=True)
+    plain.invalider_mairie(by=users["agent"], motif=InvalidationMotif.MANDANT_NON_INSCRIT)
+    assert plain.events.get().reason == "Le mandant n'est pas inscrit sur la liste électorale de la commune"
+
+
+def test_a_resiliation_at_the_counter_logs_the_reason_given_and_the_identity_checked(users):
+    identite = IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"], piece_type="cni")
+    checked = "Identité vérifiée : MARTIN Julie, Officier de police judiciaire (Commissariat central)"
+    with_reason = ProcurationFactory(validee_autorite=True)
+    with_reason.resilier(by=users["policier"], identite=identite, reason="Je voterai moi-même")
+    assert with_reason.events.get().reason == f"Je voterai moi-même — {checked}"
+    without = ProcurationFactory(validee_autorite=True)
+    without.resilier(by=users["policier"], identite=identite)
+    assert without.events.get().reason == checked
+
+
+@pytest.mark.parametrize("status", [Status.ANNULEE, Status.EN_ATTENTE, Status.VALIDEE_AUTORITE])
+def test_only_a_demande_being_keyed_in_can_be_established_at_once(users, status):
+    """etablir refuses anything but a brouillon, whatever its status sorts before or after, with its own message."""
+    p = ProcurationFactory(en_attente=True, status=status)
+    with pytest.raises(TransitionError, match="^Seule une demande en cours de saisie peut être établie.$"):
+        p.etablir(IdentiteVerifiee(Verificateur.AUTORITE, by=users["policier"]), by=users["policier"])
+    p.refresh_from_db()
+    assert p.status == status and not p.events.exists()
 
 
 @pytest.mark.parametrize(("liste", "where"), [("principale", "france"), ("complementaire", "france"),
