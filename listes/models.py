@@ -17,6 +17,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from procuration.exceptions import DomainError, TransitionError
+from procuration.models.territory import de
 from procuration.reference import ALPHABET
 
 NUMERO_PREFIX = "A-9-"
@@ -308,7 +309,7 @@ class Teledossier(models.Model):
                 return False
             if locked.etat not in sources:
                 raise TransitionError(
-                    f"Impossible de {TRANSITION_VERBS[name]} un dossier dont l'état est « {Etat(locked.etat).label} »."
+                    f"Impossible {de(TRANSITION_VERBS[name])} un dossier dont l'état est « {Etat(locked.etat).label} »."
                 )
             if not locked.can(name):
                 if locked.est_ile:

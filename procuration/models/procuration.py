@@ -18,6 +18,7 @@ from procuration import chain, expiry
 from procuration.exceptions import DomainError, TransitionError
 from procuration.expiry import demande_expires_on
 from procuration.models.audit import ChainedRow, purging
+from procuration.models.territory import de
 from procuration.reference import generate_reference, normalize_reference
 
 
@@ -371,7 +372,7 @@ class Procuration(models.Model):
             current = locked.status if name == "expirer" else locked.statut_effectif
             if current not in sources:
                 raise TransitionError(
-                    f"Impossible de {TRANSITION_VERBS[name]} une procuration dont le statut est "
+                    f"Impossible {de(TRANSITION_VERBS[name])} une procuration dont le statut est "
                     f"« {Status(current).label} »."
                 )
             if check is not None:

@@ -6,6 +6,12 @@ VOWELS = "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ"
 H_ASPIRE = frozenset({"Haguenau", "Halluin", "Hayange", "Hem", "Hénin-Beaumont", "Hautmont"})
 
 
+def de(word: str) -> str:
+    """« de » before a word, elided before a vowel or a mute h: d'accepter, d'invalider, de valider."""
+    initial = word[:1].upper()
+    return f"d'{word}" if initial in VOWELS or initial == "H" else f"de {word}"
+
+
 def de_commune(nom: str) -> str:
     """« de » + the commune's name, with the French elision and the contracted articles:
     d'Almayrac, d'Hyères, de Paris, de Haguenau, du Mans, des Ulis, de La Rochelle, de L'Isle-Adam."""
@@ -14,10 +20,9 @@ def de_commune(nom: str) -> str:
         return f"du {nom[3:]}"
     if nom.startswith("Les "):
         return f"des {nom[4:]}"
-    initial = nom[:1].upper()
-    if initial in VOWELS or (initial == "H" and nom not in H_ASPIRE):
-        return f"d'{nom}"
-    return f"de {nom}"
+    if nom in H_ASPIRE:
+        return f"de {nom}"
+    return de(nom)
 
 
 class Commune(models.Model):

@@ -81,8 +81,7 @@ OUTCOMES = {
     ("ile", "recu", "refuser"): "clos",
     ("ile", "clos", "recevoir"): (TransitionError, "Impossible de marquer comme reçu un dossier dont l'état est « Dossier clos »."),
     ("ile", "clos", "clore"): (TransitionError, "Impossible de clore un dossier dont l'état est « Dossier clos »."),
-    # « de accepter »: the verb is not elided (reported, not changed here: see docs/testing.md).
-    ("ile", "clos", "accepter"): (TransitionError, " accepter un dossier dont l'état est « Dossier clos »."),
+    ("ile", "clos", "accepter"): (TransitionError, "Impossible d'accepter un dossier dont l'état est « Dossier clos »."),
     ("ile", "clos", "refuser"): (TransitionError, "Impossible de refuser un dossier dont l'état est « Dossier clos »."),
     ("rco", "transmis", "recevoir"): "recu",
     ("rco", "transmis", "clore"): "clos",
@@ -94,7 +93,7 @@ OUTCOMES = {
     ("rco", "recu", "refuser"): (DomainError, NOT_RCO),
     ("rco", "clos", "recevoir"): (TransitionError, "Impossible de marquer comme reçu un dossier dont l'état est « Dossier clos »."),
     ("rco", "clos", "clore"): (TransitionError, "Impossible de clore un dossier dont l'état est « Dossier clos »."),
-    ("rco", "clos", "accepter"): (TransitionError, " accepter un dossier dont l'état est « Dossier clos »."),
+    ("rco", "clos", "accepter"): (TransitionError, "Impossible d'accepter un dossier dont l'état est « Dossier clos »."),
     ("rco", "clos", "refuser"): (TransitionError, "Impossible de refuser un dossier dont l'état est « Dossier clos »."),
 }
 
@@ -111,8 +110,8 @@ def test_each_move_from_each_state(commune, agent_listes, demarche, etat, name):
             with pytest.raises(error) as excinfo:
                 move(d, name, agent_listes)
             assert type(excinfo.value) is error
-            assert excinfo.value.message.endswith(message) and excinfo.value.message.startswith("Impossible de ") == (
-                error is TransitionError)
+            assert excinfo.value.message.endswith(message)
+            assert excinfo.value.message.startswith(("Impossible de ", "Impossible d'")) == (error is TransitionError)
             result = None
         else:
             result = move(d, name, agent_listes)

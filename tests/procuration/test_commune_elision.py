@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from procuration.models.territory import de_commune
+from procuration.models.territory import de, de_commune
 from tests.factories import CommuneFactory
 
 
@@ -67,3 +67,18 @@ def test_the_de_filter_is_the_same_rule():
     rendered = Template("{% load french %}{{ a|de }} / {{ b|de }} / {{ c|de }}").render(
         Context({"a": "Almayrac", "b": "Le Mans", "c": "Hyères"}))
     assert unescape(rendered) == "d'Almayrac / du Mans / d'Hyères"
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("accepter", "d'accepter"),
+    ("invalider (mairie)", "d'invalider (mairie)"),
+    ("annuler", "d'annuler"),
+    ("établir", "d'établir"),
+    ("habiliter", "d'habiliter"),
+    ("valider (mairie)", "de valider (mairie)"),
+    ("résilier", "de résilier"),
+    ("marquer comme reçu", "de marquer comme reçu"),
+])
+def test_de_before_a_verb(word, expected):
+    """The messages of a refused transition: « Impossible d'accepter un dossier… », not « de accepter »."""
+    assert de(word) == expected
