@@ -190,12 +190,10 @@ class MandataireForm(DsfrBaseForm):
         else:
             return data
         m = self.mandataire
-        if m.pk == self.electeur.pk:
-            self.add_error(field, "Vous ne pouvez pas être votre propre mandataire : choisissez une autre personne.")
-            return data
-        if not m.peut_voter:
-            self.add_error(field, "Cette personne ne peut pas être mandataire : elle n'est inscrite sur aucune "
-                                  "liste électorale ou ne peut pas voter.")
+        try:  # the domain's one rule (its field "mandataire" is, here, the field that found them)
+            checks.raise_for_mandataire(self.electeur, m)
+        except DomainError as exc:
+            self.add_error(field, exc.message)
             return data
         if self.period:
             p = build_procuration(self.electeur, {**self.period, "mandataire": m.pk}, mandataire=m)

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from dsfr.forms import DsfrBaseForm
 
-from procuration import registry, validity
+from procuration import checks, registry, validity
 from procuration.exceptions import DomainError
 from procuration.models import IdentiteVerifiee, Origine, Portee, Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement
@@ -134,8 +134,11 @@ class CerfaForm(DsfrBaseForm):
         self._resolve_mandant(data)
         self._resolve_mandataire(data)
         self._resolve_validity(data)
-        if self.mandant and self.mandataire and self.mandant.pk == self.mandataire.pk:
-            raise forms.ValidationError("Le mandataire doit être une autre personne que le mandant.")
+        if self.mandant and self.mandataire:
+            try:  # the domain's one rule, on the field that found the mandataire (NNE, else état civil)
+                checks.raise_for_mandataire(self.mandant, self.mandataire)
+            except DomainError as exc:
+                self.add_error("mandataire_nne" if data["mandataire_nne"] else "mandataire_nom", exc.message)
         return data
 
     def _resolve_mandant(self, data):

@@ -5,6 +5,10 @@ queries (one for the mandataires' and the mandants' binding procurations, at mos
 scrutins that forbid a liste complémentaire), whatever the number of rows; `evaluate(p)` is the
 same code for one procuration (saved or not: the mandant's form checks a demande before it exists).
 
+`raise_for_mandataire(mandant, mandataire)` is who may be the mandataire (another person, able to
+vote): called by every path that names one (the mandant's form, the paper CERFA at the police and at
+the mairie, raise_for_demande), its error names the field "mandataire".
+
 `raise_for_demande`, `raise_for_plafond` and `raise_for_validation` enforce the blocking ones inside
 a transition's transaction, after locking the elector rows, so that the plafond holds under
 concurrency; `plafond_depasse` tells an authority's validation that what it establishes is void (L.73).
@@ -31,6 +35,8 @@ from procuration.rows import Columns, Row
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
 RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin")
+MANDATAIRE_SELF = "Le mandataire doit être une autre personne que le mandant."
+MANDATAIRE_NE_PEUT_PAS_VOTER = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
 _FIELDS = ("id", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
            "etablissement", "reference", "submitted_at")
 
@@ -192,8 +198,7 @@ def _results(p, loaded: _Loaded) -> list[CheckResult]:
         ),
         CheckResult(
             "mandataire_inscrit", "Mandataire inscrit", mandataire.peut_voter,
-            f"Inscrit à {mandataire.commune.nom}." if mandataire.peut_voter
-            else "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter.",
+            f"Inscrit à {mandataire.commune.nom}." if mandataire.peut_voter else MANDATAIRE_NE_PEUT_PAS_VOTER,
         ),
     ]
     ok, total, france = _plafond(p, loaded.by_mandataire[p.mandataire_id])
@@ -254,15 +259,22 @@ def duplicate_for_mandant(p):
     return None if doublon is None else Procuration.objects.select_related("scrutin").get(pk=doublon.pk)
 
 
+def raise_for_mandataire(mandant, mandataire) -> None:
+    """Who may be the mandataire of `mandant` (two Electeur): another person (compared by key, the two
+    may be separate reads of one row), able to vote (Electeur.peut_voter). Raises DomainError naming
+    the field "mandataire"; a form puts it on its own field that holds the mandataire."""
+    if mandant.pk == mandataire.pk:
+        raise DomainError(MANDATAIRE_SELF, code="self", field="mandataire")
+    if not mandataire.peut_voter:
+        raise DomainError(MANDATAIRE_NE_PEUT_PAS_VOTER, code="mandataire_non_inscrit", field="mandataire")
+
+
 def raise_for_demande(p, *, plafond: bool = True) -> None:
     """Blocking rules when the demande is submitted (mandant row locked). The period is checked
     before, by procuration.validity. plafond=False: a paper form an authority already signed
     (L.73: established over the plafond, it is void, see plafond_depasse), not refused here."""
     Electeur.objects.select_for_update().filter(pk=p.mandant_id).first()
-    if p.mandant_id == p.mandataire_id:
-        raise DomainError("Le mandataire doit être une autre personne que vous.", code="self", field="mandataire")
-    if not p.mandataire.peut_voter:
-        raise DomainError("Le mandataire n'est inscrit sur aucune liste électorale.", code="mandataire_non_inscrit")
+    raise_for_mandataire(p.mandant, p.mandataire)
     for r in evaluate(p):
         if not r.ok and (plafond or r.code != "plafond"):
             raise DomainError(r.message, code=r.code)

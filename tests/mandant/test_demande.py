@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from procuration import identity
 from procuration.models import OutboxEmail, Procuration, Status
 from procuration.models.procuration import Origine
-from tests.factories import ProcurationFactory, ScrutinFactory
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
 TODAY = timezone.localdate
 
@@ -140,7 +141,25 @@ def test_unknown_mandataire_by_etat_civil(logged, scrutin, mandataire):
 def test_mandant_cannot_be_own_mandataire(logged, scrutin, mandant_electeur):
     post_validite(logged, scrutin)
     response = post_mandataire(logged, mode="nne", nne=mandant_electeur.nne, date_naissance_nne="1980-05-12")
-    assert_field_error(response, "nne", "Vous ne pouvez pas être votre propre mandataire")
+    assert_field_error(response, "nne", "Le mandataire doit être une autre personne que le mandant.")
+    assert_nothing_saved()
+
+
+@pytest.mark.parametrize("unable", [{"deces": True}, {"droits_civiques": False}])
+def test_a_mandataire_who_cannot_vote_is_refused_on_the_field_that_found_them(logged, scrutin, commune, unable):
+    """On a list but deceased or deprived of civic rights: the domain's rule (checks.raise_for_mandataire),
+    on the NNE field or on the nom, whichever way the mandataire was named; the live check says the same."""
+    ElecteurFactory(nne="987654321", nom="ROUX", prenoms="Léa", sexe="F", date_naissance=datetime.date(1970, 1, 2),
+                    commune=commune, **unable)
+    message = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
+    post_validite(logged, scrutin)
+    by_nne = {"mode": "nne", "nne": "987654321", "date_naissance_nne": "1970-01-02"}
+    assert_field_error(post_mandataire(logged, **by_nne), "nne", message)
+    assert escape(message) in logged.get(reverse("mandant:verifier_mandataire"), by_nne).content.decode()
+    response = post_mandataire(logged, mode="etat_civil", nom="Roux", prenoms="Léa", sexe="F",
+                               date_naissance="1970-01-02", commune="81005")
+    assert_field_error(response, "nom", message)
+    assert "mandataire" not in logged.session.get(identity.DEMANDE_SESSION_KEY, {})  # the step did not pass
     assert_nothing_saved()
 
 
