@@ -289,6 +289,17 @@ def test_a_policier_sees_no_procuration_even_one_given_from_their_own_account(pe
     assert not Procuration.objects.visible_to(User.objects.get(pk=account.pk)).exists()
 
 
+@pytest.mark.parametrize("role", ["", "maire"], ids=["empty", "retired"])
+def test_an_account_whose_role_the_application_does_not_know_sees_no_procuration(db, role):
+    """visible_to fails closed: a role none of the five (empty, or one retired from Role while its rows stay;
+    the column has no check) sees nothing, however it sorts against the known ones."""
+    ProcurationFactory(en_attente=True)
+    account = UserFactory(username=f"role-inconnu-{role or 'vide'}", admin_national=True)
+    assert Procuration.objects.visible_to(User.objects.get(pk=account.pk)).count() == 1
+    User.objects.filter(pk=account.pk).update(role=role)
+    assert not Procuration.objects.visible_to(User.objects.get(pk=account.pk)).exists()
+
+
 # ------------------------------------------------------------------ what a procuration shows
 
 
