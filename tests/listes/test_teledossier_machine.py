@@ -183,3 +183,29 @@ def test_the_instance_moved_is_the_row_read_under_lock(commune, agent_listes):
     d2.recevoir(by=agent_listes, comment="Reçu.")
     assert stale2.recevoir(by=agent_listes, comment="Encore.") is False
     assert stale2.etat == "recu" and stale2.closed_at is None
+
+
+@pytest.mark.parametrize("name, args", [
+    ("recevoir", ("Reçu.",)),
+    ("clore", ("Fin.",)),
+    ("accepter", ("Bienvenue.",)),
+    # Two texts: positionally, the motif notified and the comment could be swapped without a word.
+    ("refuser", ("Votre demande est refusée.", "Justificatif de domicile trop ancien.")),
+])
+def test_a_move_takes_the_agent_and_its_texts_by_keyword_only(commune, agent_listes, name, args):
+    d = deposer(commune, "rco" if name in ("recevoir", "clore") else "ile")
+    filed = emails(d)
+    with pytest.raises(TypeError, match="positional argument"):
+        getattr(d, name)(agent_listes, *args)
+    d.refresh_from_db()
+    assert (d.etat, d.decision, d.motif_refus, d.events.count(), emails(d)) == ("transmis", "", "", 1, filed)
+
+
+def test_filing_takes_the_usager_and_the_pieces_by_keyword_only(commune, mandant_b):
+    data = dict(demarche="rco", commune=commune, nom="LEROY", prenoms="Anne", sexe="F",
+                date_naissance=datetime.date(1990, 3, 4), lieu_naissance="Albi", adresse="3 rue des Lilas",
+                code_postal="81190", ville="Almayrac")
+    with pytest.raises(TypeError, match="positional argument"):
+        Teledossier.deposer(mandant_b, [], **data)
+    assert not Teledossier.objects.exists()
+    assert Teledossier.deposer(usager=mandant_b, pieces=[], **data).usager == mandant_b

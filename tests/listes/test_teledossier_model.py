@@ -68,6 +68,20 @@ def test_an_account_the_national_admin_turned_into_another_role_no_longer_sees_w
         assert list(Teledossier.objects.visible_to(mandant_b)) == [], role
 
 
+@pytest.mark.parametrize("role", [Role.ADMIN_NATIONAL, Role.POLICIER, Role.AGENT_MAIRIE, Role.MANDANT])
+def test_an_agent_des_listes_given_another_role_with_the_commune_kept_no_longer_sees_its_dossiers(
+        commune, agent_listes, mandant_b, role):
+    """The national admin changes an agent des listes' role and leaves the commune in the account (only
+    the agents' roles require one): the commune's télédossiers are the agent des listes' alone."""
+    d = deposer(commune, usager=mandant_b)
+    assert list(Teledossier.objects.visible_to(agent_listes)) == [d]
+    agent_listes.role = role
+    agent_listes.save(update_fields=["role"])
+    user = type(agent_listes).objects.get(pk=agent_listes.pk)  # as the request reads it
+    assert (user.role, user.commune_id) == (role, commune.pk)
+    assert list(Teledossier.objects.visible_to(user)) == []
+
+
 # ------------------------------------------------------------------ the list(s) asked, in words
 
 
@@ -84,14 +98,21 @@ def test_the_lists_and_the_nationality_in_words(nationalite, municipales, europe
     assert (d.listes_label, d.nationalite_label) == (listes, label)
 
 
-def test_the_agent_reads_the_one_liste_complementaire_asked(client, commune, agent_listes):
-    d = deposer(commune, nationalite="IT", complementaire_europeennes=True)
+@pytest.mark.parametrize("extra, listes, label", [
+    ({"nationalite": "IT", "complementaire_europeennes": True}, "Liste complémentaire européennes", "Italie"),
+    # The nationality as read from the database (not the literal "FR" of the code): still « Française ».
+    ({}, "Liste principale", "Française"),
+])
+def test_the_agent_reads_the_lists_asked_and_the_nationality(client, commune, agent_listes, extra, listes, label):
+    d = deposer(commune, **extra)
     client.force_login(agent_listes)
     from django.urls import reverse
 
     html = client.get(reverse("listes:dossier", args=[d.numero])).content.decode()
-    assert '<dd id="listes">Liste complémentaire européennes</dd>' in html
-    assert '<dd id="nationalite">Italie</dd>' in html
+    assert f'<dd id="listes">{listes}</dd>' in html
+    assert f'<dd id="nationalite">{label}</dd>' in html
+    stored = Teledossier.objects.get(pk=d.pk)
+    assert (stored.listes_label, stored.nationalite_label) == (listes, label)
 
 
 # ------------------------------------------------------------------ numéro
@@ -230,3 +251,27 @@ def test_a_move_either_way_takes_the_first_bureau_of_the_new_commune_and_radiate
     radiation = AuditLog.objects.get(action="registre.radiation")
     assert (radiation.detail["commune"], radiation.detail["nouvelle_commune"]) == (old.code_insee, new.code_insee)
     assert BureauDeVote.objects.filter(commune=new).count() == 2
+
+
+def test_a_new_address_in_a_commune_of_large_key_keeps_the_bureau_and_nothing_is_radiated(db):
+    """The same move within the commune, with a commune key as in production (tens of thousands of
+    communes: well beyond the small integers Python keeps one copy of): the elector's commune and the
+    dossier's, each read from its own row, are the same commune."""
+    commune = CommuneFactory(pk=81005, nom="Almayrac", code_insee="81005")
+    BureauDeVoteFactory(commune=commune, numero=1)
+    bureau_2 = BureauDeVoteFactory(commune=commune, numero=2)
+    electeur = ElecteurFactory(commune=commune, bureau=bureau_2, nom="ROUX", prenoms="Léa", sexe="F",
+                               date_naissance=datetime.date(1985, 6, 1))
+    user = UserFactory(username="lea", first_name="Léa", last_name="ROUX", gender="F",
+                       birthdate=datetime.date(1985, 6, 1), birthplace=electeur.code_lieu_naissance,
+                       birthcountry=electeur.code_pays_naissance)
+    given = ProcurationFactory(validee_mairie=True, mandant=electeur, commune=commune)
+    agent = UserFactory(username="listes-almayrac", agent_listes=True, commune=commune)
+    d = ile_of(user, commune, adresse="8 place du Foirail")
+    assert d.accepter(by=agent, comment="Adresse mise à jour.") is True
+    e = Electeur.objects.get(pk=electeur.pk)
+    assert (e.commune_id, e.bureau_id, e.nne, e.adresse) == (81005, bureau_2.pk, electeur.nne,
+                                                             "8 place du Foirail, 81190 Almayrac")
+    assert not AuditLog.objects.filter(action="registre.radiation").exists()
+    given.refresh_from_db()
+    assert given.status == Status.VALIDEE_MAIRIE
