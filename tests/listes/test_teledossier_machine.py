@@ -199,6 +199,14 @@ def test_a_move_takes_the_agent_and_its_texts_by_keyword_only(commune, agent_lis
         getattr(d, name)(agent_listes, *args)
     d.refresh_from_db()
     assert (d.etat, d.decision, d.motif_refus, d.events.count(), emails(d)) == ("transmis", "", "", 1, filed)
+    # The same move by keyword is made (its body runs, so scripts/mutation.sh's selection of the tests
+    # for a mutant of this signature includes this test).
+    keywords = ({"motif": "Justificatif de domicile trop ancien.", "comment": "Votre demande est refusée."}
+                if name == "refuser" else {"comment": args[0]})
+    assert getattr(d, name)(by=agent_listes, **keywords) is True
+    d.refresh_from_db()
+    assert (d.events.count(), d.motif_refus) == (
+        2, "Justificatif de domicile trop ancien." if name == "refuser" else "")
 
 
 def test_filing_takes_the_usager_and_the_pieces_by_keyword_only(commune, mandant_b):
