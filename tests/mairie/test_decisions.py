@@ -97,6 +97,19 @@ def test_a_decision_is_a_post(client, agent_mairie, commune, name):
     url = reverse(f"mairie:{name}", args=[] if name == "batch_validate" else [p.pk])
     r = client.get(url, {"ids": p.pk})
     assert r.status_code == 405 and r["Allow"] == "POST"
+    for method in ("put", "patch", "delete", "options"):  # only POST acts, whatever sorts after it
+        r = getattr(client, method)(url, f"ids={p.pk}", content_type="application/x-www-form-urlencoded")
+        assert r.status_code == 405 and r["Allow"] == "POST", method
+    assert status(p) == Status.VALIDEE_AUTORITE
+
+
+def test_a_validation_form_that_does_not_hold_answers_400_and_validates_nothing(client, agent_mairie, commune):
+    p = waiting(commune)
+    client.force_login(agent_mairie)
+    r = client.post(reverse("mairie:validate", args=[p.pk]), {"forcer": "on", "motif_forcage": "x" * 1001})
+    assert r.status_code == 400
+    assert r.context["validation_form"].errors["motif_forcage"] == [
+        "Assurez-vous que cette valeur comporte au plus 1000 caractères (actuellement 1001)."]
     assert status(p) == Status.VALIDEE_AUTORITE
 
 
@@ -228,6 +241,25 @@ def test_an_administrator_cannot_manage_another_administrator_of_the_same_commun
     assert other_admin.is_active and other_admin.is_commune_admin
 
 
+@pytest.mark.parametrize("appointed", ["before", "after"])
+def test_the_administrator_manages_the_agents_whenever_either_was_created(client, commune, appointed):
+    """Appointed before or after the agent (whatever their order in the table), the administrator
+    edits, disables and resets the agent's account."""
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="admin-a", commune_admin=True, commune=commune) if appointed == "before" else None
+    agent = UserFactory(username="agent-a", agent_mairie=True, commune=commune)
+    admin = admin or UserFactory(username="admin-a", commune_admin=True, commune=commune)
+    assert (admin.pk < agent.pk) == (appointed == "before")
+    client.force_login(admin)
+    assert client.get(reverse("mairie:agent_edit", args=[agent.pk])).status_code == 200
+    r = post(client, reverse("mairie:agent_toggle", args=[agent.pk]))
+    assert r.told == [("success", f"Le compte de {agent} est désactivé.")]
+    r = post(client, reverse("mairie:agent_reset", args=[agent.pk]))
+    assert r.status_code == 302 and r.told[0][0] == "success"
+    assert not User.objects.get(pk=agent.pk).is_active
+
+
 def test_disabling_then_enabling_an_agent_says_which_and_audits_which(client, commune_admin, agent_mairie):
     from procuration.models import AuditLog
 
@@ -287,6 +319,22 @@ def test_a_finished_export_downloads_with_its_type_and_one_without_its_file_answ
     r = client.get(reverse("mairie:export_download", args=[job.pk]))
     assert (r.status_code, r["Content-Type"], b"".join(r.streaming_content)) == (200, content_type, b"contenu")
     assert client.get(reverse("mairie:export_download", args=[empty.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("state", ["pending", "running", "failed"])
+def test_an_export_not_finished_is_not_downloaded_even_with_a_file(client, agent_mairie, commune, state, settings,
+                                                                   tmp_path):
+    """A file is served once its job is done: not while it is being written, nor after a failure."""
+    from django.core.files.base import ContentFile
+
+    from mairie.models import ExportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    job = ExportJob.objects.create(commune=commune, requested_by=agent_mairie, scrutin=ScrutinFactory(), tour=1,
+                                   format="csv", state=state)
+    job.file.save("registre.csv", ContentFile(b"bureau;mandant\n"))
+    client.force_login(agent_mairie)
+    assert client.get(reverse("mairie:export_download", args=[job.pk])).status_code == 404
 
 
 # ------------------------------------------------------------------ a paper CERFA keyed in
