@@ -181,3 +181,38 @@ def test_registre_csv_neutralises_cells_that_would_be_formulas(agent_mairie, com
     assert hostile[3:5] == ["'=HYPERLINK(\"HTTP://EVIL.EXAMPLE\";\"X\")", "'@SUM(1+1)"]
     assert hostile[6:8] == ["'+CMD", "'-2+3"]
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+@pytest.fixture
+def queued_for_real():
+    """Tasks go to the Redis broker (not run inline) for this test; nothing consumes them."""
+    from procuration.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.mark.django_db
+def test_an_export_asked_while_the_broker_is_down_waits_and_says_so(client, agent_mairie, registre_data,
+                                                                     queued_for_real,
+                                                                     django_capture_on_commit_callbacks):
+    """Redis stopped for real: the export is recorded, the page asks to start it again later."""
+    from tests.services import redis_env, start_redis, stop_redis
+
+    port, scratch = redis_env()
+    client.force_login(agent_mairie)
+    stop_redis(port)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            r = client.post(reverse("mairie:registre"), {"scrutin": registre_data["scrutin"].pk, "tour": 1,
+                                                         "format": "pdf"})
+        job = ExportJob.objects.get()
+        assert r["Location"] == reverse("mairie:export", args=[job.pk])
+        assert (job.state, job.error) == (
+            ExportJob.State.PENDING, "Le service de traitement est indisponible ; relancez l'export dans quelques minutes.")
+        assert "Le service de traitement est indisponible ; relancez l&#x27;export dans quelques minutes." in (
+            client.get(r["Location"]).content.decode())
+    finally:
+        start_redis(port, scratch)
