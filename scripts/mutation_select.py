@@ -8,7 +8,9 @@ from the baseline's source. If all of them hold only function-body code, the tes
 baseline's tests that executed one of them, in the baseline's order; if one of them runs at
 import (module level, class body, decorators), every test of the baseline runs; a line of a `def`
 signature (a default, `*`, an annotation) runs the tests that executed that function's body, and
-the baseline's first test (a signature that breaks the import fails it). No test
+the baseline's first test (a signature that breaks the import fails it). A call the unmutated
+signature refuses (a positional argument to a keyword-only parameter) never enters the body: a test
+of such a refusal is selected only if it also makes a call that does. No test
 executed the changed lines: nothing can kill the mutant, it survives without running pytest.
 
 A mutant whose tests take longer than 60 s plus ten times what they took in the baseline is
