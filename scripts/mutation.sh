@@ -100,19 +100,23 @@ EOF
     PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 .venv/bin/python -m pytest $FAST -m "not browser" -p mutation_cover $tests \
     || { echo "Les tests de $module échouent sans mutation." >&2; exit 1; }
   log "$name : $(.venv/bin/python -c 'import json, sys; m = json.load(open(sys.argv[1])); print(len(m["tests"]), "tests,", len(m["lines"]), "lignes exécutées par un test")' "$out.map.json")"
-  # A mutant that loops forever is killed by the timeout: four times the baseline (MUTATION_TIMEOUT).
+  # A mutant that loops forever is stopped by scripts/mutation_select.py (60 s plus ten times what its
+  # tests took in the baseline). cosmic-ray's own timeout is only a backstop, beyond that: shorter, it
+  # counted as killed a mutant whose tests were merely slow on a loaded machine (MUTATION_TIMEOUT).
   elapsed=$(( SECONDS - started ))
-  timeout="${MUTATION_TIMEOUT:-$(( elapsed * 4 > 60 ? elapsed * 4 : 60 ))}"
+  longest="$(.venv/bin/python -c 'import json, sys; print(int(60 + 10 * sum(json.load(open(sys.argv[1]))["durations"])))' "$out.map.json")"
+  timeout="${MUTATION_TIMEOUT:-$(( (elapsed * 4 > longest ? elapsed * 4 : longest) + 120 ))}"
   write_config "$timeout.0"
   log "$name : délai par mutant $timeout s"
   if [ $rerun = 1 ]; then
     # MUTATION_SURVIVORS=1: keep the previous session (same module text: the mutants keep their
-    # positions), forget only the survivors' results and run them again against today's tests.
+    # positions), forget only the survivors' results, and those cosmic-ray's timeout stopped (a
+    # kill not proven by a failing test), and run them again against today's tests.
     "$CR/python" -c 'import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-n = db.execute("delete from work_results where test_outcome = ?", ("SURVIVED",)).rowcount
+n = db.execute("delete from work_results where test_outcome = ? or trim(output) = ?", ("SURVIVED", "timeout")).rowcount
 db.commit()
-print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants de la session précédente relancés"; }
+print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants (ou arrêtés par le délai de cosmic-ray) de la session précédente relancés"; }
   else
     "$CR/cosmic-ray" init "$out.toml" "$out.sqlite"
     "$CR/cr-filter-operators" "$out.sqlite" "$out.toml"
@@ -134,13 +138,16 @@ print(n)' "$out.sqlite" | { read -r n; log "$name : $n survivants de la session 
   unset MUTATION_SERVER
   "$CR/cr-report" --show-diff --surviving-only "$out.sqlite" > "$out.txt"
   # The score over the mutants that ran (cr-rate would count the filtered ones as killed); a
-  # timeout or a mutant that breaks the import counts as killed, as in cr-rate.
+  # mutant that breaks the import counts as killed, as in cr-rate; one stopped by a timeout too, but
+  # the score says how many (cosmic-ray's backstop, or mutation_select's limit: « stopped after »
+  # with no test result printed).
   score="$("$CR/cosmic-ray" dump "$out.sqlite" | "$CR/python" -c '
 import json, sys
 outcomes = [json.loads(line)[1] for line in sys.stdin]
 ran = [r for r in outcomes if r and r["worker_outcome"] != "skipped"]
-killed = sum(r["test_outcome"] != "survived" for r in ran)
-print(f"{killed}/{len(ran)} = {100 * killed / max(len(ran), 1):.1f} %")')"
+killed = [r for r in ran if r["test_outcome"] != "survived"]
+timeouts = sum((r["output"] or "").strip() == "timeout" for r in killed)
+print(f"{len(killed)}/{len(ran)} = {100 * len(killed) / max(len(ran), 1):.1f} % (dont {timeouts} par le délai de cosmic-ray)")')"
   summary+=("$name ($module): $score tués — survivants dans var/mutation/$name.txt")
   log "$name : $score tués"
   cat "$out.txt"
