@@ -263,9 +263,14 @@ def test_the_mandant_named_as_mandataire_is_refused_when_the_two_are_read_separa
 
 
 def test_mandant_must_be_on_the_commune_list(commune, other_commune, scrutin):
-    p = ProcurationFactory(mandant=ElecteurFactory(commune=other_commune), commune=commune, scrutin=scrutin)
-    with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
-        p.soumettre()
+    """Registered in another commune than the procuration's, whichever of the two communes was created first:
+    the rule compares the communes' keys for equality, not for order."""
+    for registered, of in ((other_commune, commune), (commune, other_commune)):
+        p = ProcurationFactory(mandant=ElecteurFactory(commune=registered), commune=of, scrutin=scrutin)
+        with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit") as excinfo:
+            p.soumettre()
+        assert excinfo.value.code == "mandant_inscrit"
+        assert not checks.evaluate_page([p])[p.pk].get("mandant_inscrit").ok
     radie = ProcurationFactory(mandant=ElecteurFactory(commune=commune, inscrit=False), scrutin=scrutin)
     with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
         radie.soumettre()
@@ -600,6 +605,19 @@ def test_a_paper_form_over_the_plafond_is_not_refused_but_its_other_rules_still_
     with pytest.raises(DomainError) as doublon:
         checks.raise_for_demande(second, plafond=False)
     assert doublon.value.code == "doublon"
+
+
+def test_the_plafond_is_lifted_only_by_keyword(mandant_electeur, scrutin):
+    """plafond=False lets a paper form over L.73 through: a bare False passed by position would lift it unseen
+    at the call, so the option is keyword-only (a call by position is refused before anything is read)."""
+    mandataire = ElecteurFactory(commune=mandant_electeur.commune)
+    for hours in (2, 1):
+        ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=timezone.now() - datetime.timedelta(hours=hours))
+    over = ProcurationFactory(mandant=mandant_electeur, mandataire=mandataire, scrutin=scrutin)
+    with pytest.raises(TypeError):
+        checks.raise_for_demande(over, False)
+    assert checks.raise_for_demande(over, plafond=False) is None
 
 
 @pytest.mark.parametrize("rule", ["tutelle", "liste_complementaire"])
