@@ -406,6 +406,21 @@ def test_evaluate_lists_every_check_in_french(mandant_electeur, scrutin):
 # ------------------------------------------------------------------ one module for one row and for a page
 
 
+def test_a_page_judges_two_demandes_to_one_mandataire_as_each_would_be_judged_alone(commune, scrutin):
+    """Two demandes en attente from two mandants of the page, naming the same mandataire: a demande counts for
+    nobody's plafond until an authority establishes it (L.73), on a page as alone. The page reads both as its
+    mandants' binding procurations; they are not the mandataire's."""
+    mandataire = ElecteurFactory(commune=commune)
+    rows = [en_attente(mandataire, scrutin, "france") for _ in range(2)]
+    page = checks.evaluate_page(rows)
+    for p in rows:
+        plafond = page[p.pk].get("plafond")
+        assert plafond.ok
+        assert plafond.message == ("Le mandataire détient 0 autre(s) procuration(s) sur la période, "
+                                   "dont 0 établie(s) en France.")
+        assert page[p.pk].results == checks.evaluate(p)
+
+
 def test_evaluate_page_gives_each_rows_verdicts(commune, other_commune):
     """The page and the single procuration run the same code; here every check fails once, on the
     row where it should, and nowhere else."""
