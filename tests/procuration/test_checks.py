@@ -263,9 +263,14 @@ def test_the_mandant_named_as_mandataire_is_refused_when_the_two_are_read_separa
 
 
 def test_mandant_must_be_on_the_commune_list(commune, other_commune, scrutin):
-    p = ProcurationFactory(mandant=ElecteurFactory(commune=other_commune), commune=commune, scrutin=scrutin)
-    with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
-        p.soumettre()
+    """Registered in another commune than the procuration's, whichever of the two communes was created first:
+    the rule compares the communes' keys for equality, not for order."""
+    for registered, of in ((other_commune, commune), (commune, other_commune)):
+        p = ProcurationFactory(mandant=ElecteurFactory(commune=registered), commune=of, scrutin=scrutin)
+        with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit") as excinfo:
+            p.soumettre()
+        assert excinfo.value.code == "mandant_inscrit"
+        assert not checks.evaluate_page([p])[p.pk].get("mandant_inscrit").ok
     radie = ProcurationFactory(mandant=ElecteurFactory(commune=commune, inscrit=False), scrutin=scrutin)
     with pytest.raises(DomainError, match="pas \\(ou plus\\) inscrit"):
         radie.soumettre()
@@ -399,6 +404,21 @@ def test_evaluate_lists_every_check_in_french(mandant_electeur, scrutin):
 
 
 # ------------------------------------------------------------------ one module for one row and for a page
+
+
+def test_a_page_judges_two_demandes_to_one_mandataire_as_each_would_be_judged_alone(commune, scrutin):
+    """Two demandes en attente from two mandants of the page, naming the same mandataire: a demande counts for
+    nobody's plafond until an authority establishes it (L.73), on a page as alone. The page reads both as its
+    mandants' binding procurations; they are not the mandataire's."""
+    mandataire = ElecteurFactory(commune=commune)
+    rows = [en_attente(mandataire, scrutin, "france") for _ in range(2)]
+    page = checks.evaluate_page(rows)
+    for p in rows:
+        plafond = page[p.pk].get("plafond")
+        assert plafond.ok
+        assert plafond.message == ("Le mandataire détient 0 autre(s) procuration(s) sur la période, "
+                                   "dont 0 établie(s) en France.")
+        assert page[p.pk].results == checks.evaluate(p)
 
 
 def test_evaluate_page_gives_each_rows_verdicts(commune, other_commune):
@@ -600,6 +620,19 @@ def test_a_paper_form_over_the_plafond_is_not_refused_but_its_other_rules_still_
     with pytest.raises(DomainError) as doublon:
         checks.raise_for_demande(second, plafond=False)
     assert doublon.value.code == "doublon"
+
+
+def test_the_plafond_is_lifted_only_by_keyword(mandant_electeur, scrutin):
+    """plafond=False lets a paper form over L.73 through: a bare False passed by position would lift it unseen
+    at the call, so the option is keyword-only (a call by position is refused before anything is read)."""
+    mandataire = ElecteurFactory(commune=mandant_electeur.commune)
+    for hours in (2, 1):
+        ProcurationFactory(validee_autorite=True, mandataire=mandataire, scrutin=scrutin, etablissement="etranger",
+                           autorite_at=timezone.now() - datetime.timedelta(hours=hours))
+    over = ProcurationFactory(mandant=mandant_electeur, mandataire=mandataire, scrutin=scrutin)
+    with pytest.raises(TypeError):
+        checks.raise_for_demande(over, False)
+    assert checks.raise_for_demande(over, plafond=False) is None
 
 
 @pytest.mark.parametrize("rule", ["tutelle", "liste_complementaire"])
