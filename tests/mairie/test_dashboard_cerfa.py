@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from procuration import validity
 from procuration.exceptions import DomainError
-from procuration.models import Origine, OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import Origine, Procuration, Status
+from tests.cerfa import assert_mandataire_refused
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,40 +128,21 @@ def test_paper_cerfa_bad_input_keeps_nothing(client, agent_mairie, commune):
     assert not Procuration.objects.exists()
 
 
-def _assert_mandataire_refused(r, field, message):
-    """The domain's rule (checks.raise_for_mandataire) on the field that named the mandataire; nothing written."""
-    assert r.status_code == 200
-    form = r.context["form"]
-    assert form.errors[field] == [message] and not form.non_field_errors()
-    assert message in text(r)
-    assert not Procuration.objects.exists() and not ProcurationEvent.objects.exists()
-    assert not OutboxEmail.objects.exists()
-
-
-def test_paper_cerfa_same_person_is_refused_on_the_mandataire_field(client, agent_mairie, commune):
+@pytest.mark.parametrize("unable, message", [
+    (None, "Le mandataire doit être une autre personne que le mandant."),
+    ({"deces": True}, "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."),
+    ({"droits_civiques": False}, "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."),
+], ids=["same-person", "deces", "droits-civiques"])
+def test_paper_cerfa_mandataire_refused_on_the_mandataire_field(client, agent_mairie, commune, unable, message):
+    """Who may be the mandataire (the same person; one who cannot vote), named by NNE or by état civil."""
     mandant = ElecteurFactory(commune=commune, nom="DUPONT", prenoms="Marie")
+    mandataire = mandant if unable is None else ElecteurFactory(commune=commune, nom="ROUX", prenoms="Léa", **unable)
     client.force_login(agent_mairie)
-    message = "Le mandataire doit être une autre personne que le mandant."
-    data = _cerfa_data(mandant, mandant, ScrutinFactory())
-    _assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nne", message)
-    data.update({"mandataire_nne": "", "mandataire_nom": mandant.nom, "mandataire_prenoms": mandant.prenoms,
-                 "mandataire_sexe": mandant.sexe, "mandataire_commune": commune.code_insee})
-    _assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nom", message)
-
-
-@pytest.mark.parametrize("unable", [{"deces": True}, {"droits_civiques": False}])
-def test_paper_cerfa_mandataire_who_cannot_vote_is_refused_on_the_mandataire_field(
-    client, agent_mairie, commune, unable
-):
-    mandant = ElecteurFactory(commune=commune, nom="DUPONT", prenoms="Marie")
-    mandataire = ElecteurFactory(commune=commune, nom="ROUX", prenoms="Léa", **unable)
-    client.force_login(agent_mairie)
-    message = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
     data = _cerfa_data(mandant, mandataire, ScrutinFactory())
-    _assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nne", message)
+    assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nne", message)
     data.update({"mandataire_nne": "", "mandataire_nom": mandataire.nom, "mandataire_prenoms": mandataire.prenoms,
                  "mandataire_sexe": mandataire.sexe, "mandataire_commune": commune.code_insee})
-    _assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nom", message)
+    assert_mandataire_refused(client.post(reverse("mairie:cerfa"), data), "mandataire_nom", message)
 
 
 def test_paper_cerfa_is_established_by_the_domain_with_every_step_logged(client, agent_mairie, commune):

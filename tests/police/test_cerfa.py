@@ -9,6 +9,7 @@ from django.utils import timezone
 from procuration import validity
 from procuration.exceptions import DomainError
 from procuration.models import Electeur, Origine, OutboxEmail, Procuration, ProcurationEvent, Status
+from tests.cerfa import assert_mandataire_refused
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.police._helpers import text
 
@@ -135,24 +136,14 @@ def test_paper_cerfa_errors_create_nothing(officer_client, data, changes, messag
     assert not OutboxEmail.objects.exists()
 
 
-def _assert_mandataire_refused(response, field, message):
-    """The domain's rule (checks.raise_for_mandataire) on the field that named the mandataire; nothing written."""
-    assert response.status_code == 200
-    form = response.context["form"]
-    assert form.errors[field] == [message] and not form.non_field_errors()
-    assert message in text(response)
-    assert not Procuration.objects.exists() and not ProcurationEvent.objects.exists()
-    assert not OutboxEmail.objects.exists()
-
-
 def test_paper_cerfa_same_person_is_refused_on_the_mandataire_field(officer_client, people, data):
     mandant = people[0]
     data.update({"mandataire_nne": mandant.nne, "mandataire_date_naissance": "1980-05-12"})
-    _assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nne",
+    assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nne",
                                "Le mandataire doit être une autre personne que le mandant.")
     data.update({"mandataire_nne": "", "mandataire_nom": "Dupont", "mandataire_prenoms": "Marie", "mandataire_sexe": "F",
                  "mandataire_commune": "81005"})
-    _assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nom",
+    assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nom",
                                "Le mandataire doit être une autre personne que le mandant.")
 
 
@@ -162,10 +153,10 @@ def test_paper_cerfa_mandataire_who_cannot_vote_is_refused_on_the_mandataire_fie
 ):
     Electeur.objects.filter(pk=people[1].pk).update(**unable)  # still on a list: found, but cannot vote
     message = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
-    _assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nne", message)
+    assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nne", message)
     data.update({"mandataire_nne": "", "mandataire_nom": "Faure", "mandataire_prenoms": "Jeanne",
                  "mandataire_sexe": "F", "mandataire_commune": "38214"})
-    _assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nom", message)
+    assert_mandataire_refused(officer_client.post(URL, data), "mandataire_nom", message)
 
 
 def test_paper_cerfa_runs_the_same_domain_checks_plafond(officer_client, people, scrutin, data, commune):
