@@ -292,15 +292,20 @@ class MairieUser(BenchUser):
         return "3 mairie"
 
 
-class CounterUser(BenchUser):
-    """The counter lookup alone: a reference typed, the procuration found (302 to its page)."""
+class OfficerSessionUser(BenchUser):
+    """An officer logged in at the counter before measuring: the lookup and the floor alike."""
 
+    abstract = True
     fixed_count = int(os.environ.get("BENCH_LOOKUP_USERS", "8"))
 
     def on_start(self):
         self.staff_login("police", next(officers))
         self.get("/police/", "login")
         ready()
+
+
+class CounterUser(OfficerSessionUser):
+    """The counter lookup alone: a reference typed, the procuration found (302 to its page)."""
 
     @task
     def lookup(self):
@@ -310,16 +315,9 @@ class CounterUser(BenchUser):
             pass
 
 
-class FloorUser(BenchUser):
+class FloorUser(OfficerSessionUser):
     """The floor of an audited request: an officer's session and user, one audit entry, nothing else
     (/bench/audit/, bench-only). The lookup can cost no less (docs/performance.md)."""
-
-    fixed_count = int(os.environ.get("BENCH_LOOKUP_USERS", "8"))
-
-    def on_start(self):
-        self.staff_login("police", next(officers))
-        self.get("/police/", "login")
-        ready()
 
     @task
     def floor(self):
