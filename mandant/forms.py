@@ -9,7 +9,8 @@ from dsfr.forms import DsfrBaseForm
 from mandant import services
 from procuration import checks, normalize, validity
 from procuration.exceptions import DomainError
-from procuration.models import Procuration, Scrutin, Sexe
+from procuration.fixed_select import FixedSelect
+from procuration.models import Electeur, Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -218,19 +219,31 @@ class RecapForm(DsfrBaseForm):
     )
 
 
+# The mandataire and the scrutin kept in the session, read on the récapitulatif and each step after
+# the first by statements written once per process (procuration/fixed_select.py): the rows of
+# Electeur.objects.select_related("commune").get(pk=…) and Scrutin.objects.filter(pk=…).first(),
+# without building and compiling those queries on every request (issue 16, docs/performance.md).
+_MANDATAIRE_BY_PK = FixedSelect(Electeur, ("commune",), 't."id" = %s')
+_SCRUTIN_BY_PK = FixedSelect(Scrutin, (), 't."id" = %s')
+
+
 def build_procuration(electeur, demande: dict, mandataire=None) -> Procuration:
     """An unsaved Procuration from the data kept in the session; `mandataire`: the elector of
     demande["mandataire"] when the caller has just found it (with its commune), not read again."""
-    from procuration.models import Electeur
-
     if mandataire is None or mandataire.pk != demande["mandataire"]:
-        mandataire = Electeur.objects.select_related("commune").get(pk=demande["mandataire"])
+        found = _MANDATAIRE_BY_PK([demande["mandataire"]])
+        if not found:
+            raise Electeur.DoesNotExist(f"Electeur {demande['mandataire']} introuvable.")
+        mandataire = found[0]
+    scrutin = None
+    if demande.get("scrutin"):
+        scrutin = next(iter(_SCRUTIN_BY_PK([demande["scrutin"]])), None)
     return Procuration(
         mandant=electeur,
         commune=electeur.commune,
         mandataire=mandataire,
         portee=demande["portee"],
-        scrutin=Scrutin.objects.filter(pk=demande.get("scrutin")).first() if demande.get("scrutin") else None,
+        scrutin=scrutin,
         tour1=demande.get("tour1", False),
         tour2=demande.get("tour2", False),
         valid_from=datetime.date.fromisoformat(demande["valid_from"]),

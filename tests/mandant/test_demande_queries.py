@@ -63,3 +63,58 @@ def test_the_mandataire_is_read_once_at_step_2_and_in_the_live_check(
         # The login's elector (its pivot) and the mandataire typed (its NNE), nothing else from the register.
         assert len(reads) == 2, reads
         assert sum('"nne" = ' in sql for sql in reads) == 1, reads
+
+
+def _get(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # the site's configuration (django-dsfr) is read by the first page, then cached
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode(), [q["sql"] for q in captured]
+
+
+def orm_built(sql: list[str], table: str) -> list[str]:
+    """The statements on `table` the ORM built (its columns qualified by the table's name), not the
+    ones written once per process (procuration/fixed_select.py: the table under the alias t)."""
+    return [s for s in sql if f'FROM "{table}" ' in s and f'FROM "{table}" t ' not in s]
+
+
+def test_the_steps_of_the_demande_read_a_pinned_number_of_statements(logged, scrutin, mandataire):
+    """Pinned: a statement that comes back fails here (issue 16). The récapitulatif reads the
+    mandataire and the scrutin kept in the session by statements written once per process
+    (mandant/forms.py build_procuration), not by queries the ORM builds on every request."""
+    html, sql = _get(logged, reverse("mandant:demande_validite"))
+    # user, the login's elector, the offer of scrutins
+    assert len(sql) == 3, sql
+    assert post_validite(logged, scrutin).status_code == 302
+    html, sql = _get(logged, reverse("mandant:demande_mandataire"))
+    assert len(sql) == 2, sql  # user, the login's elector
+    assert post_mandataire(logged, **MANDATAIRE).status_code == 302
+    html, sql = _get(logged, reverse("mandant:demande_recapitulatif"))
+    # user, the login's elector, the mandataire, the scrutin, the checks (procuration.checks._load)
+    assert len(sql) == 5, sql
+    assert orm_built(sql, "procuration_electeur") == [] and orm_built(sql, "procuration_scrutin") == [], sql
+    assert sum('FROM "procuration_electeur" t ' in s for s in sql) == 2
+    assert f"{mandataire.prenoms} {mandataire.nom.upper()}, inscrit(e) à {mandataire.commune.nom}" in html
+    assert scrutin.libelle in html
+
+
+def test_the_confirmation_reads_the_procuration_once_with_its_related_rows(logged, mandant_user, mandant_electeur,
+                                                                         mandant_b):
+    """_get_own: the scoping rule (visible_to) compiled by the ORM, the five related rows by the
+    columns and joins written once per process (procuration/fixed_select.py rows_of)."""
+    from tests.factories import ProcurationFactory
+
+    p = ProcurationFactory(en_attente=True, mandant_user=mandant_user, mandant=mandant_electeur)
+    html, sql = _get(logged, reverse("mandant:confirmation", args=[p.pk]))
+    assert len(sql) == 2, sql  # user, the procuration with its mandant, mandataire (and commune), commune, scrutin
+    assert ' r0 ON r0."id" = "procuration_procuration"."mandant_id"' in sql[1], sql[1]
+    assert f'"procuration_procuration"."mandant_user_id" = {mandant_user.pk}' in sql[1]
+    assert p.reference in html and f"{p.mandataire.prenoms} {p.mandataire.nom.upper()}" in html
+    other = ProcurationFactory(en_attente=True, mandant_user=mandant_b)
+    assert logged.get(reverse("mandant:confirmation", args=[other.pk])).status_code == 404
+    draft = ProcurationFactory(mandant_user=mandant_user, mandant=mandant_electeur)  # a brouillon is nobody's page
+    assert logged.get(reverse("mandant:confirmation", args=[draft.pk])).status_code == 404
