@@ -66,7 +66,8 @@ class FixedSelect:
         Procuration.objects.visible_to(user), then .filter(pk=…)), each with its related rows. The
         ORM still builds and compiles the queryset's WHERE on every call — the rule stays where it
         is written — but not the columns, joins and converters of the related rows, which cost
-        most (issue 16). A WHERE that needs a join, an ordering, a limit or annotations is refused."""
+        most (issue 16). A WHERE that needs a join, an ordering, a limit or annotations is refused;
+        the model's Meta.ordering is not applied either (rows in no given order: a lookup by pk)."""
         query = queryset.query
         assert query.model is self.model, (query.model, self.model)
         using = queryset.db
