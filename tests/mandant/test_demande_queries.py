@@ -65,14 +65,29 @@ def test_the_mandataire_is_read_once_at_step_2_and_in_the_live_check(
         assert sum('"nne" = ' in sql for sql in reads) == 1, reads
 
 
-def _get(client, url):
+def _get(client, url, compiled=None):
+    """The page and its SQL statements, the second time it is read; `compiled`: the queries the ORM
+    compiled for it (SQLCompiler.as_sql, the real method counted), checked against this number."""
     from django.db import connection
+    from django.db.models.sql.compiler import SQLCompiler
     from django.test.utils import CaptureQueriesContext
 
     client.get(url)  # the site's configuration (django-dsfr) is read by the first page, then cached
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
+    real, calls = SQLCompiler.as_sql, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.query.model)
+        return real(self, *args, **kwargs)
+
+    SQLCompiler.as_sql = counted
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+    finally:
+        SQLCompiler.as_sql = real
     assert response.status_code == 200, response.status_code
+    if compiled is not None:
+        assert len(calls) == compiled, calls
     return response.content.decode(), [q["sql"] for q in captured]
 
 
@@ -86,14 +101,16 @@ def test_the_steps_of_the_demande_read_a_pinned_number_of_statements(logged, scr
     """Pinned: a statement that comes back fails here (issue 16). The récapitulatif reads the
     mandataire and the scrutin kept in the session by statements written once per process
     (mandant/forms.py build_procuration), not by queries the ORM builds on every request."""
-    html, sql = _get(logged, reverse("mandant:demande_validite"))
+    # The offer of scrutins compiled once per process (mandant/forms.py _OFFER): nothing compiled here.
+    html, sql = _get(logged, reverse("mandant:demande_validite"), compiled=0)
     # user, the login's elector, the offer of scrutins
     assert len(sql) == 3, sql
+    assert f'<option value="{scrutin.pk}">{scrutin.libelle}' in html
     assert post_validite(logged, scrutin).status_code == 302
     html, sql = _get(logged, reverse("mandant:demande_mandataire"))
     assert len(sql) == 2, sql  # user, the login's elector
     assert post_mandataire(logged, **MANDATAIRE).status_code == 302
-    html, sql = _get(logged, reverse("mandant:demande_recapitulatif"))
+    html, sql = _get(logged, reverse("mandant:demande_recapitulatif"), compiled=1)  # the checks' query
     # user, the login's elector, the mandataire, the scrutin, the checks (procuration.checks._load)
     assert len(sql) == 5, sql
     assert orm_built(sql, "procuration_electeur") == [] and orm_built(sql, "procuration_scrutin") == [], sql
@@ -109,7 +126,7 @@ def test_the_confirmation_reads_the_procuration_once_with_its_related_rows(logge
     from tests.factories import ProcurationFactory
 
     p = ProcurationFactory(en_attente=True, mandant_user=mandant_user, mandant=mandant_electeur)
-    html, sql = _get(logged, reverse("mandant:confirmation", args=[p.pk]))
+    html, sql = _get(logged, reverse("mandant:confirmation", args=[p.pk]), compiled=0)  # the WHERE only
     assert len(sql) == 2, sql  # user, the procuration with its mandant, mandataire (and commune), commune, scrutin
     assert ' r0 ON r0."id" = "procuration_procuration"."mandant_id"' in sql[1], sql[1]
     assert f'"procuration_procuration"."mandant_user_id" = {mandant_user.pk}' in sql[1]
