@@ -36,3 +36,13 @@ def test_the_fiche_reads_its_history_by_one_fixed_statement(client, agent_mairie
     first, second = timeline.index("En attente"), timeline.index("Pièce vérifiée")
     assert first < second
     assert f", par {policier}" in timeline
+
+
+def test_a_fiche_out_of_reach_answers_404(client, agent_mairie, other_commune):
+    """Another commune's procuration, or a number beyond a bigint: the scoping rule (visible_to) and
+    the ORM's lookup still decide, through FixedSelect.rows_of."""
+    other = ProcurationFactory(validee_autorite=True, commune=other_commune,
+                               mandant=ElecteurFactory(commune=other_commune))
+    client.force_login(agent_mairie)
+    for pk in (other.pk, 2**70):
+        assert client.get(reverse("mairie:detail", args=[pk])).status_code == 404

@@ -135,3 +135,5 @@ def test_the_confirmation_reads_the_procuration_once_with_its_related_rows(logge
     assert logged.get(reverse("mandant:confirmation", args=[other.pk])).status_code == 404
     draft = ProcurationFactory(mandant_user=mandant_user, mandant=mandant_electeur)  # a brouillon is nobody's page
     assert logged.get(reverse("mandant:confirmation", args=[draft.pk])).status_code == 404
+    # beyond a bigint: the ORM's lookup matches nothing (EmptyResultSet), no statement, a 404
+    assert logged.get(reverse("mandant:confirmation", args=[2**70])).status_code == 404
