@@ -2,6 +2,7 @@ import datetime
 import functools
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.choices import CallableChoiceIterator
 from dsfr.forms import DsfrBaseForm
@@ -28,13 +29,34 @@ def scrutin_label(s: Scrutin) -> str:
 _OFFER = PreparedQuery(Scrutin, lambda commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"))
 
 
+class ScrutinField(forms.ModelChoiceField):
+    """The scrutin posted, read by its key with the statement written once per process (_SCRUTIN_BY_PK),
+    not by a query the ORM builds (Scrutin.objects.all().get(pk=…)): the same instance, the same
+    « invalid_choice » error for a key that is not a number, not a bigint or not a scrutin."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        if isinstance(value, Scrutin):
+            value = value.pk
+        try:
+            pk = Scrutin._meta.pk.to_python(value)
+        except ValidationError:
+            pk = None
+        found = _SCRUTIN_BY_PK([pk]) if pk is not None and -(2**63) <= pk < 2**63 else []
+        if not found:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+        return found[0]
+
+
 class ValiditeForm(DsfrBaseForm):
     """Step 1: for which scrutin and tour(s), or for which period; established in France or abroad."""
 
     portee = forms.ChoiceField(
         label="Votre procuration vaut", choices=Portee.choices, widget=forms.RadioSelect, initial=Portee.SCRUTIN
     )
-    scrutin = forms.ModelChoiceField(
+    scrutin = ScrutinField(
         label="Scrutin", queryset=Scrutin.objects.all(), required=False, empty_label="Choisissez un scrutin",
         error_messages={"invalid_choice": "Ce scrutin n'existe pas."},
     )

@@ -137,3 +137,23 @@ def test_the_confirmation_reads_the_procuration_once_with_its_related_rows(logge
     assert logged.get(reverse("mandant:confirmation", args=[draft.pk])).status_code == 404
     # beyond a bigint: the ORM's lookup matches nothing (EmptyResultSet), no statement, a 404
     assert logged.get(reverse("mandant:confirmation", args=[2**70])).status_code == 404
+
+
+def test_the_scrutin_posted_at_step_1_is_read_by_the_fixed_statement(logged, scrutin):
+    """mandant/forms.py ScrutinField: the posted scrutin by _SCRUTIN_BY_PK, not Scrutin.objects.get();
+    a key that is not a scrutin keeps its message and changes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.mandant.test_demande import assert_field_error
+
+    with CaptureQueriesContext(connection) as captured:
+        assert post_validite(logged, scrutin).status_code == 302
+    sql = [q["sql"] for q in captured]
+    fixed = [s for s in sql if s.startswith("SELECT t.") and 'FROM "procuration_scrutin" t ' in s]
+    assert len(fixed) == 1 and 'WHERE t."id" = ' in fixed[0], sql
+    assert not any('FROM "procuration_scrutin" WHERE "procuration_scrutin"."id" = ' in s for s in sql), sql
+    for bad in ("987654", "abc", "1.5", str(2**70), "-1"):
+        response = logged.post(reverse("mandant:demande_validite"), {
+            "portee": "scrutin", "scrutin": bad, "tour1": "on", "tour2": "on", "etablissement": "france"})
+        assert_field_error(response, "scrutin", "Ce scrutin n'existe pas.")
