@@ -33,8 +33,10 @@ from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
+from procuration.fixed_select import FixedSelect
 from procuration.forms import add_domain_error
 from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Scrutin, Status, User, Verificateur
+from procuration.models.procuration import ProcurationEvent
 from procuration.views import PortalLoginView
 
 QUEUE_PAGE_SIZE = 50
@@ -63,11 +65,19 @@ def commune_admin_required(view):
     return wrapper
 
 
+# The scoping rule (visible_to) built by the ORM on every request; the columns, joins and converters of
+# the seven related rows written once per process (procuration/fixed_select.py): the rows of
+# .select_related(*_PROCURATION.related).get(pk=…) (issue 16, docs/performance.md).
+_PROCURATION = FixedSelect(
+    Procuration, ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by")
+)
+
+
 def _procuration(request, pk: int) -> Procuration:
-    qs = Procuration.objects.visible_to(request.user).select_related(
-        "mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by"
-    )
-    return get_object_or_404(qs, pk=pk)
+    found = _PROCURATION.rows_of(Procuration.objects.visible_to(request.user).filter(pk=pk))
+    if not found:
+        raise Http404
+    return found[0]
 
 
 def _post_only(request):
@@ -240,9 +250,15 @@ def detail(request, procuration_pk):
     return _render_detail(request, p)
 
 
+# The fiche's history, by one statement written once per process (procuration/fixed_select.py): the
+# rows of p.events.select_related("actor") in the model's order (at, pk), without building and
+# compiling that query on every request (issue 16, docs/performance.md).
+_EVENTS = FixedSelect(ProcurationEvent, ("actor",), 't."procuration_id" = %s ORDER BY t."at", t."id"')
+
+
 def _render_detail(request, p, *, invalidation_form=None, validation_form=None, status=200):
     results = checks.evaluate(p)
-    events = list(p.events.select_related("actor"))
+    events = _EVENTS([p.pk])
     return render(request, "mairie/detail.html", {
         "p": p, "results": results, "all_ok": all(r.ok for r in results), "events": events,
         "plafond_ok": all(r.ok for r in results if r.code == "plafond"),

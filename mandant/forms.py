@@ -2,6 +2,7 @@ import datetime
 import functools
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.choices import CallableChoiceIterator
 from dsfr.forms import DsfrBaseForm
@@ -9,7 +10,8 @@ from dsfr.forms import DsfrBaseForm
 from mandant import services
 from procuration import checks, normalize, validity
 from procuration.exceptions import DomainError
-from procuration.models import Procuration, Scrutin, Sexe
+from procuration.fixed_select import FixedSelect, PreparedQuery
+from procuration.models import Electeur, Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -22,13 +24,39 @@ def scrutin_label(s: Scrutin) -> str:
     return label
 
 
+# The scrutins of the mandant's commune (the scope rule: Scrutin.objects.concernant), by date: built and
+# compiled by the ORM once per process, then run with each commune (procuration/fixed_select.py).
+_OFFER = PreparedQuery(Scrutin, lambda commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"))
+
+
+class ScrutinField(forms.ModelChoiceField):
+    """The scrutin posted, read by its key with the statement written once per process (_SCRUTIN_BY_PK),
+    not by a query the ORM builds (Scrutin.objects.all().get(pk=…)): the same instance, the same
+    « invalid_choice » error for a key that is not a number, not a bigint or not a scrutin."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        if isinstance(value, Scrutin):
+            value = value.pk
+        try:
+            pk = Scrutin._meta.pk.to_python(value)
+        except ValidationError:
+            pk = None
+        found = _SCRUTIN_BY_PK([pk]) if pk is not None and -(2**63) <= pk < 2**63 else []
+        if not found:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+        return found[0]
+
+
 class ValiditeForm(DsfrBaseForm):
     """Step 1: for which scrutin and tour(s), or for which period; established in France or abroad."""
 
     portee = forms.ChoiceField(
         label="Votre procuration vaut", choices=Portee.choices, widget=forms.RadioSelect, initial=Portee.SCRUTIN
     )
-    scrutin = forms.ModelChoiceField(
+    scrutin = ScrutinField(
         label="Scrutin", queryset=Scrutin.objects.all(), required=False, empty_label="Choisissez un scrutin",
         error_messages={"invalid_choice": "Ce scrutin n'existe pas."},
     )
@@ -54,9 +82,7 @@ class ValiditeForm(DsfrBaseForm):
         # valid POST that redirects.
         self.fields["scrutin"].widget.choices = CallableChoiceIterator(functools.cache(
             lambda: [("", "Choisissez un scrutin")] + [
-                (s.pk, scrutin_label(s))
-                for s in Scrutin.objects.concernant(electeur.commune_id).order_by("date_tour1")
-                if s.derniere_date >= today
+                (s.pk, scrutin_label(s)) for s in _OFFER(electeur.commune_id) if s.derniere_date >= today
             ]
         ))
 
@@ -218,19 +244,31 @@ class RecapForm(DsfrBaseForm):
     )
 
 
+# The mandataire and the scrutin kept in the session, read on the récapitulatif and each step after
+# the first by statements written once per process (procuration/fixed_select.py): the rows of
+# Electeur.objects.select_related("commune").get(pk=…) and Scrutin.objects.filter(pk=…).first(),
+# without building and compiling those queries on every request (issue 16, docs/performance.md).
+_MANDATAIRE_BY_PK = FixedSelect(Electeur, ("commune",), 't."id" = %s')
+_SCRUTIN_BY_PK = FixedSelect(Scrutin, (), 't."id" = %s')
+
+
 def build_procuration(electeur, demande: dict, mandataire=None) -> Procuration:
     """An unsaved Procuration from the data kept in the session; `mandataire`: the elector of
     demande["mandataire"] when the caller has just found it (with its commune), not read again."""
-    from procuration.models import Electeur
-
     if mandataire is None or mandataire.pk != demande["mandataire"]:
-        mandataire = Electeur.objects.select_related("commune").get(pk=demande["mandataire"])
+        found = _MANDATAIRE_BY_PK([demande["mandataire"]])
+        if not found:
+            raise Electeur.DoesNotExist(f"Electeur {demande['mandataire']} introuvable.")
+        mandataire = found[0]
+    scrutin = None
+    if demande.get("scrutin"):
+        scrutin = next(iter(_SCRUTIN_BY_PK([demande["scrutin"]])), None)
     return Procuration(
         mandant=electeur,
         commune=electeur.commune,
         mandataire=mandataire,
         portee=demande["portee"],
-        scrutin=Scrutin.objects.filter(pk=demande.get("scrutin")).first() if demande.get("scrutin") else None,
+        scrutin=scrutin,
         tour1=demande.get("tour1", False),
         tour2=demande.get("tour2", False),
         valid_from=datetime.date.fromisoformat(demande["valid_from"]),

@@ -15,6 +15,7 @@ from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
+from procuration.fixed_select import FixedSelect
 from procuration.forms import add_domain_error
 from procuration.models import (
     AuditLog,
@@ -54,14 +55,21 @@ def home(request):
     return render(request, "police/home.html", {"form": form}, status=status)
 
 
+# The procuration of the fiche, by one statement written once per process (procuration/fixed_select.py):
+# the row and its five related ones of
+# Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"),
+# without building and compiling that query on every request (≈ 40 % of the fiche's CPU; issue 16,
+# docs/performance.md « Pages du parcours : requêtes compilées une fois »).
+_FICHE = FixedSelect(Procuration, ("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"), 't."id" = %s')
+
+
 def _allowed_procuration(request, jeton):
     """Only a procuration this officer found by a lookup (services.fiche_token); anything else is a 404."""
     pk = services.fiche_pk(request, jeton)
-    if pk is None:
+    found = [] if pk is None else _FICHE([pk])
+    if not found:
         raise Http404
-    return get_object_or_404(
-        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"), pk=pk
-    )
+    return found[0]
 
 
 @portal_required("police")

@@ -7,32 +7,45 @@ the statement from the models' metadata at its first use — every concrete colu
 of each forward foreign key named, joined as select_related joins them (INNER JOIN, or LEFT OUTER
 JOIN when the key may be null) — then only runs it: the instances come out as the ORM gives them
 (Model.from_db, the backend's and the fields' converters applied, the related objects cached on
-their foreign key), so the caller reads electeur.commune or electeur.bureau without a query.
+their foreign key), so the caller reads electeur.commune or electeur.bureau without a query. A
+related name may go further, as in select_related: "mandataire__commune" joins the mandataire's
+commune (LEFT OUTER JOIN as soon as a key of the path may be null) and caches it on the mandataire.
 procuration.auth.FastGetUserMixin does the same for the user of every request.
 """
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
 
 
 class FixedSelect:
-    def __init__(self, model, related: tuple[str, ...], where: str):
-        """`where` is SQL on the model's table under the alias "t", with %s parameters."""
+    def __init__(self, model, related: tuple[str, ...], where: str | None = None):
+        """`where` is SQL on the model's table under the alias "t", with %s parameters; None: the
+        WHERE comes from a queryset at each call (rows_of), the table under its own name."""
         self.model, self.related, self.where = model, related, where
-        self._plans: dict[str, tuple] = {}  # database alias -> (sql, layout)
+        self._plans: dict[str, tuple] = {}  # database alias -> (sql up to WHERE, layout)
 
     def _plan(self, connection):
         qn = connection.ops.quote_name
         columns, joins, layout = [], [], []
-        models = [(self.model, "t", None)]
+        table = qn(self.model._meta.db_table)
+        main = "t" if self.where is not None else table
+        models = [(self.model, main, None, None)]
+        paths = {"": (0, False)}  # related path -> (index in models, a key on the way may be null)
         for i, name in enumerate(self.related):
-            fk = self.model._meta.get_field(name)
+            parent_path, _, attr = name.rpartition("__")
+            assert parent_path in paths, f"{name}: select {parent_path} before it"
+            parent_index, nullable = paths[parent_path]
+            parent_model, parent_alias = models[parent_index][0], models[parent_index][1]
+            fk = parent_model._meta.get_field(attr)
             alias = f"r{i}"
             target = fk.related_model
-            kind = "LEFT OUTER JOIN" if fk.null else "INNER JOIN"
+            nullable = nullable or fk.null
+            kind = "LEFT OUTER JOIN" if nullable else "INNER JOIN"
             joins.append(f"{kind} {qn(target._meta.db_table)} {alias} "
-                         f"ON {alias}.{qn(fk.target_field.column)} = t.{qn(fk.column)}")
-            models.append((target, alias, fk))
-        for model, alias, fk in models:
+                         f"ON {alias}.{qn(fk.target_field.column)} = {parent_alias}.{qn(fk.column)}")
+            paths[name] = (len(models), nullable)
+            models.append((target, alias, fk, parent_index))
+        for model, alias, fk, parent_index in models:
             fields = model._meta.concrete_fields
             start = len(columns)
             columns += [f"{alias}.{qn(f.column)}" for f in fields]
@@ -40,35 +53,136 @@ class FixedSelect:
             for f in fields:
                 col = f.get_col(alias)
                 converters.append(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-            layout.append((model, fk, [f.attname for f in fields], start, start + len(fields), converters,
-                           [f.get_col(alias) for f in fields]))
-        sql = (f"SELECT {', '.join(columns)} FROM {qn(self.model._meta.db_table)} t {' '.join(joins)} "
-               f"WHERE {self.where}")
+            layout.append((model, fk, parent_index, [f.attname for f in fields], start, start + len(fields),
+                           converters, [f.get_col(alias) for f in fields]))
+        sql = f"SELECT {', '.join(columns)} FROM {table}{' t' if main == 't' else ''} {' '.join(joins)} WHERE "
         return sql, layout
 
     def __call__(self, params) -> list:
-        using = router.db_for_read(self.model)
+        return self._run(router.db_for_read(self.model), self.where, params)
+
+    def rows_of(self, queryset) -> list:
+        """The rows of `queryset` (filters on this model's own columns: a scoping rule such as
+        Procuration.objects.visible_to(user), then .filter(pk=…)), each with its related rows. The
+        ORM still builds and compiles the queryset's WHERE on every call — the rule stays where it
+        is written — but not the columns, joins and converters of the related rows, which cost
+        most (issue 16). A WHERE that needs a join, an ordering, a limit or annotations is refused;
+        the model's Meta.ordering is not applied either (rows in no given order: a lookup by pk)."""
+        query = queryset.query
+        assert query.model is self.model, (query.model, self.model)
+        using = queryset.db
+        if query.is_empty():
+            return []
+        compiler = query.get_compiler(using)
+        try:
+            where, params = compiler.compile(query.where)
+        except EmptyResultSet:
+            return []
+        except FullResultSet:
+            where, params = "TRUE", ()
+        table = self.model._meta.db_table
+        if ({a for a, join in query.alias_map.items() if query.alias_refcount.get(a)} - {table}
+                or query.order_by or query.low_mark or query.high_mark is not None or query.annotations
+                or query.distinct or query.extra or query.combinator):
+            raise ValueError(f"FixedSelect.rows_of: only filters on {table} itself")
+        return self._run(using, where, params)
+
+    def _run(self, using, where, params) -> list:
         connection = connections[using]
         plan = self._plans.get(using)
         if plan is None:
             plan = self._plans[using] = self._plan(connection)
-        sql, layout = plan
+        select, layout = plan
+        sql = select + where
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         found = []
         for row in rows:
-            main = None
-            for model, fk, attnames, start, end, converters, cols in layout:
+            instances = []
+            for model, fk, parent_index, attnames, start, end, converters, cols in layout:
+                parent = None if fk is None else instances[parent_index]
+                if fk is not None and parent is None:  # under a null key: nothing to cache, as select_related
+                    instances.append(None)
+                    continue
                 values = list(row[start:end])
                 for i, funcs in enumerate(converters):
                     for func in funcs:
                         values[i] = func(values[i], cols[i], connection)
                 if fk is None:
-                    main = model.from_db(using, attnames, values)
-                    found.append(main)
+                    instance = model.from_db(using, attnames, values)
+                    found.append(instance)
                 else:
-                    related = None if values[attnames.index(model._meta.pk.attname)] is None else (
+                    instance = None if values[attnames.index(model._meta.pk.attname)] is None else (
                         model.from_db(using, attnames, values))
-                    fk.set_cached_value(main, related)
+                    fk.set_cached_value(parent, instance)
+                instances.append(instance)
+        return found
+
+
+class PreparedQuery:
+    """A queryset built by `build(*ints)` and compiled by the ORM once per process, then run with other
+    integer arguments: the rule stays in the queryset method that `build` calls (for instance
+    Scrutin.objects.concernant, the one home of a scrutin's scope), only its building and compiling
+    are not repeated (issue 16: the offer of scrutins of the demande's first step).
+
+    At the first call, `build` runs twice with two sets of probe values; the two statements must be
+    the same text, and the parameters that differ are the arguments' places (a constant of the rule
+    stays a constant). The rows are the model's, with the ORM's converters, in the statement's order.
+    Only integer arguments, and a queryset of one model without select_related, annotations or
+    deferred fields: anything else is refused (ValueError)."""
+
+    _PROBES = (-7_100_003, -7_200_017)
+
+    def __init__(self, model, build):
+        self.model, self.build = model, build
+        self._plans: dict[tuple[str, int], tuple] = {}
+
+    def _compile(self, values, using):
+        query = self.build(*values).query
+        compiler = query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        return query, compiler, sql, list(params)
+
+    def _plan(self, nargs: int, using: str):
+        connection = connections[using]
+        probes = [[probe - 1_000 * i for i in range(nargs)] for probe in self._PROBES]
+        query, compiler, sql, first = self._compile(probes[0], using)
+        _, _, other_sql, second = self._compile(probes[1], using)
+        klass_info = compiler.klass_info or {}
+        if (other_sql != sql or len(first) != len(second) or query.model is not self.model
+                or klass_info.get("related_klass_infos")
+                or compiler.annotation_col_map or query.deferred_loading != (frozenset(), True)):
+            raise ValueError("PreparedQuery: the statement depends on its arguments, or is not a plain model query")
+        slots = []
+        for a, b in zip(first, second):
+            if a == b:
+                slots.append((False, a))
+            elif a in probes[0] and probes[1][probes[0].index(a)] == b:
+                slots.append((True, probes[0].index(a)))
+            else:
+                raise ValueError("PreparedQuery: a parameter derived from an argument")
+        cols = [col for col, _, _ in compiler.select]
+        converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection) for col in cols]
+        return sql, slots, [col.target.attname for col in cols], cols, converters
+
+    def __call__(self, *args: int) -> list:
+        if not all(type(a) is int for a in args):
+            raise ValueError("PreparedQuery: integer arguments only")
+        using = router.db_for_read(self.model)
+        plan = self._plans.get((using, len(args)))
+        if plan is None:
+            plan = self._plans[(using, len(args))] = self._plan(len(args), using)
+        sql, slots, attnames, cols, converters = plan
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [args[v] if is_arg else v for is_arg, v in slots])
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            values = list(row)
+            for i, funcs in enumerate(converters):
+                for func in funcs:
+                    values[i] = func(values[i], cols[i], connection)
+            found.append(self.model.from_db(using, attnames, values))
         return found

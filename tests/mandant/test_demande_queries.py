@@ -63,3 +63,97 @@ def test_the_mandataire_is_read_once_at_step_2_and_in_the_live_check(
         # The login's elector (its pivot) and the mandataire typed (its NNE), nothing else from the register.
         assert len(reads) == 2, reads
         assert sum('"nne" = ' in sql for sql in reads) == 1, reads
+
+
+def _get(client, url, compiled=None):
+    """The page and its SQL statements, the second time it is read; `compiled`: the queries the ORM
+    compiled for it (SQLCompiler.as_sql, the real method counted), checked against this number."""
+    from django.db import connection
+    from django.db.models.sql.compiler import SQLCompiler
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # the site's configuration (django-dsfr) is read by the first page, then cached
+    real, calls = SQLCompiler.as_sql, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.query.model)
+        return real(self, *args, **kwargs)
+
+    SQLCompiler.as_sql = counted
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+    finally:
+        SQLCompiler.as_sql = real
+    assert response.status_code == 200, response.status_code
+    if compiled is not None:
+        assert len(calls) == compiled, calls
+    return response.content.decode(), [q["sql"] for q in captured]
+
+
+def orm_built(sql: list[str], table: str) -> list[str]:
+    """The statements on `table` the ORM built (its columns qualified by the table's name), not the
+    ones written once per process (procuration/fixed_select.py: the table under the alias t)."""
+    return [s for s in sql if f'FROM "{table}" ' in s and f'FROM "{table}" t ' not in s]
+
+
+def test_the_steps_of_the_demande_read_a_pinned_number_of_statements(logged, scrutin, mandataire):
+    """Pinned: a statement that comes back fails here (issue 16). The récapitulatif reads the
+    mandataire and the scrutin kept in the session by statements written once per process
+    (mandant/forms.py build_procuration), not by queries the ORM builds on every request."""
+    # The offer of scrutins compiled once per process (mandant/forms.py _OFFER): nothing compiled here.
+    html, sql = _get(logged, reverse("mandant:demande_validite"), compiled=0)
+    # user, the login's elector, the offer of scrutins
+    assert len(sql) == 3, sql
+    assert f'<option value="{scrutin.pk}">{scrutin.libelle}' in html
+    assert post_validite(logged, scrutin).status_code == 302
+    html, sql = _get(logged, reverse("mandant:demande_mandataire"))
+    assert len(sql) == 2, sql  # user, the login's elector
+    assert post_mandataire(logged, **MANDATAIRE).status_code == 302
+    html, sql = _get(logged, reverse("mandant:demande_recapitulatif"), compiled=1)  # the checks' query
+    # user, the login's elector, the mandataire, the scrutin, the checks (procuration.checks._load)
+    assert len(sql) == 5, sql
+    assert orm_built(sql, "procuration_electeur") == [] and orm_built(sql, "procuration_scrutin") == [], sql
+    assert sum('FROM "procuration_electeur" t ' in s for s in sql) == 2
+    assert f"{mandataire.prenoms} {mandataire.nom.upper()}, inscrit(e) à {mandataire.commune.nom}" in html
+    assert scrutin.libelle in html
+
+
+def test_the_confirmation_reads_the_procuration_once_with_its_related_rows(logged, mandant_user, mandant_electeur,
+                                                                         mandant_b):
+    """_get_own: the scoping rule (visible_to) compiled by the ORM, the five related rows by the
+    columns and joins written once per process (procuration/fixed_select.py rows_of)."""
+    from tests.factories import ProcurationFactory
+
+    p = ProcurationFactory(en_attente=True, mandant_user=mandant_user, mandant=mandant_electeur)
+    html, sql = _get(logged, reverse("mandant:confirmation", args=[p.pk]), compiled=0)  # the WHERE only
+    assert len(sql) == 2, sql  # user, the procuration with its mandant, mandataire (and commune), commune, scrutin
+    assert ' r0 ON r0."id" = "procuration_procuration"."mandant_id"' in sql[1], sql[1]
+    assert f'"procuration_procuration"."mandant_user_id" = {mandant_user.pk}' in sql[1]
+    assert p.reference in html and f"{p.mandataire.prenoms} {p.mandataire.nom.upper()}" in html
+    other = ProcurationFactory(en_attente=True, mandant_user=mandant_b)
+    assert logged.get(reverse("mandant:confirmation", args=[other.pk])).status_code == 404
+    draft = ProcurationFactory(mandant_user=mandant_user, mandant=mandant_electeur)  # a brouillon is nobody's page
+    assert logged.get(reverse("mandant:confirmation", args=[draft.pk])).status_code == 404
+    # beyond a bigint: the ORM's lookup matches nothing (EmptyResultSet), no statement, a 404
+    assert logged.get(reverse("mandant:confirmation", args=[2**70])).status_code == 404
+
+
+def test_the_scrutin_posted_at_step_1_is_read_by_the_fixed_statement(logged, scrutin):
+    """mandant/forms.py ScrutinField: the posted scrutin by _SCRUTIN_BY_PK, not Scrutin.objects.get();
+    a key that is not a scrutin keeps its message and changes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.mandant.test_demande import assert_field_error
+
+    with CaptureQueriesContext(connection) as captured:
+        assert post_validite(logged, scrutin).status_code == 302
+    sql = [q["sql"] for q in captured]
+    fixed = [s for s in sql if s.startswith("SELECT t.") and 'FROM "procuration_scrutin" t ' in s]
+    assert len(fixed) == 1 and 'WHERE t."id" = ' in fixed[0], sql
+    assert not any('FROM "procuration_scrutin" WHERE "procuration_scrutin"."id" = ' in s for s in sql), sql
+    for bad in ("987654", "abc", "1.5", str(2**70), "-1"):
+        response = logged.post(reverse("mandant:demande_validite"), {
+            "portee": "scrutin", "scrutin": bad, "tour1": "on", "tour2": "on", "etablissement": "france"})
+        assert_field_error(response, "scrutin", "Ce scrutin n'existe pas.")

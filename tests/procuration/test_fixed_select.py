@@ -83,3 +83,102 @@ def test_the_mandataire_by_nne_is_the_orms(django_assert_num_queries):
             commune = None if found is None else columns(found.commune)
         assert (columns(found), commune) == (columns(expected), None if expected is None else columns(expected.commune))
     assert find_mandataire_by_nne("123456789", datetime.date(1975, 2, 3)) == inscrit
+
+
+def test_a_path_of_related_rows_is_the_orms_select_related(django_assert_num_queries):
+    """A related name with "__" (police/views.py _FICHE: "mandataire__commune") joins from the row
+    named before it and caches the result there; a null key (no scrutin: a durée) gives None, as
+    select_related does."""
+    from procuration.fixed_select import FixedSelect
+    from procuration.models import Procuration
+    from procuration.models.procuration import Portee
+    from tests.factories import ProcurationFactory
+
+    related = ("mandant", "mandataire", "mandataire__commune", "commune", "scrutin")
+    fixed = FixedSelect(Procuration, related, 't."id" = %s')
+    with_scrutin = ProcurationFactory(en_attente=True, mandataire__commune=CommuneFactory(nom="Cordes-sur-Ciel"))
+    period = ProcurationFactory(en_attente=True, portee=Portee.DUREE, scrutin=None, tour1=False, tour2=False,
+                               valid_from=datetime.date(2027, 1, 1), valid_until=datetime.date(2027, 6, 30))
+    for p in (with_scrutin, period):
+        expected = Procuration.objects.select_related(*related).get(pk=p.pk)
+        with django_assert_num_queries(1):
+            (got,) = fixed([p.pk])
+            seen = (columns(got), columns(got.mandant), columns(got.mandataire), columns(got.mandataire.commune),
+                    columns(got.commune), columns(got.scrutin))
+        assert seen == (columns(expected), columns(expected.mandant), columns(expected.mandataire),
+                        columns(expected.mandataire.commune), columns(expected.commune), columns(expected.scrutin))
+    assert fixed([period.pk])[0].scrutin is None
+    assert fixed([with_scrutin.pk])[0].mandataire.commune.nom == "Cordes-sur-Ciel"
+    assert fixed([-1]) == []
+
+
+def test_the_rows_of_a_scoped_queryset_are_the_orms(django_assert_num_queries):
+    """rows_of: the WHERE of a queryset (here the scoping rule, Procuration.objects.visible_to) as the
+    ORM compiles it, the related rows as select_related loads them: the same procurations for each
+    kind of user, none for another's (mandant/views.py _get_own, mairie/views.py _procuration)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from procuration.fixed_select import FixedSelect
+    from procuration.models import Procuration, Role, Status
+    from tests.factories import ProcurationFactory
+
+    related = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by")
+    fixed = FixedSelect(Procuration, related)
+    almayrac, albi = CommuneFactory(nom="Almayrac"), CommuneFactory(nom="Albi")
+    mandant, other_mandant = UserFactory(role=Role.MANDANT), UserFactory(role=Role.MANDANT)
+    bureau = BureauDeVoteFactory(commune=almayrac)
+    mine = ProcurationFactory(en_attente=True, mandant_user=mandant,
+                              mandant=ElecteurFactory(commune=almayrac, bureau=bureau))
+    draft = ProcurationFactory(mandant_user=mandant, mandant=ElecteurFactory(commune=almayrac))  # brouillon
+    elsewhere = ProcurationFactory(validee_autorite=True, mandant_user=other_mandant,
+                                   mandant=ElecteurFactory(commune=albi, bureau=None))
+    users = [mandant, other_mandant, UserFactory(role=Role.AGENT_MAIRIE, commune=almayrac),
+             UserFactory(role=Role.AGENT_MAIRIE, commune=albi), UserFactory(role=Role.ADMIN_NATIONAL), UserFactory(role=Role.POLICIER),
+             UserFactory(role=Role.MANDANT, is_active=False), AnonymousUser()]
+    seen = set()
+    for user in users:
+        for p in (mine, draft, elsewhere):
+            for qs in (Procuration.objects.visible_to(user),
+                       Procuration.objects.visible_to(user).exclude(status=Status.BROUILLON)):
+                expected = list(qs.select_related(*related).filter(pk=p.pk))
+                with django_assert_num_queries(0 if qs.query.is_empty() else 1):  # none(): no statement
+                    got = fixed.rows_of(qs.filter(pk=p.pk))
+                assert [(columns(o), columns(o.mandant), columns(o.mandant.bureau), columns(o.mandataire),
+                         columns(o.mandataire.commune), columns(o.scrutin), columns(o.commune), columns(o.mairie_by))
+                        for o in got] == [
+                        (columns(o), columns(o.mandant), columns(o.mandant.bureau), columns(o.mandataire),
+                         columns(o.mandataire.commune), columns(o.scrutin), columns(o.commune), columns(o.mairie_by))
+                        for o in expected], (user, p.status)
+                seen.add(bool(expected))
+    assert seen == {True, False}
+    assert [o.pk for o in fixed.rows_of(Procuration.objects.visible_to(mandant).filter(pk=mine.pk))] == [mine.pk]
+    assert fixed.rows_of(Procuration.objects.visible_to(other_mandant).filter(pk=mine.pk)) == []
+    with pytest.raises(ValueError):  # a WHERE through a join is not this tool's
+        fixed.rows_of(Procuration.objects.filter(mandant__commune=almayrac))
+
+
+def test_a_prepared_query_gives_the_orms_rows_for_each_argument(django_assert_num_queries):
+    """PreparedQuery (mandant/forms.py _OFFER): the scrutins of a commune by the scope rule
+    (Scrutin.objects.concernant), compiled once, run for each commune: the ORM's rows, in its order."""
+    from procuration.fixed_select import PreparedQuery
+    from procuration.models import Scrutin
+    from tests.factories import ScrutinFactory
+
+    offer = PreparedQuery(Scrutin, lambda commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"))
+    almayrac, albi, cordes = CommuneFactory(), CommuneFactory(), CommuneFactory()
+    ScrutinFactory(libelle="Européennes", date_tour1=datetime.date(2027, 6, 6), date_tour2=None)  # national
+    ScrutinFactory(libelle="Partielle d'Almayrac", date_tour1=datetime.date(2027, 3, 7)).communes.set([almayrac])
+    ScrutinFactory(libelle="Partielle d'Albi et de Cordes", date_tour1=datetime.date(2027, 1, 10)).communes.set(
+        [albi, cordes])
+    offer(almayrac.pk)  # compiled at the first call
+    for commune in (almayrac, albi, cordes, CommuneFactory()):
+        expected = list(Scrutin.objects.concernant(commune.pk).order_by("date_tour1"))
+        with django_assert_num_queries(1):
+            got = offer(commune.pk)
+        assert [columns(s) for s in got] == [columns(s) for s in expected]
+        assert all(not s._state.adding for s in got)
+    assert [s.libelle for s in offer(albi.pk)] == ["Partielle d'Albi et de Cordes", "Européennes"]
+    with pytest.raises(ValueError):
+        offer("1")  # integers only
+    with pytest.raises(ValueError):  # a parameter derived from the argument: not a place to fill in
+        PreparedQuery(Scrutin, lambda n: Scrutin.objects.filter(libelle=f"Scrutin {n}"))(1)
