@@ -15,6 +15,7 @@ from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
+from procuration.fixed_select import CompiledOnce
 from procuration.forms import add_domain_error
 from procuration.models import (
     AuditLog,
@@ -59,9 +60,19 @@ def _allowed_procuration(request, jeton):
     pk = services.fiche_pk(request, jeton)
     if pk is None:
         raise Http404
-    return get_object_or_404(
-        Procuration.objects.select_related("mandant", "mandataire", "mandataire__commune", "commune", "scrutin"), pk=pk
-    )
+    p = _FICHE.first(pk=pk)
+    if p is None:
+        raise Http404
+    return p
+
+
+# The fiche's read, compiled once per process (procuration/fixed_select.py CompiledOnce): the ORM's
+# statement for select_related(...).get(pk=…), without compiling its 5 joins on every request.
+_FICHE = CompiledOnce(
+    lambda key, pk: Procuration.objects.select_related(
+        "mandant", "mandataire", "mandataire__commune", "commune", "scrutin").filter(pk=pk).order_by(),
+    "pk",
+)
 
 
 @portal_required("police")
