@@ -9,6 +9,7 @@ from dsfr.forms import DsfrBaseForm
 from mandant import services
 from procuration import checks, normalize, validity
 from procuration.exceptions import DomainError
+from procuration.fixed_select import CompiledOnce
 from procuration.models import Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
@@ -218,19 +219,35 @@ class RecapForm(DsfrBaseForm):
     )
 
 
+# build_procuration's reads, on every step of the demande: compiled once per process
+# (procuration/fixed_select.py CompiledOnce), the ORM's statements for
+# Electeur.objects.select_related("commune").get(pk=…) and Scrutin.objects.filter(pk=…).first().
+_MANDATAIRE = CompiledOnce(
+    lambda key, pk: _electeurs().select_related("commune").filter(pk=pk).order_by(), "pk")
+_SCRUTIN = CompiledOnce(lambda key, pk: Scrutin.objects.filter(pk=pk).order_by("pk")[:1], "pk")
+
+
+def _electeurs():
+    from procuration.models import Electeur
+
+    return Electeur.objects.all()
+
+
 def build_procuration(electeur, demande: dict, mandataire=None) -> Procuration:
     """An unsaved Procuration from the data kept in the session; `mandataire`: the elector of
     demande["mandataire"] when the caller has just found it (with its commune), not read again."""
     from procuration.models import Electeur
 
     if mandataire is None or mandataire.pk != demande["mandataire"]:
-        mandataire = Electeur.objects.select_related("commune").get(pk=demande["mandataire"])
+        mandataire = _MANDATAIRE.first(pk=demande["mandataire"])
+        if mandataire is None:
+            raise Electeur.DoesNotExist("Electeur matching query does not exist.")
     return Procuration(
         mandant=electeur,
         commune=electeur.commune,
         mandataire=mandataire,
         portee=demande["portee"],
-        scrutin=Scrutin.objects.filter(pk=demande.get("scrutin")).first() if demande.get("scrutin") else None,
+        scrutin=_SCRUTIN.first(pk=demande["scrutin"]) if demande.get("scrutin") else None,
         tour1=demande.get("tour1", False),
         tour2=demande.get("tour2", False),
         valid_from=datetime.date.fromisoformat(demande["valid_from"]),

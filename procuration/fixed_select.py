@@ -92,7 +92,7 @@ class CompiledOnce:
 
     def __init__(self, build, *names: str):
         self.build, self.names = build, names
-        self._plans: dict = {}  # (key, database alias) -> plan, or None for an empty queryset
+        self._plans: dict = {}  # key -> (database alias, plan), the plan None for an empty queryset
 
     def _plan(self, key):
         from django.core.exceptions import EmptyResultSet

@@ -821,7 +821,7 @@ class ProcurationEvent(ChainedRow):
         with transaction.atomic(savepoint=not lock_held):
             if not lock_held:
                 list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
-            last = cls.objects.filter(dossier=procuration.pk).order_by("-seq").values_list("seq", "hash").first()
+            last = next(iter(_EVENT_HEAD.tuples(dossier=procuration.pk)), None)
             seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
             event = cls(
                 procuration=procuration, dossier=procuration.pk, from_status=from_status, to_status=to_status,
@@ -830,3 +830,11 @@ class ProcurationEvent(ChainedRow):
             event.seal(seq, prev_hash)
             event.save(force_insert=True)
         return event
+
+
+# The dossier's last link (ProcurationEvent.append), compiled once per process: the statement of
+# ProcurationEvent.objects.filter(dossier=…).order_by("-seq").values_list("seq", "hash").first().
+_EVENT_HEAD = CompiledOnce(
+    lambda key, dossier: ProcurationEvent.objects.filter(dossier=dossier).order_by("-seq").values_list("seq", "hash")[:1],
+    "dossier",
+)
