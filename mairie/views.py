@@ -33,7 +33,7 @@ from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
-from procuration.fixed_select import FixedSelect
+from procuration.fixed_select import CompiledOnce, FixedSelect
 from procuration.forms import add_domain_error
 from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Scrutin, Status, User, Verificateur
 from procuration.models.procuration import ProcurationEvent
@@ -65,19 +65,29 @@ def commune_admin_required(view):
     return wrapper
 
 
-# The scoping rule (visible_to) built by the ORM on every request; the columns, joins and converters of
-# the seven related rows written once per process (procuration/fixed_select.py): the rows of
-# .select_related(*_PROCURATION.related).get(pk=…) (issue 16, docs/performance.md).
-_PROCURATION = FixedSelect(
-    Procuration, ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by")
-)
-
-
 def _procuration(request, pk: int) -> Procuration:
-    found = _PROCURATION.rows_of(Procuration.objects.visible_to(request.user).filter(pk=pk))
-    if not found:
+    user = request.user
+    commune = getattr(user, "commune_id", None)
+    shape = (user.is_authenticated and user.is_active, getattr(user, "role", None), commune is not None)
+    p = _FICHE.first(shape, pk=pk, user=user.pk, commune=commune)
+    if p is None:
         raise Http404
-    return found[0]
+    return p
+
+
+def _fiche(shape, *, pk, user, commune):
+    """The fiche's queryset for a user of this shape: visible_to (the one scoping rule) applied to a
+    stand-in user whose key and commune are the values' sentinels."""
+    active, role, has_commune = shape
+    stand_in = User(pk=user, role=role or "", is_active=active, commune_id=commune if has_commune else None)
+    qs = Procuration.objects.visible_to(stand_in) if active else Procuration.objects.none()
+    return qs.select_related(
+        "mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin", "commune", "mairie_by"
+    ).filter(pk=pk).order_by()
+
+
+# Compiled once per process and shape (procuration/fixed_select.py CompiledOnce): 7 joined tables.
+_FICHE = CompiledOnce(_fiche, "pk", "user", "commune")
 
 
 def _post_only(request):

@@ -9,9 +9,10 @@ same code for one procuration (saved or not: the mandant's form checks a demande
 vote): called by every path that names one (the mandant's form, the paper CERFA at the police and at
 the mairie, raise_for_demande), its error names the field "mandataire".
 
-`raise_for_demande`, `raise_for_plafond` and `raise_for_validation` enforce the blocking ones inside
-a transition's transaction, after locking the elector rows, so that the plafond holds under
-concurrency; `plafond_depasse` tells an authority's validation that what it establishes is void (L.73).
+`raise_for_demande`, `raise_for_validation` (an authority's) and `raise_for_mairie` enforce the blocking
+ones inside a transition's transaction, after locking the elector rows, so that the plafond holds under
+concurrency, each from one read of the electors' procurations; `plafond_depasse` (also returned by
+raise_for_validation) tells an authority's validation that what it establishes is void (L.73).
 
 Rows given to evaluate_page are either model instances with RELATED selected (else each row loads
 them) or, for a page, the light rows of `COLUMNS` (procuration.rows: the columns read here and
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from procuration import expiry
 from procuration.exceptions import DomainError
+from procuration.fixed_select import CompiledOnce
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 from procuration.rows import Columns, Row
@@ -117,13 +119,16 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     # mandants' binding ones by effective status (a demande past its two months no longer binds its
     # mandant, whether or not the task has recorded its expiry yet: procuration.expiry). Each row
     # read goes to its list (or both) by the same rules.
-    wanted = []
-    if mandataires:
-        wanted.append(Q(mandataire_id__in=mandataires, status__in=ACTIVE_FOR_PLAFOND))
-    if mandants:
-        wanted.append(Q(mandant_id__in=mandants) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
+    wanted = mandataires or mandants
     if wanted:
-        for o in _BINDING.load(Procuration.objects.filter(reduce(operator.or_, wanted)).order_by("pk")):
+        if len(mandataires) <= 1 and len(mandants) <= 1:  # one procuration: the statement compiled once a day
+            found = _BINDING.rows(_ONE_BINDING.tuples(
+                (bool(mandataires), bool(mandants), today),
+                mandataire=next(iter(mandataires), None), mandant=next(iter(mandants), None),
+            ))
+        else:
+            found = _BINDING.load(_binding(Procuration, mandataires, mandants, today))
+        for o in found:
             if o.mandataire_id in mandataires and o.status in ACTIVE_FOR_PLAFOND:
                 by_mandataire[o.mandataire_id].append(o)
             if o.mandant_id in mandants and expiry.effective_status(o.status, o.submitted_at, today) in ACTIVE_FOR_MANDANT:
@@ -136,6 +141,30 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
             )
         )
     return _Loaded(by_mandataire, by_mandant, dates)
+
+
+def _binding(model, mandataires, mandants, today):
+    """The query of _load: the mandataires' procurations that count towards the plafond, and the
+    mandants' binding ones by effective status on `today`."""
+    wanted = []
+    if mandataires:
+        wanted.append(Q(mandataire_id__in=mandataires, status__in=ACTIVE_FOR_PLAFOND))
+    if mandants:
+        wanted.append(Q(mandant_id__in=mandants) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
+    return model.objects.filter(reduce(operator.or_, wanted)).order_by("pk")
+
+
+def _one_binding(shape, *, mandataire, mandant):
+    from procuration.models.procuration import Procuration
+
+    has_mandataire, has_mandant, today = shape
+    return _BINDING.queryset(_binding(Procuration, {mandataire} if has_mandataire else set(),
+                                      {mandant} if has_mandant else set(), today))
+
+
+# _load for one procuration (the transitions' checks, the demande's pages), compiled once per shape and
+# day (procuration/fixed_select.py CompiledOnce): the same statement as _binding's, without its compilation.
+_ONE_BINDING = CompiledOnce(_one_binding, "mandataire", "mandant")
 
 
 def _overlaps(a, b) -> bool:
@@ -273,34 +302,64 @@ def raise_for_demande(p, *, plafond: bool = True) -> None:
     """Blocking rules when the demande is submitted (mandant row locked). The period is checked
     before, by procuration.validity. plafond=False: a paper form an authority already signed
     (L.73: established over the plafond, it is void, see plafond_depasse), not refused here."""
-    Electeur.objects.select_for_update().filter(pk=p.mandant_id).first()
+    _LOCK_ELECTEUR.tuples(pk=p.mandant_id)
     raise_for_mandataire(p.mandant, p.mandataire)
     for r in evaluate(p):
         if not r.ok and (plafond or r.code != "plafond"):
             raise DomainError(r.message, code=r.code)
 
 
-def plafond_depasse(p) -> str:
-    """L.73 under the mandataire's lock (its row locked first, then its procurations counted): what the
-    mandataire already holds when p would exceed the plafond (the earliest stand), else ""."""
-    Electeur.objects.select_for_update().filter(pk=p.mandataire_id).first()
-    ok, total, france = _plafond(p, _load([p], mandant=False, forbidding=False).by_mandataire[p.mandataire_id])
+# An elector's row lock: Electeur.objects.select_for_update().filter(pk=…).first(), compiled once.
+_LOCK_ELECTEUR = CompiledOnce(lambda key, pk: Electeur.objects.select_for_update().filter(pk=pk).order_by("pk")[:1],
+                              "pk")
+
+
+def _lock_mandataire(p) -> None:
+    """The plafond is counted under the mandataire's row lock (taken first): concurrent establishments
+    for one mandataire count one after the other."""
+    _LOCK_ELECTEUR.tuples(pk=p.mandataire_id)
+
+
+def _plafond_depasse(p, loaded: _Loaded) -> str:
+    ok, total, france = _plafond(p, loaded.by_mandataire[p.mandataire_id])
     return "" if ok else plafond_message(p, total, france)
 
 
-def raise_for_plafond(p) -> None:
-    """L.73 as a refusal, never forceable (the mairie's validation: a guard, since an authority's
-    validation voids what is over the plafond)."""
-    message = plafond_depasse(p)
-    if message:
-        raise DomainError(message, code="plafond")
+def plafond_depasse(p) -> str:
+    """L.73 under the mandataire's lock (its row locked first, then its procurations counted): what the
+    mandataire already holds when p would exceed the plafond (the earliest stand), else ""."""
+    _lock_mandataire(p)
+    return _plafond_depasse(p, _load([p], mandant=False, forbidding=False))
 
 
-def raise_for_validation(p) -> None:
-    """Blocking rule when an authority validates: no second established procuration of the mandant
-    for the same dates. (The plafond does not refuse there: over it, the procuration is void.)"""
-    doublon = _duplicate(p)
+def _raise_for_doublon_etabli(p, loaded: _Loaded) -> None:
+    """No second established procuration of the mandant for the same dates."""
+    doublon = _doublon(p, loaded.by_mandant[p.mandant_id])
     if doublon is not None and doublon.status in ACTIVE_FOR_PLAFOND:
         raise DomainError(
             f"Le mandant a déjà une procuration validée pour ces dates (référence {doublon.reference}).", code="doublon"
         )
+
+
+def raise_for_validation(p) -> str:
+    """Blocking rule when an authority validates, and what its act establishes (L.73), from one read of
+    the electors' procurations under the mandataire's lock: raises DomainError when the mandant already
+    has an established procuration for the same dates (doublon); returns plafond_depasse's message
+    (over the plafond the procuration is void, not refused), else ""."""
+    _lock_mandataire(p)
+    loaded = _load([p], forbidding=False)
+    over = _plafond_depasse(p, loaded)
+    _raise_for_doublon_etabli(p, loaded)
+    return over
+
+
+def raise_for_mairie(p) -> list[CheckResult]:
+    """The mairie's validation: L.73 as a refusal, never forceable (a guard, since an authority's
+    validation voids what is over the plafond), counted under the mandataire's lock; then every check
+    (evaluate), from the same read of the electors' procurations. Returns the results."""
+    _lock_mandataire(p)
+    loaded = _load([p])
+    message = _plafond_depasse(p, loaded)
+    if message:
+        raise DomainError(message, code="plafond")
+    return _results(p, loaded)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from procuration import chain, expiry
 from procuration.exceptions import DomainError, TransitionError
 from procuration.expiry import demande_expires_on
+from procuration.fixed_select import CompiledOnce
 from procuration.models.audit import ChainedRow, purging
 from procuration.models.territory import de
 from procuration.reference import generate_reference, normalize_reference
@@ -76,6 +77,14 @@ def locked_with() -> tuple[str, ...]:
     from procuration.checks import RELATED
 
     return (*RELATED, "commune")
+def _locked_read(model, *, pk):
+    return model.objects.select_for_update(of=("self",)).select_related(*locked_with()).filter(pk=pk).order_by()
+
+
+# The transitions' locked read (Procuration._transition): the ORM's statement for
+# select_for_update(of=("self",)).select_related(*locked_with()).get(pk=…), compiled once per process
+# (procuration/fixed_select.py CompiledOnce: its 7 joined tables cost ≈ 2 bare views to compile).
+_LOCKED_READ = CompiledOnce(_locked_read, "pk")
 # Statuses in which a procuration binds its mandant (no second one for the same dates).
 ACTIVE_FOR_MANDANT = frozenset({S.EN_ATTENTE, S.VALIDEE_AUTORITE, S.VALIDEE_MAIRIE})
 # Statuses in which a procuration counts towards the mandataire's plafond (L.73).
@@ -363,7 +372,9 @@ class Procuration(models.Model):
         read (locked_with(): one joined statement instead of one query each, under the same lock: of=self)."""
         sources, target = TRANSITIONS[name]
         with transaction.atomic(savepoint=savepoint):
-            locked = type(self).objects.select_for_update(of=("self",)).select_related(*locked_with()).get(pk=self.pk)
+            locked = _LOCKED_READ.first(type(self), pk=self.pk)
+            if locked is None:
+                raise type(self).DoesNotExist("Procuration matching query does not exist.")
             if locked.status == target:
                 self._copy_from(locked)
                 return False
@@ -463,9 +474,9 @@ class Procuration(models.Model):
             if where:
                 p.etablissement = where
             validity.raise_for_duree(p)
-            # L.73: established over the plafond, it is void, not refused (counted under the mandataire's lock).
-            over.append(checks.plafond_depasse(p))
-            checks.raise_for_validation(p)
+            # L.73: established over the plafond, it is void, not refused (counted under the mandataire's lock);
+            # a doublon refuses.
+            over.append(checks.raise_for_validation(p))
 
         def changes(p):
             p.autorite_by = identite.by
@@ -564,8 +575,7 @@ class Procuration(models.Model):
         from procuration import checks, emails
 
         def check(p):
-            checks.raise_for_plafond(p)
-            failures = [r for r in checks.evaluate(p) if not r.ok]
+            failures = [r for r in checks.raise_for_mairie(p) if not r.ok]  # the plafond refuses first
             if automatique:
                 if failures:
                     raise DomainError("Validation automatique impossible : un contrôle n'est pas conforme.",
@@ -811,7 +821,7 @@ class ProcurationEvent(ChainedRow):
         with transaction.atomic(savepoint=not lock_held):
             if not lock_held:
                 list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
-            last = cls.objects.filter(dossier=procuration.pk).order_by("-seq").values_list("seq", "hash").first()
+            last = next(iter(_EVENT_HEAD.tuples(dossier=procuration.pk)), None)
             seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
             event = cls(
                 procuration=procuration, dossier=procuration.pk, from_status=from_status, to_status=to_status,
@@ -820,3 +830,11 @@ class ProcurationEvent(ChainedRow):
             event.seal(seq, prev_hash)
             event.save(force_insert=True)
         return event
+
+
+# The dossier's last link (ProcurationEvent.append), compiled once per process: the statement of
+# ProcurationEvent.objects.filter(dossier=…).order_by("-seq").values_list("seq", "hash").first().
+_EVENT_HEAD = CompiledOnce(
+    lambda key, dossier: ProcurationEvent.objects.filter(dossier=dossier).order_by("-seq").values_list("seq", "hash")[:1],
+    "dossier",
+)

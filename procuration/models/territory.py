@@ -1,6 +1,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from procuration.fixed_select import CompiledOnce
+
 VOWELS = "AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ"
 # Communes whose initial h is aspirated (no elision: « mairie de Haguenau »); any other h is mute.
 H_ASPIRE = frozenset({"Haguenau", "Halluin", "Hayange", "Hem", "Hénin-Beaumont", "Hautmont"})
@@ -201,8 +203,8 @@ class Scrutin(models.Model):
         return self.libelle
 
     def concerne(self, commune) -> bool:
-        """Does this scrutin's scope include `commune`? (ScrutinQuerySet.concernant)"""
-        return Scrutin.objects.concernant(commune).filter(pk=self.pk).exists()
+        """Does this scrutin's scope include `commune`? (ScrutinQuerySet.concernant, compiled once)"""
+        return bool(_CONCERNE.tuples(scrutin=self.pk, commune=getattr(commune, "pk", commune)))
 
     @property
     def national(self) -> bool:
@@ -216,3 +218,11 @@ class Scrutin(models.Model):
     def interdit_liste_complementaire(self) -> bool:
         """EU citizens on a liste complémentaire may not be mandataire for these (domain.md)."""
         return self.type in (ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES)
+
+
+# Scrutin.concerne, asked by every demande (procuration.validity.periode): the statement of
+# Scrutin.objects.concernant(commune).filter(pk=…).exists(), compiled once per process.
+_CONCERNE = CompiledOnce(
+    lambda key, scrutin, commune: Scrutin.objects.concernant(commune).filter(pk=scrutin).order_by().values_list("pk")[:1],
+    "scrutin", "commune",
+)

@@ -28,7 +28,8 @@ def test_the_fiche_reads_its_history_by_one_fixed_statement(client, agent_mairie
     # user, the procuration (_procuration), the checks (procuration.checks._load), the history, the
     # agent's mandats (the menu)
     assert len(sql) == 5, sql
-    assert ' r0 ON r0."id" = "procuration_procuration"."mandant_id"' in sql[1], sql[1]  # _procuration: rows_of
+    # _procuration: the related rows joined, the scoping rule (visible_to: the agent's commune) applied
+    assert 'JOIN "procuration_electeur" ON ("procuration_procuration"."mandant_id"' in sql[1], sql[1]
     assert f'"procuration_procuration"."commune_id" = {commune.pk}' in sql[1]
     events = [s for s in sql if 'FROM "procuration_procurationevent"' in s]
     assert len(events) == 1 and 'FROM "procuration_procurationevent" t ' in events[0], events
@@ -40,7 +41,7 @@ def test_the_fiche_reads_its_history_by_one_fixed_statement(client, agent_mairie
 
 def test_a_fiche_out_of_reach_answers_404(client, agent_mairie, other_commune):
     """Another commune's procuration, or a number beyond a bigint: the scoping rule (visible_to) and
-    the ORM's lookup still decide, through FixedSelect.rows_of."""
+    the ORM's lookup still decide, through the statement compiled once (mairie/views.py::_procuration)."""
     other = ProcurationFactory(validee_autorite=True, commune=other_commune,
                                mandant=ElecteurFactory(commune=other_commune))
     client.force_login(agent_mairie)
