@@ -9,8 +9,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -88,6 +88,8 @@ SELECT id FROM renewed"""
 
 
 def _claim(sql: str, params: list) -> list[OutboxEmail]:
+    if connection.vendor != "postgresql":
+        return _PORTABLE_CLAIMS[sql](*params)
     with connection.cursor() as cursor:  # autocommit: the lease is committed before anything is sent
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
@@ -97,6 +99,10 @@ def _claim(sql: str, params: list) -> list[OutboxEmail]:
 
 def _renew(previous: int | None, message: OutboxEmail) -> bool:
     lease = settings.OUTBOX_LEASE_SECONDS
+    if connection.vendor != "postgresql":
+        if previous is not None:
+            _mark_sent(previous)
+        return bool(_held(message.pk, message.claimed_by).update(claimed_until=_lease_end(lease)))
     with connection.cursor() as cursor:
         if previous is None:
             cursor.execute(RENEW, [lease, message.pk, message.claimed_by])
@@ -106,8 +112,48 @@ def _renew(previous: int | None, message: OutboxEmail) -> bool:
 
 
 def _mark_sent(pk: int) -> None:
+    if connection.vendor != "postgresql":
+        OutboxEmail.objects.filter(pk=pk, state=OutboxEmail.State.PENDING).update(
+            state=OutboxEmail.State.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1, last_error="",
+            claimed_by="", claimed_until=None)
+        return
     with connection.cursor() as cursor:
         cursor.execute(MARK_SENT, [pk])
+
+
+# The same lease on the embedded default (SQLite: no make_interval, no SKIP LOCKED). Its transactions
+# take the database's write lock when they begin (transaction_mode IMMEDIATE, procuration/settings.py),
+# so a claim read and written in one transaction is taken by one process at a time.
+def _lease_end(seconds: int) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=seconds)
+
+
+def _free() -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now())
+
+
+def _held(pk: int, claim: str):
+    return OutboxEmail.objects.filter(pk=pk, claimed_by=claim, state=OutboxEmail.State.PENDING)
+
+
+def _take(claim: str, lease: int, rows) -> list[OutboxEmail]:
+    with transaction.atomic():
+        pks = list(rows.values_list("pk", flat=True))
+        OutboxEmail.objects.filter(pk__in=pks).update(claimed_by=claim, claimed_until=_lease_end(lease))
+        return list(OutboxEmail.objects.filter(pk__in=pks).order_by("pk"))
+
+
+def _claim_batch_portable(claim: str, lease: int, size: int) -> list[OutboxEmail]:
+    pending = OutboxEmail.objects.filter(_free(), state=OutboxEmail.State.PENDING)
+    return _take(claim, lease, pending.order_by("pk")[:size])
+
+
+def _claim_one_portable(claim: str, lease: int, pk: int) -> list[OutboxEmail]:
+    pending = OutboxEmail.objects.filter(Q(claimed_by="") | _free(), pk=pk, state=OutboxEmail.State.PENDING)
+    return _take(claim, lease, pending)
+
+
+_PORTABLE_CLAIMS = {CLAIM_BATCH: _claim_batch_portable, CLAIM_ONE: _claim_one_portable}
 
 
 def _record_failure(message: OutboxEmail, exc: Exception) -> bool:
