@@ -28,7 +28,7 @@ from mairie.forms import (
     mairie_cerfa_form_class,
 )
 from mairie.models import ExportJob, RegistrePrint
-from procuration import checks
+from procuration import checks, counts
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.emails import staff_email_changed
@@ -90,9 +90,10 @@ def home(request):
     user = request.user
     qs = Procuration.objects.visible_to(user)
     status_labels = dict(Status.choices)
-    # One pass over the commune's rows, per scrutin and effective status; the figures per status
-    # are their sums, and the scrutins' names are read afterwards (a few rows by pk, no join).
-    rows = list(qs.counts_by_statut_effectif("scrutin_id"))
+    # The commune's figures per scrutin and effective status, kept as they change (procuration.counts:
+    # one query whatever the commune's size); the figures per status are their sums, and the scrutins'
+    # names are read afterwards (a few rows by pk, no join).
+    rows = counts.for_commune(user.commune_id)
     by_status: dict = {}
     for row in rows:
         by_status[row["statut"]] = by_status.get(row["statut"], 0) + row["n"]
