@@ -113,9 +113,9 @@ def home(request):
         {"libelle": e["libelle"], "total": e["total"], "cells": [e["counts"].get(s, 0) for s in columns]}
         for _, e in sorted(table.items(), key=lambda kv: kv[0], reverse=True)
     ]
-    oldest = (
-        qs.filter(status=Status.VALIDEE_AUTORITE).select_related("mandant").order_by("autorite_at", "pk").first()
-    )
+    # The first entry of the index (commune, status, autorite_at): ordered by pk too, PostgreSQL may
+    # read and sort every waiting row of the commune to break ties that hardly occur.
+    oldest = qs.filter(status=Status.VALIDEE_AUTORITE).select_related("mandant").order_by("autorite_at").first()
     return render(request, "mairie/home.html", {
         "statuses": statuses, "columns": [status_labels[s] for s in columns], "scrutins": scrutins,
         "waiting": by_status.get(Status.VALIDEE_AUTORITE, 0), "oldest": oldest, "total": sum(by_status.values()),
