@@ -58,10 +58,14 @@ def moved(p: Procuration, *, from_status: str) -> None:
     _write(deltas)
 
 
-def created(p: Procuration) -> None:
-    """`p` was just inserted (any status; a brouillon counts nothing): in the creation's transaction."""
+def created(*procurations: Procuration) -> None:
+    """These rows were just inserted (any status; a brouillon counts nothing): in the creation's
+    transaction, one INSERT."""
     _in_transaction()
-    _write({(p.commune_id, p.scrutin_id, str(p.status)): 1})
+    deltas = defaultdict(int)
+    for p in procurations:
+        deltas[(p.commune_id, p.scrutin_id, str(p.status))] += 1
+    _write(deltas)
 
 
 def forget(pks) -> None:
