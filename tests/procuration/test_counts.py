@@ -30,6 +30,7 @@ from procuration.models import (
     purge_mode,
 )
 from procuration.models.procuration import TRANSITIONS
+from procuration.tasks import compact_procuration_counts
 from tests.factories import CommuneFactory, ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
 
 
@@ -176,11 +177,16 @@ def test_compaction_folds_each_key_into_one_row_and_keeps_the_sums(agent_mairie,
                                                  (scrutin.pk, Status.VALIDEE_MAIRIE): 1})
     assert ProcurationCount.objects.count() == 4 + 2 * 3 + 2  # 4 created, 3 then 1 moves of 2 rows
 
-    assert counts.compact() == 12 - 3
+    assert compact_procuration_counts() == 12 - 3  # the beat task
     assert read(commune) == before
     assert sorted(ProcurationCount.objects.values_list("status", "n")) == [
         (Status.EN_ATTENTE, 1), (Status.VALIDEE_AUTORITE, 2), (Status.VALIDEE_MAIRIE, 1)]
     assert counts.compact() == 0  # nothing left to fold
+
+
+def test_the_compaction_is_in_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["compact-procuration-counts"]
+    assert entry["task"] == compact_procuration_counts.name
 
 
 @pytest.mark.django_db
