@@ -28,7 +28,7 @@ from mairie.forms import (
     mairie_cerfa_form_class,
 )
 from mairie.models import ExportJob, RegistrePrint
-from procuration import checks
+from procuration import checks, counts
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.emails import staff_email_changed
@@ -100,9 +100,10 @@ def home(request):
     user = request.user
     qs = Procuration.objects.visible_to(user)
     status_labels = dict(Status.choices)
-    # One pass over the commune's rows, per scrutin and effective status; the figures per status
-    # are their sums, and the scrutins' names are read afterwards (a few rows by pk, no join).
-    rows = list(qs.counts_by_statut_effectif("scrutin_id"))
+    # The commune's figures per scrutin and effective status, kept as they change (procuration.counts:
+    # one query whatever the commune's size); the figures per status are their sums, and the scrutins'
+    # names are read afterwards (a few rows by pk, no join).
+    rows = counts.for_commune(user.commune_id)
     by_status: dict = {}
     for row in rows:
         by_status[row["statut"]] = by_status.get(row["statut"], 0) + row["n"]
@@ -122,9 +123,9 @@ def home(request):
         {"libelle": e["libelle"], "total": e["total"], "cells": [e["counts"].get(s, 0) for s in columns]}
         for _, e in sorted(table.items(), key=lambda kv: kv[0], reverse=True)
     ]
-    oldest = (
-        qs.filter(status=Status.VALIDEE_AUTORITE).select_related("mandant").order_by("autorite_at", "pk").first()
-    )
+    # The first entry of the index (commune, status, autorite_at): ordered by pk too, PostgreSQL may
+    # read and sort every waiting row of the commune to break ties that hardly occur.
+    oldest = qs.filter(status=Status.VALIDEE_AUTORITE).select_related("mandant").order_by("autorite_at").first()
     return render(request, "mairie/home.html", {
         "statuses": statuses, "columns": [status_labels[s] for s in columns], "scrutins": scrutins,
         "waiting": by_status.get(Status.VALIDEE_AUTORITE, 0), "oldest": oldest, "total": sum(by_status.values()),

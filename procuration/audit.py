@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from procuration import chain
+from procuration import chain, counts
 from procuration.models import AuditDigest, AuditLog, ChainHead, Procuration, ProcurationEvent, purge_mode
 
 PROCURATION_LABEL = Procuration._meta.label
@@ -28,6 +28,7 @@ def purge_dossiers(queryset) -> int:
     for start in range(0, len(pks), 500):
         batch = pks[start:start + 500]
         with transaction.atomic(), purge_mode():
+            counts.forget(batch)  # their figures leave with them (procuration.counts)
             ProcurationEvent.objects.filter(dossier__in=batch, purged=False).update(reason="", salt="", purged=True)
             AuditLog.objects.filter(
                 object_type=PROCURATION_LABEL, object_id__in=[str(pk) for pk in batch], purged=False

@@ -296,6 +296,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-and-purge": {"task": "procuration.tasks.expire_and_purge", "schedule": 3600.0},
     "mairie-alerts": {"task": "mairie.tasks.send_mairie_alerts", "schedule": 300.0},
     "audit-digest": {"task": "procuration.tasks.record_audit_digest", "schedule": crontab(hour=23, minute=55)},
+    # The dashboard's figures: their change rows folded into one per key (procuration.counts).
+    "compact-procuration-counts": {"task": "procuration.tasks.compact_procuration_counts", "schedule": 300.0},
 }
 
 # --- Cache (sessions, rate limits) --------------------------------------------------------

@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from procuration import counts
 from procuration.audit import purge_dossiers, record_digest
 from procuration.expiry import expired_before, expired_unrecorded_q
 from procuration.models import OutboxEmail, Procuration, Status
@@ -357,3 +358,10 @@ def record_audit_digest() -> str:
         digest.day, digest.audit_seq, digest.audit_hash, digest.dossiers, digest.dossiers_hash,
     )
     return digest.audit_hash
+
+
+@shared_task
+def compact_procuration_counts() -> int:
+    """Fold the figures' change rows into one row per commune, scrutin and status (procuration.counts):
+    the dashboard reads a few rows per key however many transitions happened."""
+    return counts.compact()

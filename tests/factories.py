@@ -3,8 +3,10 @@
 import datetime
 
 import factory
+from django.db import transaction
 from django.utils import timezone
 
+from procuration import counts
 from procuration.models import (
     BureauDeVote,
     Commune,
@@ -161,6 +163,25 @@ class ProcurationFactory(factory.django.DjangoModelFactory):
             validee_autorite=True, status=Status.VALIDEE_MAIRIE, mairie_at=factory.LazyFunction(timezone.now)
         )
         cerfa = factory.Trait(origine=Origine.CERFA_PAPIER)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """A row inserted in its state is a creation like any other: its figures come with it
+        (procuration.counts), in the same transaction."""
+        with transaction.atomic():
+            p = super()._create(model_class, *args, **kwargs)
+            counts.created(p)
+        return p
+
+
+def set_status(p: Procuration, status: str) -> None:
+    """A test's shortcut past the transitions: `p` put in `status` directly, its figures with it
+    (procuration.counts), as any change of status."""
+    with transaction.atomic():
+        from_status = Procuration.objects.select_for_update().values_list("status", flat=True).get(pk=p.pk)
+        Procuration.objects.filter(pk=p.pk).update(status=status)
+        p.status = status
+        counts.moved(p, from_status=from_status)
 
 
 def totp_code(secret: str) -> str:

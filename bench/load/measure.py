@@ -24,8 +24,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.files.base import ContentFile  # noqa: E402
+from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from procuration import counts  # noqa: E402
 from procuration.models import (  # noqa: E402
     BureauDeVote,
     Commune,
@@ -61,13 +63,14 @@ def registre_pdf(lines: int = 1000) -> None:
         refs |= {generate_reference() for _ in range(lines - len(refs))}
         refs -= set(Procuration.objects.filter(reference__in=refs).values_list("reference", flat=True))
     refs_list = sorted(refs)
-    Procuration.objects.bulk_create([
-        Procuration(mandant=electeurs[2 * i], mandataire=electeurs[2 * i + 1], commune=commune, scrutin=scrutin,
-                    tour1=True, tour2=True, valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour2,
-                    status=Status.VALIDEE_MAIRIE, reference=refs_list[i], email_contact="r@example.fr",
-                    submitted_at=now, autorite_at=now, mairie_at=now)
-        for i in range(lines)
-    ])
+    with transaction.atomic():  # their figures with them (procuration.counts)
+        counts.created(*Procuration.objects.bulk_create([
+            Procuration(mandant=electeurs[2 * i], mandataire=electeurs[2 * i + 1], commune=commune, scrutin=scrutin,
+                        tour1=True, tour2=True, valid_from=scrutin.date_tour1, valid_until=scrutin.date_tour2,
+                        status=Status.VALIDEE_MAIRIE, reference=refs_list[i], email_contact="r@example.fr",
+                        submitted_at=now, autorite_at=now, mairie_at=now)
+            for i in range(lines)
+        ]))
     # A long-lived export worker has WeasyPrint's fonts loaded already: warm up once (cold start
     # of a fresh process, ≈ 1 s of fontconfig, is not part of each export).
     from weasyprint import HTML

@@ -1,5 +1,6 @@
 from procuration.models.accounts import Role, User
 from procuration.models.audit import AppendOnlyError, AuditDigest, AuditLog, ChainHead, purge_mode
+from procuration.models.counts import ProcurationCount
 from procuration.models.outbox import OutboxEmail
 from procuration.models.procuration import (
     AnnulationMotif,
@@ -31,6 +32,7 @@ __all__ = [
     "OutboxEmail",
     "Portee",
     "Procuration",
+    "ProcurationCount",
     "ProcurationEvent",
     "RefusMotif",
     "Role",

@@ -307,6 +307,8 @@ class Procuration(models.Model):
             models.Index(fields=["mandataire", "status"], name="proc_mandataire_idx"),
             models.Index(fields=["mandant", "status"], name="proc_mandant_idx"),
             models.Index(fields=["status", "submitted_at"], name="proc_status_submitted_idx"),
+            # The dashboard's demandes « en attente » past their last day (procuration.counts).
+            models.Index(fields=["commune", "status", "submitted_at"], name="proc_commune_submitted_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(mandant=models.F("mandataire")), name="mandant_not_mandataire"),
@@ -393,6 +395,10 @@ class Procuration(models.Model):
             fields = changes(locked) if changes else []
             locked.status = target
             locked.save(update_fields=["status", *fields])
+            # The figures per commune, scrutin and status (procuration.counts), in this same transaction.
+            from procuration import counts
+
+            counts.moved(locked, from_status=from_status)
             ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason,
                                     lock_held=True)
             # The communes' delta feed and webhooks (api/changes.py), in this same transaction.

@@ -12,7 +12,7 @@ from police import services
 from procuration.access import has_totp
 from procuration.models import AuditLog, OutboxEmail, Procuration, ProcurationEvent, RefusMotif, Status
 from procuration.models.procuration import PieceType
-from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory, totp_code
+from tests.factories import ElecteurFactory, ProcurationFactory, UserFactory, set_status, totp_code
 from tests.police._helpers import fiche_pk, fiche_url, text
 
 HOME = reverse("police:home")
@@ -198,7 +198,7 @@ def test_reference_that_cannot_be_acted_on_gets_a_clear_message_and_reveals_noth
     officer_client, demande, policier, state, message
 ):
     if "status" in state:
-        Procuration.objects.filter(pk=demande.pk).update(status=state["status"])
+        set_status(demande, state["status"])
     else:
         Procuration.objects.filter(pk=demande.pk).update(
             submitted_at=timezone.now() - datetime.timedelta(days=state["submitted_at_days_ago"])
@@ -362,7 +362,7 @@ def test_a_lookup_of_an_expired_demande_or_an_ended_procuration_is_audited_as_ex
     officer_client, demande, policier, state
 ):
     if "status" in state:
-        Procuration.objects.filter(pk=demande.pk).update(status=state["status"])
+        set_status(demande, state["status"])
     else:
         Procuration.objects.filter(pk=demande.pk).update(
             submitted_at=timezone.now() - datetime.timedelta(days=state["submitted_at_days_ago"])

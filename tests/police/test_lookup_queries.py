@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from police import services
 from procuration.models import AuditLog, Procuration, Status
-from tests.factories import ElecteurFactory, ProcurationFactory
+from tests.factories import ElecteurFactory, ProcurationFactory, set_status
 
 HOME = reverse("police:home")
 FIXED = ('SELECT "id", "status", "submitted_at", "resiliation_demandee_at" FROM "procuration_procuration" '
@@ -43,7 +43,7 @@ def _statements(client, raw):
 def test_a_lookup_runs_five_statements_the_procuration_by_one_fixed_one(officer_client, commune, policier, status,
                                                                        expected):
     p = ProcurationFactory(en_attente=True, reference="K7M2QX", mandant=ElecteurFactory(commune=commune))
-    Procuration.objects.filter(pk=p.pk).update(status=status)
+    set_status(p, status)
     response, sql = _statements(officer_client, "k7m-2qx")
     assert response.status_code == (302 if expected == "trouvee" else 200)
     # user; procuration; the audit entry: savepoint (the test's transaction), head locked + entry + head, release.
