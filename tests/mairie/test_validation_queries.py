@@ -14,9 +14,10 @@ from tests.factories import ElecteurFactory, ProcurationFactory
 pytestmark = pytest.mark.django_db
 
 # user; the fiche; SAVEPOINT; the locked procuration with its related rows; the mandataire's lock; the
-# mandant's and the mandataire's procurations (one read); UPDATE; the event's head; the event; the Change
-# row (with the webhooks); the outbox row; RELEASE.
-STATEMENTS = 12
+# mandant's and the mandataire's procurations (one read); UPDATE; the dashboard's counts (one INSERT of
+# the -1 and +1 rows, procuration.counts); the event's head; the event; the Change row (with the
+# webhooks); the outbox row; RELEASE.
+STATEMENTS = 13
 
 
 def waiting(commune):
