@@ -13,6 +13,7 @@ from procuration.models.procuration import (
     Status,
     Verificateur,
 )
+from procuration.models.search import SearchKey
 from procuration.models.territory import BureauDeVote, Commune, Electeur, Liste, Scrutin, ScrutinType, Sexe
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "RefusMotif",
     "Role",
     "Scrutin",
+    "SearchKey",
     "ScrutinType",
     "Sexe",
     "Status",
