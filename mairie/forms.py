@@ -36,8 +36,10 @@ class SearchForm(DsfrBaseForm):
 
     q = forms.CharField(
         label="Référence, nom ou NNE", required=False, max_length=200,
-        help_text="Nom du mandant ou du mandataire (accents et majuscules indifférents), référence "
-                  "d'enregistrement (6 caractères) ou numéro national d'électeur (8 ou 9 chiffres).",
+        help_text="Nom ou prénoms du mandant ou du mandataire, entiers ou par leur début : « mart » trouve "
+                  "Martin et Martinez, « dupont lea » Léa Dupont (accents et majuscules indifférents ; un nom "
+                  "composé s'écrit comme sur la liste électorale : « le coeur » ou « lecoeur »). Ou la référence "
+                  "d'enregistrement (6 caractères), ou le numéro national d'électeur (8 ou 9 chiffres).",
     )
     date_naissance = forms.DateField(
         label="Date de naissance", required=False, help_text="Du mandant ou du mandataire.",

@@ -10,9 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
-from procuration import checks
+from procuration import checks, search
 from procuration.models import Electeur, Procuration, Status
-from procuration.normalize import fold, normalize_nne, strip_nne
+from procuration.normalize import normalize_nne, strip_nne
 from procuration.reference import InvalidReference, normalize_reference
 from procuration.spreadsheet import safe_csv_writer
 
@@ -43,40 +43,36 @@ def search_form(user, data) -> SearchForm:
     return SearchForm(data or None)
 
 
-# A name matching more electors than this (in the whole register) is looked up from the
-# commune's procurations instead (see search_queryset).
-ELECTEURS_FIRST_MAX = 500
-
-
-def _names_match(prefix: str, tokens: list[str]) -> Q:
-    q = Q()
-    for t in tokens:
-        q &= Q(**{f"{prefix}__noms_recherche__contains": t})
-    return q
-
-
-def _people(electeurs, joined: Q, reference: str | None = None) -> Q:
-    """The procurations whose mandant or mandataire is one of `electeurs` (a queryset of the whole
-    register), or (for the search box) whose reference is `reference`.
-
-    The electors are read first, at most ELECTEURS_FIRST_MAX + 1 of them, by their own index
-    (the pg_trgm GIN index of noms_recherche on PostgreSQL, the NNE's unique index): when they
-    are that few, the procurations are read by mandant_id and mandataire_id (both indexed), and
-    the cost follows the matches, not the commune's size. Beyond, their procurations would cost
-    more than the commune's own: `joined` (the same condition on the mandant's and the
-    mandataire's joined rows) filters the commune's procurations instead."""
-    ids = list(electeurs.order_by().values_list("pk", flat=True)[:ELECTEURS_FIRST_MAX + 1])
-    match = joined if len(ids) > ELECTEURS_FIRST_MAX else Q(mandant_id__in=ids) | Q(mandataire_id__in=ids)
-    if reference:
-        match |= Q(reference=reference)
-    return match
+def _matching(user, q: str):
+    """The ids of the procurations the search box's text designates, as one subquery: the NNE's
+    elector as mandant or mandataire (the NNE's unique index, then the two indexed columns), or the
+    names typed (procuration.search: word beginnings, an index range per word scoped by the
+    commune), or the reference (its unique index). A UNION inside one `pk IN (…)`: an OR of
+    subqueries would make PostgreSQL filter every row of the commune."""
+    digits = strip_nne(q)
+    if digits.isascii() and digits.isdigit():
+        electeur = Electeur.objects.filter(nne=normalize_nne(digits)).values("pk")
+        return (Procuration.objects.filter(mandant_id__in=electeur).values("pk")
+                .union(Procuration.objects.filter(mandataire_id__in=electeur).values("pk"), all=True))
+    parts = []
+    if words := search.typed_words(q):
+        parts.append(search.procurations_named(user.commune_id, words))
+    try:
+        parts.append(Procuration.objects.filter(reference=normalize_reference(q)).values("pk"))
+    except InvalidReference:
+        pass
+    if not parts:  # nothing left once folded (« - »), and not a reference
+        return None
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
 
 
 def search_queryset(user, form: SearchForm):
-    """Procurations of every status (drafts apart) matching a reference, a name (mandant or
-    mandataire, folded by procuration.normalize.fold), an NNE or a date of birth. None when the
-    form is not valid. A name or an NNE reads the electors first (_people): one query more, the
-    same rows. Starts from Procuration.objects.visible_to(user): another commune's rows never appear."""
+    """Procurations of every status (drafts apart) matching a reference, names (mandant or
+    mandataire: each word typed begins one of the same person's names, folded by
+    procuration.normalize.fold), an NNE or a date of birth. None when the form is not valid.
+    The text typed costs what its matches cost, whatever the size of the commune and of the
+    register (_matching). Starts from Procuration.objects.visible_to(user): another commune's rows
+    never appear."""
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
@@ -86,24 +82,9 @@ def search_queryset(user, form: SearchForm):
     if data["date_naissance"]:
         qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
                        Q(mandataire__date_naissance=data["date_naissance"]))
-    q = data["q"]
-    if q:
-        digits = strip_nne(q)
-        if digits.isascii() and digits.isdigit():
-            nne = normalize_nne(digits)
-            qs = qs.filter(_people(Electeur.objects.filter(nne=nne), Q(mandant__nne=nne) | Q(mandataire__nne=nne)))
-        else:
-            tokens = fold(q).split()
-            try:
-                reference = normalize_reference(q)
-            except InvalidReference:
-                reference = None
-            if tokens:
-                electeurs = Electeur.objects.filter(*(Q(noms_recherche__contains=t) for t in tokens))
-                joined = _names_match("mandant", tokens) | _names_match("mandataire", tokens)
-            else:  # nothing left once folded (« - »): the reference only, if it is one
-                electeurs, joined = Electeur.objects.none(), Q(pk__in=[])
-            qs = qs.filter(_people(electeurs, joined, reference))
+    if q := data["q"]:
+        ids = _matching(user, q)
+        qs = qs.filter(pk__in=ids) if ids is not None else qs.none()
     return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
 
 

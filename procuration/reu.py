@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from procuration import search
 from procuration.exceptions import DomainError
 from procuration.models.territory import Commune, Electeur, Liste
 from procuration.normalize import fold, normalize_nne
@@ -185,12 +186,17 @@ def import_extract(commune: Commune, data: bytes, today: datetime.date | None = 
             electeur.commune = commune
             electeur.inscrit = True
             changed.append(electeur)
+        renamed = []
         for electeur in (*new, *changed):  # bulk writes skip Electeur.save(): keep the search column true
-            electeur.noms_recherche = electeur.search_key()
+            key = electeur.search_key()
+            if electeur.pk is not None and key != electeur.noms_recherche:
+                renamed.append(electeur.pk)
+            electeur.noms_recherche = key
         Electeur.objects.bulk_create(new, batch_size=1000)
         Electeur.objects.bulk_update(
             changed, [*rows[next(iter(rows))].keys(), "commune", "inscrit", "noms_recherche"], batch_size=1000
         )
+        search.rewrite_keys_of_electeurs(renamed)  # the mairies' search keys of their procurations
         report.radiated = (
             Electeur.objects.filter(commune=commune, inscrit=True).exclude(nne__in=list(rows)).update(inscrit=False)
         )

@@ -67,6 +67,30 @@ def defaults(model) -> dict:
     return {f.column: f.get_default() for f in model._meta.concrete_fields if not (f.primary_key or f.null)}
 
 
+def copy_search_keys(after_pk: int, chunk: int = 100_000) -> int:
+    """The mairie's search keys (procuration.search) of the procurations loaded by COPY after
+    `after_pk` (COPY bypasses Procuration.save(), which writes them): read back with their electors'
+    noms_recherche by pk ranges, cut into words by procuration.search.words_of, COPYed. The count of keys."""
+    from procuration.models import SearchKey
+    from procuration.search import words_of
+
+    written, last = 0, after_pk
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.id, p.commune_id, m.noms_recherche, d.noms_recherche FROM procuration_procuration p"
+                " JOIN procuration_electeur m ON m.id = p.mandant_id JOIN procuration_electeur d ON d.id = p.mandataire_id"
+                " WHERE p.id > %s ORDER BY p.id LIMIT %s", [last, chunk])
+            batch = cursor.fetchall()
+        if not batch:
+            return written
+        rows = [(commune_id, w, pk, role) for pk, commune_id, mandant, mandataire in batch
+                for role, noms in ((False, mandant), (True, mandataire)) for w in sorted(words_of(noms))]
+        copy_rows(SearchKey._meta.db_table, ["commune_id", "token", "procuration_id", "mandataire"], rows)
+        written += len(rows)
+        last = batch[-1][0]
+
+
 BIRTHPLACE = "81004"  # every bench elector is born in Albi: the login matches on the whole identité pivot
 
 
@@ -156,6 +180,9 @@ def main() -> None:
     t = time.perf_counter()
     keys = counts.rebuild()  # COPY bypasses the transitions: the dashboard's figures from the rows
     print(f"comptes par commune, scrutin et statut : {keys:,} ({time.perf_counter() - t:.1f} s)", flush=True)
+    t = time.perf_counter()
+    keys = copy_search_keys(0)
+    print(f"{keys:,} clés de recherche (COPY) : {time.perf_counter() - t:.1f} s", flush=True)
 
     # The flow's pools: fresh electors in the flow communes, never mandant nor mandataire.
     t = time.perf_counter()

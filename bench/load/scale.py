@@ -91,9 +91,10 @@ def pages():
         # A name as an agent types it, nom and prénom of one mandant (« NOM1 » above matches a
         # share of every commune's electors, so its count grows with the commune whatever the plan):
         # the commune's last mandant, whose NOM<i> no other elector's name contains at either size.
-        nom, prenoms = (Procuration.objects.filter(commune_id=commune_id).order_by("-mandant_id")
-                        .values_list("mandant__nom", "mandant__prenoms").first())
+        nom, prenoms, nne = (Procuration.objects.filter(commune_id=commune_id).order_by("-mandant_id")
+                             .values_list("mandant__nom", "mandant__prenoms", "mandant__nne").first())
         found["mairie : recherche (un nom)"] = get(agent, reverse("mairie:search") + f"?q={nom}+{prenoms}")
+        found["mairie : recherche (son NNE)"] = get(agent, reverse("mairie:search") + f"?q={nne}")
     return found
 
 
@@ -184,11 +185,13 @@ def grow(target: int) -> None:
             )
             yield [row[c] for c in pcols]
 
+    last = Procuration.objects.order_by("-pk").values_list("pk", flat=True).first()
     load_data.copy_rows(Procuration._meta.db_table, pcols, procurations())
     counts.rebuild()  # COPY bypasses the transitions: the dashboard's figures from the rows
+    keys = load_data.copy_search_keys(last)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"+{count:,} procurations et {n_electeurs:,} électeurs (COPY, ANALYZE) : "
+    print(f"+{count:,} procurations, {keys:,} clés de recherche et {n_electeurs:,} électeurs (COPY, ANALYZE) : "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
 
 

@@ -14,6 +14,7 @@ from procuration.models.procuration import (
     Status,
     Verificateur,
 )
+from procuration.models.search import SearchKey
 from procuration.models.territory import BureauDeVote, Commune, Electeur, Liste, Scrutin, ScrutinType, Sexe
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RefusMotif",
     "Role",
     "Scrutin",
+    "SearchKey",
     "ScrutinType",
     "Sexe",
     "Status",

@@ -321,6 +321,21 @@ class Procuration(models.Model):
     def __str__(self):
         return f"Procuration {self.reference or '(brouillon)'}"
 
+    def save(self, *args, **kwargs):
+        """Also the mairie's search keys (procuration.search), in the same transaction: written with a
+        new row, re-written when a full save or the fields saved may have changed whose names they are."""
+        from procuration import search
+
+        adding = self._state.adding
+        update_fields = kwargs.get("update_fields")
+        if not adding and update_fields is not None and not (
+            {"mandant", "mandant_id", "mandataire", "mandataire_id", "commune", "commune_id"} & set(update_fields)
+        ):
+            return super().save(*args, **kwargs)  # a transition: the names are unchanged
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            (search.insert_keys if adding else search.write_keys)(self)
+
     # ------------------------------------------------------------------ helpers
     @property
     def portee_label(self) -> str:

@@ -1,5 +1,5 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 
 from procuration.fixed_select import CompiledOnce
 
@@ -142,11 +142,30 @@ class Electeur(models.Model):
         return f"{self.nom.upper()} {self.prenoms} (NNE {self.nne})"
 
     def save(self, *args, **kwargs):
+        from procuration import search
+
         self.noms_recherche = self.search_key()
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"nom", "nom_usage", "prenoms"} & set(update_fields):
+        names_saved = update_fields is None or bool({"nom", "nom_usage", "prenoms"} & set(update_fields))
+        if update_fields is not None and names_saved:
             kwargs["update_fields"] = {*update_fields, "noms_recherche"}
-        super().save(*args, **kwargs)
+        # The mairie's search keys of this elector's procurations follow a change of names, in the
+        # same transaction (procuration.search). A new elector has no procuration yet.
+        renamed = (not self._state.adding and names_saved
+                   and getattr(self, "_saved_noms", None) != self.noms_recherche)
+        if renamed:
+            with transaction.atomic(savepoint=False):
+                super().save(*args, **kwargs)
+                search.rewrite_keys_of_electeurs([self.pk])
+        else:
+            super().save(*args, **kwargs)
+        self._saved_noms = self.noms_recherche
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_noms = instance.__dict__.get("noms_recherche")  # None when not read (only(), defer())
+        return instance
 
     def search_key(self) -> str:
         from procuration.normalize import fold

@@ -5,14 +5,18 @@ import datetime
 import io
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mairie.models import ExportJob
 from procuration.models import Procuration, Status
-from tests.factories import ElecteurFactory, ProcurationFactory
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 from tests.police._helpers import text
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +71,13 @@ def test_search_bad_input_says_why_in_french(client, agent_mairie, dossiers, par
     assert message in html and not _refs(client.get(SEARCH, params))
 
 
+def test_search_field_says_how_to_search(client, agent_mairie):
+    """A word must begin a name (procuration.search): the hint of the field says so, with examples."""
+    client.force_login(agent_mairie)
+    html = text(client.get(SEARCH))
+    assert "entiers ou par leur début : « mart » trouve Martin et Martinez, « dupont lea » Léa Dupont" in html
+
+
 def test_search_is_paginated_with_a_constant_number_of_queries(client, agent_mairie, commune,
                                                                  django_assert_max_num_queries):
     from mairie.views import SEARCH_PAGE_SIZE
@@ -82,7 +93,7 @@ def test_search_is_paginated_with_a_constant_number_of_queries(client, agent_mai
             response = client.get(SEARCH, {"q": "MARTIN"})
         assert text(response).count("data-reference=") == n
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1], [q['sql'][:150] for q in ctx.captured_queries]
     with django_assert_max_num_queries(counts[1]):
         client.get(SEARCH, {"q": "MARTIN", "page": 1})
     ProcurationFactory.create_batch(3, validee_mairie=True, commune=commune,
@@ -92,8 +103,10 @@ def test_search_is_paginated_with_a_constant_number_of_queries(client, agent_mai
 
 
 def _search_with_joins(user, form):
-    """The search as it was written before the electors were found first (each criterion a filter
-    over the mandant's and the mandataire's joined rows): the oracle of the test below."""
+    """The search written as plainly as possible (each criterion a filter over the mandant's and the
+    mandataire's joined rows, every word typed beginning one of the same person's folded names: at
+    the start of noms_recherche or after a space): the oracle of the tests below. Until the search
+    keys (procuration.search), a word could be any part of a name (`contains`); it must now begin one."""
     from django.db.models import Q
 
     from procuration.normalize import fold, normalize_nne, strip_nne
@@ -118,7 +131,8 @@ def _search_with_joins(user, form):
             def names(prefix):
                 match = Q()
                 for t in tokens:
-                    match &= Q(**{f"{prefix}__noms_recherche__contains": t})
+                    match &= (Q(**{f"{prefix}__noms_recherche__startswith": t})
+                              | Q(**{f"{prefix}__noms_recherche__contains": f" {t}"}))
                 return match
 
             match = names("mandant") | names("mandataire") if tokens else Q(pk__in=[])
@@ -130,17 +144,21 @@ def _search_with_joins(user, form):
     return qs.order_by("-created_at", "-pk")
 
 
-@pytest.mark.parametrize("electeurs_first_max", [500, 1])  # the electors first; the joins beyond one elector
-def test_search_by_electors_first_gives_the_same_rows_in_the_same_order(agent_mairie, commune, other_commune,
-                                                                        django_assert_max_num_queries, monkeypatch,
-                                                                        electeurs_first_max):
-    """Names shared by mandants and mandataires, two tokens, mandataires of another commune, our
-    electors in another commune's procurations, drafts, a demande expired but not yet recorded,
-    equal creation times: the search by electors first answers exactly what the joins answered,
-    and so does the search of a name that too many electors bear."""
+def _both(user, params, max_queries=None):
+    """(the search's references, the oracle's), in order."""
     from mairie import listing
 
-    monkeypatch.setattr(listing, "ELECTEURS_FIRST_MAX", electeurs_first_max)
+    expected = list(_search_with_joins(user, listing.search_form(user, params)).values_list("reference", flat=True))
+    found = list(listing.search_queryset(user, listing.search_form(user, params)).values_list("reference", flat=True))
+    return found, expected
+
+
+def test_search_by_keys_gives_the_rows_of_the_joins_in_the_same_order(agent_mairie, commune, other_commune,
+                                                                       django_assert_max_num_queries):
+    """Names shared by mandants and mandataires, two tokens, mandataires of another commune, our
+    electors in another commune's procurations, drafts, a demande expired but not yet recorded,
+    equal creation times: the search by keys answers exactly what the joins answer, in one query."""
+    from mairie import listing
 
     now = timezone.now()
     births = [datetime.date(1960, 1, 2), datetime.date(1985, 6, 30), datetime.date(2001, 12, 24)]
@@ -165,8 +183,9 @@ def test_search_by_electors_first_gives_the_same_rows_in_the_same_order(agent_ma
             submitted_at=None if status == Status.BROUILLON else now - datetime.timedelta(days=100 if i == 1 else 1),
         ))
     foreign = next(p for p in made if p.commune_id == other_commune.pk and p.status != Status.BROUILLON)
-    queries = ["martin", "MARTIN jean", "lecoeur", "le coeur", "du", "pont dupont", "nunez ines", "ZZZZZZ", "-",
-               made[2].reference, foreign.reference, electeurs[1].nne, electeurs[3].nne]
+    queries = ["martin", "MARTIN jean", "mart martin", "lecoeur", "le coeur", "coeur", "du", "pont dupont",
+               "nunez ines", "ZZZZZZ", "-", "m", made[2].reference, foreign.reference, electeurs[1].nne,
+               electeurs[3].nne]
     seen = set()
     for q in queries + [""]:
         for birth in ("", births[1].isoformat()):
@@ -174,15 +193,156 @@ def test_search_by_electors_first_gives_the_same_rows_in_the_same_order(agent_ma
                 params = {"q": q, "date_naissance": birth, "status": status}
                 if not (q or birth):
                     continue
-                expected = list(_search_with_joins(agent_mairie, listing.search_form(agent_mairie, params))
-                                .values_list("reference", flat=True))
-                with django_assert_max_num_queries(2):  # the electors, then the procurations
-                    found = list(listing.search_queryset(agent_mairie, listing.search_form(agent_mairie, params))
-                                 .values_list("reference", flat=True))
+                found, expected = _both(agent_mairie, params)
+                with django_assert_max_num_queries(1):  # the keys are a subquery of the procurations' query
+                    list(listing.search_queryset(agent_mairie, listing.search_form(agent_mairie, params))
+                         .values_list("pk", flat=True))
                 assert found == expected, params
                 assert foreign.reference not in found
                 seen.update(found)
     assert len(seen) > 10  # the dataset is varied enough for the comparison to mean something
+    # A word must begin a name now: « coeur » finds Le Cœur, not Lecœur.
+    found, _ = _both(agent_mairie, {"q": "coeur"})
+    assert found and all("Le Cœur" in (p.mandant.nom, p.mandataire.nom)
+                         for p in Procuration.objects.filter(reference__in=found))
+
+
+# Fragments that begin one another, fold together (« Lecœur », « LECOEUR »), end in z or 9 (the
+# upper bound of a word's range), plus any text: names and queries drawn from them.
+_FRAGMENTS = ["mar", "martin", "Martinez", "le", "Cœur", "Lecoeur", "du", "PONT", "Dupont", "Núñez", "élo",
+              "Éloïse", "z", "zz", "zaza", "a9", "a99", "aa", "o'brien", "jean-marc"]
+_word = st.one_of(st.sampled_from(_FRAGMENTS), st.text(alphabet="aezœé9-' ", min_size=1, max_size=6))
+_name = st.lists(_word, min_size=1, max_size=3).map(" ".join)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(people=st.lists(st.tuples(_name, _name, st.booleans()), min_size=2, max_size=7),
+       pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.booleans()), min_size=1, max_size=8),
+       queries=st.lists(st.lists(_word, min_size=1, max_size=3).map(" ".join), min_size=1, max_size=4))
+def test_search_by_keys_equals_the_joins_on_generated_names(agent_mairie, commune, other_commune, people, pairs,
+                                                            queries):
+    """Any names, any query: the same procurations as the joins, in the same order; another
+    commune's never (its procurations bear the same names)."""
+    from mairie import listing
+
+    with transaction.atomic():
+        electeurs = [ElecteurFactory(commune=commune if ours else other_commune, nom=nom, prenoms=prenoms)
+                     for nom, prenoms, ours in people]
+        scrutin = ScrutinFactory()
+        for a, b, ours in pairs:
+            mandant, mandataire = electeurs[a % len(electeurs)], electeurs[b % len(electeurs)]
+            if mandant == mandataire:
+                continue
+            ProcurationFactory(validee_autorite=True, scrutin=scrutin, mandant=mandant, mandataire=mandataire,
+                               commune=commune if ours else other_commune)
+        for q in queries + [e.nom for e in electeurs] + [e.prenoms[:2] for e in electeurs]:
+            if not listing.search_form(agent_mairie, {"q": q}).is_valid():
+                continue  # « 9 »: a malformed NNE, refused (test_search_bad_input_says_why_in_french)
+            found, expected = _both(agent_mairie, {"q": q})
+            assert found == expected, q
+            assert not Procuration.objects.filter(reference__in=found).exclude(commune=commune).exists()
+        transaction.set_rollback(True)
+
+
+def _names(user, q):
+    from mairie import listing
+
+    return set(listing.search_queryset(user, listing.search_form(user, {"q": q})).values_list("reference", flat=True))
+
+
+def test_keys_follow_a_new_procuration_and_a_change_of_names(agent_mairie, agent_mairie_b, commune, other_commune):
+    """Written with the procuration, re-written when an elector's names change (a save, the
+    register's import), never readable from another commune."""
+    from procuration import reu
+
+    electeur = ElecteurFactory(commune=commune, nom="Dupont", prenoms="Léa", nne="300000123")
+    p = ProcurationFactory(validee_autorite=True, commune=commune, mandataire=electeur)
+    assert _names(agent_mairie, "dupont lea") == {p.reference}
+    assert _names(agent_mairie_b, "dupont lea") == set()  # another commune: absent
+    electeur.nom = "Marchal"
+    electeur.save()
+    assert _names(agent_mairie, "dupont") == set() and _names(agent_mairie, "marchal lea") == {p.reference}
+    # The register's import writes the electors in bulk (no save()): their keys follow too.
+    reu.import_extract(commune, (
+        "nne;nom;nom_usage;prenoms;sexe;date_naissance;lieu_naissance;bureau;liste;adresse\n"
+        f"300000123;Roux;Vidal;Léa;F;{electeur.date_naissance:%d/%m/%Y};Albi;;principale;\n"
+    ).encode())
+    assert _names(agent_mairie, "marchal") == set()
+    assert _names(agent_mairie, "roux lea") == _names(agent_mairie, "vidal") == {p.reference}
+    # A second procuration of hers, in another commune: that mairie finds it, ours does not.
+    electeur.refresh_from_db()  # as a request reads her
+    other = ProcurationFactory(validee_autorite=True, commune=other_commune, mandant=electeur,
+                               mandataire=ElecteurFactory(commune=other_commune))
+    assert _names(agent_mairie_b, "roux") == {other.reference} and _names(agent_mairie, "roux") == {p.reference}
+
+
+def test_rebuild_search_keys_writes_back_what_a_bulk_load_left_out(agent_mairie, commune):
+    """A load that bypassed the ORM (the bench's COPY, the previous release's rows during a
+    rolling deploy) leaves procurations without keys: the command writes them."""
+    from django.core.management import call_command
+
+    from procuration.models import SearchKey
+
+    p = ProcurationFactory(validee_autorite=True, commune=commune,
+                           mandant=ElecteurFactory(commune=commune, nom="Fabre", prenoms="Ana"))
+    SearchKey.objects.filter(procuration=p).delete()
+    assert _names(agent_mairie, "fabre") == set()
+    out = io.StringIO()
+    call_command("rebuild_search_keys", "--commune", commune.code_insee, stdout=out)
+    assert _names(agent_mairie, "fab an") == {p.reference} and "1 procuration" in out.getvalue()
+
+
+def test_search_by_keys_on_sqlite(tmp_path):
+    """The embedded default (SQLite: no "C" collation, bytes compared by default): the migrations
+    apply, the procurations already there get their keys, the ranges of words ending in z and 9 hold."""
+    import os
+    import subprocess
+    import sys
+
+    before = """
+import datetime
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+apps = MigrationExecutor(connection).loader.project_state(("procuration", "0013_electeur_noms_trigram_idx")).apps
+Commune, Electeur, Procuration = (apps.get_model("procuration", m) for m in ("Commune", "Electeur", "Procuration"))
+c = Commune.objects.create(nom="Albi", code_insee="81004")
+def person(nne, nom, prenoms, noms):
+    return Electeur.objects.create(nne=nne, nom=nom, prenoms=prenoms, sexe="F", commune=c, noms_recherche=noms,
+                                   date_naissance=datetime.date(1980, 1, 1))
+a, b = person("300000001", "Zaza", "Léa", "zaza lea"), person("300000002", "A9", "Jean Marc", "a9 jean marc")
+d = datetime.date(2030, 1, 1)
+Procuration.objects.create(mandant=a, mandataire=b, commune=c, valid_from=d, valid_until=d)
+"""
+    after = """
+import datetime
+from procuration.models import Commune, Electeur, Procuration, SearchKey
+from procuration import search
+c = Commune.objects.get()
+a, b = Electeur.objects.order_by("nne")
+z = Electeur.objects.create(nne="300000003", nom="Zb", prenoms="Ana", sexe="F", commune=c,
+                            date_naissance=datetime.date(1980, 1, 1))
+p1 = Procuration.objects.get()  # filled by the migration
+d = datetime.date(2030, 1, 1)
+p2 = Procuration.objects.create(mandant=z, mandataire=b, commune=c, valid_from=d, valid_until=d)
+def ids(*words):
+    return sorted(Procuration.objects.filter(pk__in=search.procurations_named(c.pk, list(words))).values_list("pk", flat=True))
+assert ids("z") == [p1.pk, p2.pk], ids("z")
+assert ids("za") == ids("zaza", "lea") == [p1.pk]
+assert ids("a9", "marc") == [p1.pk, p2.pk] and ids("a", "zb") == [p2.pk] and ids("lea", "marc") == []
+b.nom = "Roux"
+b.save()
+assert ids("a9") == [] and ids("roux", "jean") == [p1.pk, p2.pk]
+print("ok", SearchKey.objects.count())
+"""
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "DEBUG": "true", "SECRET_KEY": "test-only"}
+    env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    run = {"cwd": settings.BASE_DIR, "env": env, "capture_output": True, "text": True, "timeout": 300}
+    for step in (["migrate", "procuration", "0013", "--noinput", "-v0"], ["shell", "-c", before],
+                 ["migrate", "--noinput", "-v0"], ["shell", "-c", after]):
+        done = subprocess.run([sys.executable, "manage.py", *step], **run)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "ok 10"
 
 
 def test_search_counts_and_pages_without_joining_the_electors(client, agent_mairie, dossiers):
@@ -243,3 +403,12 @@ def test_filtered_queue_exports_what_the_queue_shows(client, agent_mairie, commu
                             django_capture_on_commit_callbacks)
     assert [r[0] for r in rows[1:]] == ["H3P9ZT"] and job.criteria == {"status": Status.VALIDEE_MAIRIE}
     assert rows[1][1] == "Validée par la mairie"
+
+
+def test_search_keys_compare_bytes_on_postgresql():
+    """The ranges of words (token >= 'mart' AND token < 'mars') hold in the "C" collation only; a
+    language collation may sort 'mart{' or 'mar-' apart from 'martin'."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT collation_name FROM information_schema.columns"
+                       " WHERE table_name = 'procuration_searchkey' AND column_name = 'token'")
+        assert cursor.fetchone() == ("C",)
