@@ -18,11 +18,12 @@ pytestmark = pytest.mark.django_db
 
 ENVOI = {"email_contact": "marie@example.fr", "attestation": "on"}
 # user; the mandant's elector (one fixed statement); the mandataire; the scrutin; SAVEPOINT; INSERT;
+# the search keys' INSERT (procuration.search, written with the new row);
 # SAVEPOINT (soumettre); the locked procuration; the scrutin's scope; the mandant's lock; the electors'
 # procurations; SAVEPOINT, UPDATE and RELEASE of the reference; UPDATE; the dashboard's counts
 # (procuration.counts); the event's head; the event; the Change row; the outbox row; RELEASE; RELEASE;
 # the session, in its own savepoint (the demande leaves it).
-STATEMENTS = 25
+STATEMENTS = 26
 
 
 def _up_to_recap(client, scrutin):
