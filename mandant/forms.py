@@ -10,7 +10,7 @@ from dsfr.forms import DsfrBaseForm
 from mandant import services
 from procuration import checks, normalize, validity
 from procuration.exceptions import DomainError
-from procuration.fixed_select import FixedSelect, PreparedQuery
+from procuration.fixed_select import CompiledOnce, FixedSelect
 from procuration.models import Electeur, Procuration, Scrutin, Sexe
 from procuration.models.procuration import Etablissement, Portee
 
@@ -26,7 +26,8 @@ def scrutin_label(s: Scrutin) -> str:
 
 # The scrutins of the mandant's commune (the scope rule: Scrutin.objects.concernant), by date: built and
 # compiled by the ORM once per process, then run with each commune (procuration/fixed_select.py).
-_OFFER = PreparedQuery(Scrutin, lambda commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"))
+_OFFER = CompiledOnce(lambda key, commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"),
+                      "commune_id")
 
 
 class ScrutinField(forms.ModelChoiceField):
@@ -82,7 +83,7 @@ class ValiditeForm(DsfrBaseForm):
         # valid POST that redirects.
         self.fields["scrutin"].widget.choices = CallableChoiceIterator(functools.cache(
             lambda: [("", "Choisissez un scrutin")] + [
-                (s.pk, scrutin_label(s)) for s in _OFFER(electeur.commune_id) if s.derniere_date >= today
+                (s.pk, scrutin_label(s)) for s in _OFFER.all(commune_id=electeur.commune_id) if s.derniere_date >= today
             ]
         ))
 

@@ -14,7 +14,7 @@ procuration.auth.FastGetUserMixin does the same for the user of every request.
 """
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections, router
+from django.db import connection, connections, router
 
 
 class FixedSelect:
@@ -120,74 +120,6 @@ class FixedSelect:
         return found
 
 
-class PreparedQuery:
-    """A queryset built by `build(*ints)` and compiled by the ORM once per process, then run with other
-    integer arguments: the rule stays in the queryset method that `build` calls (for instance
-    Scrutin.objects.concernant, the one home of a scrutin's scope), only its building and compiling
-    are not repeated (issue 16: the offer of scrutins of the demande's first step).
-
-    At the first call, `build` runs twice with two sets of probe values; the two statements must be
-    the same text, and the parameters that differ are the arguments' places (a constant of the rule
-    stays a constant). The rows are the model's, with the ORM's converters, in the statement's order.
-    Only integer arguments, and a queryset of one model without select_related, annotations or
-    deferred fields: anything else is refused (ValueError)."""
-
-    _PROBES = (-7_100_003, -7_200_017)
-
-    def __init__(self, model, build):
-        self.model, self.build = model, build
-        self._plans: dict[tuple[str, int], tuple] = {}
-
-    def _compile(self, values, using):
-        query = self.build(*values).query
-        compiler = query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        return query, compiler, sql, list(params)
-
-    def _plan(self, nargs: int, using: str):
-        connection = connections[using]
-        probes = [[probe - 1_000 * i for i in range(nargs)] for probe in self._PROBES]
-        query, compiler, sql, first = self._compile(probes[0], using)
-        _, _, other_sql, second = self._compile(probes[1], using)
-        klass_info = compiler.klass_info or {}
-        if (other_sql != sql or len(first) != len(second) or query.model is not self.model
-                or klass_info.get("related_klass_infos")
-                or compiler.annotation_col_map or query.deferred_loading != (frozenset(), True)):
-            raise ValueError("PreparedQuery: the statement depends on its arguments, or is not a plain model query")
-        slots = []
-        for a, b in zip(first, second):
-            if a == b:
-                slots.append((False, a))
-            elif a in probes[0] and probes[1][probes[0].index(a)] == b:
-                slots.append((True, probes[0].index(a)))
-            else:
-                raise ValueError("PreparedQuery: a parameter derived from an argument")
-        cols = [col for col, _, _ in compiler.select]
-        converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection) for col in cols]
-        return sql, slots, [col.target.attname for col in cols], cols, converters
-
-    def __call__(self, *args: int) -> list:
-        if not all(type(a) is int for a in args):
-            raise ValueError("PreparedQuery: integer arguments only")
-        using = router.db_for_read(self.model)
-        plan = self._plans.get((using, len(args)))
-        if plan is None:
-            plan = self._plans[(using, len(args))] = self._plan(len(args), using)
-        sql, slots, attnames, cols, converters = plan
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [args[v] if is_arg else v for is_arg, v in slots])
-            rows = cursor.fetchall()
-        found = []
-        for row in rows:
-            values = list(row)
-            for i, funcs in enumerate(converters):
-                for func in funcs:
-                    values[i] = func(values[i], cols[i], connection)
-            found.append(self.model.from_db(using, attnames, values))
-        return found
-
-
 class CompiledOnce:
     """An ORM read of model instances compiled once per process and shape, then only run.
 
@@ -199,29 +131,51 @@ class CompiledOnce:
     that SQL with the values in their place, turning rows into instances exactly as the ORM's
     ModelIterable does (from_db, converters, select_related's populators). `key` names everything
     else the queryset depends on (the shape), e.g. a role: a sentinel must reach the statement as a
-    parameter, never be computed on. A queryset that compiles to nothing (none()) gives no row."""
+    parameter, never be computed on. A queryset that compiles to nothing (none()) gives no row.
 
-    _SENTINEL = -7_300_000_001  # no key ever takes these values
+    To prove that, the queryset is built and compiled twice, with two sets of sentinels: the two
+    statements must be the same text, and every parameter that differs must be a sentinel of the
+    first set facing the same value's sentinel of the second (a list of one sentinel: an array value,
+    procuration.lookups.AnyOf on PostgreSQL). Anything else (a value computed on, a statement whose
+    shape follows a value) is refused with ValueError at the first call. An array value elsewhere
+    than on PostgreSQL (an IN list as long as the values) builds the queryset at each call."""
+
+    _SENTINELS = (-7_300_000_001, -7_400_000_001)  # no key ever takes these values
     MAX_PLANS = 64
 
     def __init__(self, build, *names: str):
         self.build, self.names = build, names
         self._plans: dict = {}  # key -> (database alias, plan), the plan None for an empty queryset
 
-    def _plan(self, key):
+    def _plan(self, key, arrays=frozenset()):
         from django.core.exceptions import EmptyResultSet
         from django.db.models.query import get_related_populators
 
-        sentinels = {name: self._SENTINEL - i for i, name in enumerate(self.names)}
-        qs = self.build(key, **sentinels)
-        using = qs.db
-        compiler = qs.query.get_compiler(using=using)
-        try:
-            sql, params = compiler.as_sql()  # FOR UPDATE: refused outside a transaction, as the ORM does
-        except EmptyResultSet:
-            return using, None
-        slots = {value: name for name, value in sentinels.items()}
-        positions = [(i, slots[p]) for i, p in enumerate(params) if isinstance(p, int) and p in slots]
+        compiled = []
+        for base in self._SENTINELS:
+            sentinels = {name: base - i for i, name in enumerate(self.names)}
+            qs = self.build(key, **{name: [v] if name in arrays else v for name, v in sentinels.items()})
+            using = qs.db
+            compiler = qs.query.get_compiler(using=using)
+            try:
+                sql, params = compiler.as_sql()  # FOR UPDATE: refused outside a transaction, as the ORM does
+            except EmptyResultSet:
+                return using, None
+            compiled.append((sentinels, compiler, sql, list(params)))
+        (first, compiler, sql, params), (second, _, other_sql, other_params) = compiled
+        if other_sql != sql or len(other_params) != len(params):
+            raise ValueError("CompiledOnce: the statement's text follows a value")
+        slots = {value: name for name, value in first.items()}
+        positions = []
+        for i, (a, b) in enumerate(zip(params, other_params, strict=True)):
+            if a == b:
+                continue  # a constant of the rule
+            one = a[0] if isinstance(a, list) and len(a) == 1 else a
+            if isinstance(one, int) and one in slots and b == ([second[slots[one]]] if one is not a else
+                                                               second[slots[one]]):
+                positions.append((i, slots[one]))
+            else:
+                raise ValueError("CompiledOnce: a parameter computed on a value, not a place to fill in")
         # A value the shape does not use (e.g. the commune of a scope without one) is simply absent.
         select, klass_info = compiler.select, compiler.klass_info
         plan = {
@@ -237,16 +191,34 @@ class CompiledOnce:
 
     def tuples(self, key=None, **values) -> list[tuple]:
         """Every row of the statement for these values, as the ORM's values_list() gives them."""
+        if _built_each_time(values):
+            return [tuple(row) for row in self.build(key, **values)]
         return [tuple(row) for row in self._run(key, values)[2]]
+
+    def all(self, key=None, **values) -> list:
+        """Every instance the queryset gives for these values, in its order."""
+        if _built_each_time(values):
+            return list(self.build(key, **values))
+        using, plan, rows = self._run(key, values)
+        return [self._instance(using, plan, row) for row in rows]
+
+    @staticmethod
+    def _instance(using, plan, row):
+        obj = plan["model"].from_db(using, plan["init"], row[plan["start"]:plan["end"]])
+        for populator in plan["populators"]:
+            populator.populate(row, obj)
+        return obj
 
     def _run(self, key, values):
         from django.db.transaction import TransactionManagementError
 
-        entry = self._plans.get(key)
+        arrays = _arrays(values)
+        values = {name: list(value) if name in arrays else value for name, value in values.items()}
+        entry = self._plans.get((key, arrays))
         if entry is None:
             if len(self._plans) >= self.MAX_PLANS:  # shapes keyed by a day: keep the cache bounded
                 self._plans.clear()
-            entry = self._plans[key] = self._plan(key)
+            entry = self._plans[(key, arrays)] = self._plan(key, arrays)
         using, plan = entry
         if plan is None:
             return using, plan, []
@@ -269,11 +241,17 @@ class CompiledOnce:
 
     def first(self, key=None, **values):
         """The first instance the queryset gives for these values, or None."""
+        if _built_each_time(values):
+            return next(iter(self.build(key, **values)), None)
         using, plan, rows = self._run(key, values)
-        if not rows:
-            return None
-        row = rows[0]
-        obj = plan["model"].from_db(using, plan["init"], row[plan["start"]:plan["end"]])
-        for populator in plan["populators"]:
-            populator.populate(row, obj)
-        return obj
+        return self._instance(using, plan, rows[0]) if rows else None
+
+
+def _arrays(values: dict) -> frozenset:
+    """The values given as lists (procuration.lookups.AnyOf: an array on PostgreSQL)."""
+    return frozenset(name for name, value in values.items() if isinstance(value, list | tuple | set | frozenset))
+
+
+def _built_each_time(values: dict) -> bool:
+    """An array value elsewhere than on PostgreSQL is an IN list as long as the values: no one statement."""
+    return bool(_arrays(values)) and connection.vendor != "postgresql"

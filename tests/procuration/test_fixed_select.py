@@ -157,28 +157,29 @@ def test_the_rows_of_a_scoped_queryset_are_the_orms(django_assert_num_queries):
         fixed.rows_of(Procuration.objects.filter(mandant__commune=almayrac))
 
 
-def test_a_prepared_query_gives_the_orms_rows_for_each_argument(django_assert_num_queries):
-    """PreparedQuery (mandant/forms.py _OFFER): the scrutins of a commune by the scope rule
+def test_a_compiled_query_gives_the_orms_rows_for_each_argument(django_assert_num_queries):
+    """CompiledOnce.all (mandant/forms.py _OFFER): the scrutins of a commune by the scope rule
     (Scrutin.objects.concernant), compiled once, run for each commune: the ORM's rows, in its order."""
-    from procuration.fixed_select import PreparedQuery
+    from procuration.fixed_select import CompiledOnce
     from procuration.models import Scrutin
     from tests.factories import ScrutinFactory
 
-    offer = PreparedQuery(Scrutin, lambda commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"))
+    offer = CompiledOnce(lambda key, commune_id: Scrutin.objects.concernant(commune_id).order_by("date_tour1"),
+                         "commune_id").all
     almayrac, albi, cordes = CommuneFactory(), CommuneFactory(), CommuneFactory()
     ScrutinFactory(libelle="Européennes", date_tour1=datetime.date(2027, 6, 6), date_tour2=None)  # national
     ScrutinFactory(libelle="Partielle d'Almayrac", date_tour1=datetime.date(2027, 3, 7)).communes.set([almayrac])
     ScrutinFactory(libelle="Partielle d'Albi et de Cordes", date_tour1=datetime.date(2027, 1, 10)).communes.set(
         [albi, cordes])
-    offer(almayrac.pk)  # compiled at the first call
+    offer(commune_id=almayrac.pk)  # compiled at the first call
     for commune in (almayrac, albi, cordes, CommuneFactory()):
         expected = list(Scrutin.objects.concernant(commune.pk).order_by("date_tour1"))
         with django_assert_num_queries(1):
-            got = offer(commune.pk)
+            got = offer(commune_id=commune.pk)
         assert [columns(s) for s in got] == [columns(s) for s in expected]
         assert all(not s._state.adding for s in got)
-    assert [s.libelle for s in offer(albi.pk)] == ["Partielle d'Albi et de Cordes", "Européennes"]
-    with pytest.raises(ValueError):
-        offer("1")  # integers only
+    assert [s.libelle for s in offer(commune_id=albi.pk)] == ["Partielle d'Albi et de Cordes", "Européennes"]
     with pytest.raises(ValueError):  # a parameter derived from the argument: not a place to fill in
-        PreparedQuery(Scrutin, lambda n: Scrutin.objects.filter(libelle=f"Scrutin {n}"))(1)
+        CompiledOnce(lambda key, n: Scrutin.objects.filter(libelle=f"Scrutin {n}"), "n").all(n=1)
+    with pytest.raises(ValueError):  # a statement whose text follows the value
+        CompiledOnce(lambda key, n: Scrutin.objects.filter(pk__in=range(-n % 3 + 1)), "n").all(n=1)
