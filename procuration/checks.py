@@ -24,12 +24,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from procuration import expiry
 from procuration.exceptions import DomainError
 from procuration.fixed_select import CompiledOnce
+from procuration.lookups import AnyOf
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 from procuration.rows import Columns, Row
@@ -145,12 +146,13 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
 
 def _binding(model, mandataires, mandants, today):
     """The query of _load: the mandataires' procurations that count towards the plafond, and the
-    mandants' binding ones by effective status on `today`."""
+    mandants' binding ones by effective status on `today`. The ids go as arrays (procuration.lookups):
+    the statement's text is the same for a page of 2 or 50 rows."""
     wanted = []
     if mandataires:
-        wanted.append(Q(mandataire_id__in=mandataires, status__in=ACTIVE_FOR_PLAFOND))
+        wanted.append(Q(AnyOf(F("mandataire_id"), mandataires), status__in=ACTIVE_FOR_PLAFOND))
     if mandants:
-        wanted.append(Q(mandant_id__in=mandants) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
+        wanted.append(Q(AnyOf(F("mandant_id"), mandants)) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
     return model.objects.filter(reduce(operator.or_, wanted)).order_by("pk")
 
 

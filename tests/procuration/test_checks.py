@@ -508,6 +508,32 @@ def test_evaluate_page_runs_as_many_queries_for_50_rows_as_for_5(commune, django
     assert sum("liste_complementaire" in {r.code for r in v.failures} for v in verdicts.values()) == 25
 
 
+def test_a_page_reads_the_binding_procurations_by_one_statement_whatever_its_size(commune):
+    """The ids of the page's mandataires and mandants go as arrays (procuration.lookups.AnyOf): the
+    statement and its number of parameters are the same for 2 rows as for 50, so psycopg parses it
+    once (it caches statements of at most 50 parameters) and PostgreSQL prepares it once. Same
+    verdicts as the rows judged one by one."""
+    scrutin = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        if "procuration_procuration" in sql:
+            statements.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    texts = []
+    for n in (2, 50):  # (one procuration: its own statement, compiled once a day)
+        Procuration.objects.all().delete()
+        rows = _instances(commune, n, scrutin)
+        statements.clear()
+        with connection.execute_wrapper(record):
+            page = checks.evaluate_page(rows)
+        assert len(statements) == 1 and statements[0][1] <= 10, statements
+        texts.append(statements[0][0])
+        assert {pk: v.results for pk, v in page.items()} == {p.pk: checks.evaluate(p) for p in rows}
+    assert texts[0] == texts[1]
+
+
 # ------------------------------------------------------------------ exact limits (mutation survivors, issue 19)
 
 
