@@ -11,11 +11,16 @@ query for a 24-column user costs more than running it: Model.objects.get(pk=…)
 Python, the same row read by a fixed statement ≈ 0.24 ms (bench/run_load.sh, docs/performance.md).
 Same row, same fields, same checks (is_active through user_can_authenticate); the session's hash
 is still verified by django.contrib.auth.get_user.
+
+The same statement tells whether the user holds an élu's mandat (elus.Mandat, User.has_mandat: the
+mairie portal's menu asks on every page): when not, the absence is cached on the user as the ORM
+caches a missing reverse one-to-one, and the menu reads nothing more (one query less on every page
+of the mairie portal; an élu's mandat is still read when asked for).
 """
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.contrib.auth import backends, get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 
 from procuration.access import logs_in_with_oidc, logs_in_with_password
 
@@ -27,10 +32,27 @@ class FastGetUserMixin:
             pk = User._meta.pk.to_python(user_id)
         except ValidationError:  # a malformed id in a session: nobody
             return None
-        sql = f'SELECT * FROM "{User._meta.db_table}" WHERE "{User._meta.pk.column}" = %s'
+        mandat = _mandat_relation(User)
+        has_mandat = "" if mandat is None else (
+            f', EXISTS(SELECT 1 FROM "{mandat.related_model._meta.db_table}" m '
+            f'WHERE m."{mandat.field.column}" = u."{User._meta.pk.column}") AS "_has_mandat"')
+        sql = f'SELECT u.*{has_mandat} FROM "{User._meta.db_table}" u WHERE u."{User._meta.pk.column}" = %s'
         user = next(iter(User._default_manager.raw(sql, [pk])), None)
         ok = user is not None and self.user_can_authenticate(user) and self.holds_session_of(user)
-        return user if ok else None
+        if not ok:
+            return None
+        if mandat is not None:
+            if not user.__dict__.pop("_has_mandat"):
+                mandat.set_cached_value(user, None)  # as the ORM caches a missing one: user.mandat raises
+        return user
+
+
+def _mandat_relation(User):
+    """User.mandat's relation (elus.Mandat), None without the elus app."""
+    try:
+        return User._meta.get_field("mandat")
+    except FieldDoesNotExist:
+        return None
 
 
 class PasswordMixin:

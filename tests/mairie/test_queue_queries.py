@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from procuration.models import Electeur, Procuration, Status
-from tests.factories import ElecteurFactory, ScrutinFactory
+from tests.factories import ElecteurFactory, ScrutinFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,15 +56,43 @@ def test_queue_page_query_count_is_constant_with_10000_procurations(client, agen
     assert response.status_code == 200
 
 
-def test_queue_page_of_50_rows_with_their_checks_runs_at_most_7_queries(client, agent_mairie, commune,
-                                                                       django_assert_max_num_queries, monkeypatch):
-    """The user, the count, the rows (their columns only), the checks' one (the mandataires' and the
-    mandants' binding procurations together), the filters' scrutins and bureaux, the agent's mandat
-    (the menu). Not the commune: the filters need only its pk (issue 16; 9 before)."""
+QUEUE_QUERIES = 6
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_queue_page_with_its_checks_runs_6_queries_from_1_to_50_rows(client, agent_mairie, commune, n,
+                                                                    django_assert_num_queries, monkeypatch):
+    """The user (with whether they hold an élu's mandat, for the menu: procuration.auth), the count,
+    the rows (their columns only), the checks' one (the mandataires' and the mandants' binding
+    procurations together), the filters' scrutins and bureaux. Not the commune (the filters need
+    only its pk), nor the mandat on its own (issue 16; 9, then 7 before)."""
     monkeypatch.setattr("procuration.context_processors.SITE_CONFIG_TTL", float("inf"))
     client.force_login(agent_mairie)
-    _bulk_waiting(commune, 60)
+    _bulk_waiting(commune, n + 10 if n == 50 else n)
     client.get(reverse("mairie:queue"))
-    with django_assert_max_num_queries(7):
+    with django_assert_num_queries(QUEUE_QUERIES):
         response = client.get(reverse("mairie:queue"))
-    assert response.status_code == 200 and response.content.decode().count('<tr data-reference="') == 50
+    assert response.status_code == 200 and response.content.decode().count('<tr data-reference="') == n
+
+
+def test_the_menu_offers_the_credit_d_heures_to_an_elu_only(client, agent_mairie, commune,
+                                                            django_assert_num_queries, monkeypatch):
+    """The mandat is read with the user: an agent without one pays no query for the menu, an élu's
+    menu still shows « Mon crédit d'heures », whichever of the two the process served first (the
+    menu is a per-process fragment keyed by user.has_mandat)."""
+    from elus.models import Mandat
+
+    monkeypatch.setattr("procuration.context_processors.SITE_CONFIG_TTL", float("inf"))
+    elu = UserFactory(username="elu-a", agent_mairie=True, commune=commune)
+    Mandat.objects.create(user=elu, fonction="adjoint")
+    _bulk_waiting(commune, 3)
+    for user, shown in ((agent_mairie, False), (elu, True), (agent_mairie, False)):
+        client.force_login(user)
+        client.get(reverse("mairie:home"))
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("mairie:queue")).content.decode()
+        assert ("Mon crédit d'heures" in page) is shown
+        assert "elus_mandat" in queries.captured_queries[0]["sql"]  # the user's statement
+        # The mandat on its own: an élu's only, when the menu asks for it.
+        assert sum('FROM "elus_mandat" WHERE' in q["sql"] for q in queries.captured_queries) == shown
+        assert len(queries.captured_queries) == QUEUE_QUERIES + shown
