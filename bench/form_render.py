@@ -333,13 +333,17 @@ def queue_phases(bench, requests: int, json_out: str | None = None):
         return response
 
     checks.evaluate_page, mairie.views.render = timed("checks", evaluate_page), render_twice
-    # The rows (their columns, read and nested: procuration.rows) and the filter fields (kept per
-    # process: mairie.queue_rows.filters_html), both part of "the rest".
+    # The page (its pks and the count: mairie.listing.queue_page), the rows (their columns by those
+    # pks, read and nested: procuration.rows) and the filter fields (kept per process:
+    # mairie.queue_rows.filters_html), all part of "the rest".
     columns = mairie.views.QUEUE_ROW_COLUMNS
-    columns.load = timed("lignes", columns.load)
+    columns.by_pk = timed("lignes", columns.by_pk)
+    queue_page = mairie.views.listing.queue_page
+    mairie.views.listing.queue_page = timed("page", queue_page)
     filters_html = mairie.views.queue_rows.filters_html
     mairie.views.queue_rows.filters_html = timed("filtres", filters_html)
-    samples = {"total": [], "checks": [], "gabarit": [], "bare": [], "empty": [], "lignes": [], "filtres": []}
+    samples = {"total": [], "checks": [], "gabarit": [], "bare": [], "empty": [], "lignes": [], "filtres": [],
+               "page": []}
     try:
         run()
         for _ in range(requests):
@@ -347,12 +351,13 @@ def queue_phases(bench, requests: int, json_out: str | None = None):
             empty.clear()
             samples["bare"].append(cpu(bare, "new"))
             samples["total"].append(cpu(run, "new") - (empty[-1] if empty else 0))
-            for key in ("checks", "gabarit", "lignes", "filtres"):
+            for key in ("checks", "gabarit", "lignes", "filtres", "page"):
                 samples[key].append(spent[key])
             samples["empty"].append(empty[-1])
     finally:
         checks.evaluate_page, mairie.views.render = evaluate_page, render
-        del columns.load
+        del columns.by_pk
+        mairie.views.listing.queue_page = queue_page
         mairie.views.queue_rows.filters_html = filters_html
     m = {key: statistics.median(values) for key, values in samples.items() if key != "empty"}
     rest = m["total"] - m["checks"] - m["gabarit"]  # lignes and filtres included
@@ -364,7 +369,8 @@ def queue_phases(bench, requests: int, json_out: str | None = None):
     fixed = statistics.median(samples["empty"])
     print(f"- dont le gabarit sans ses lignes (en-tête, menu, pied de page) : {fixed / m['total']:.0%}, "
           f"{fixed / m['bare']:.1f} × la vue nue")
-    for key, label in (("lignes", "dans le reste : les lignes (leurs colonnes, lues et imbriquées)"),
+    for key, label in (("page", "dans le reste : la page (ses pks et le compte, une requête)"),
+                       ("lignes", "dans le reste : les lignes (leurs colonnes par leurs pks, lues et imbriquées)"),
                        ("filtres", "dans le reste : les champs de filtre (gardés par processus)")):
         print(f"- {label} : {m[key] / m['total']:.0%}, {m[key] / m['bare']:.1f} × la vue nue")
     if json_out:  # for bench/load/report.py (bench/run_load.sh)

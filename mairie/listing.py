@@ -6,7 +6,8 @@ Procuration.objects.visible_to(user): another commune's rows never appear."""
 import datetime
 import io
 
-from django.db.models import Q
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Window
 from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
@@ -37,6 +38,28 @@ def queue_queryset(user, form: QueueFilterForm):
         if data["age"]:
             qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
     return qs.statut_effectif_in(status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+
+
+def queue_page(user, form: QueueFilterForm, number, per_page: int):
+    """(page, pks): the page `number` of the queue as Paginator.get_page gives it (not a number: the
+    first; past the end or below 1: the last) and the pks of its rows, in order. The pks and the
+    count are read together (COUNT(*) OVER (): one query instead of two); a page past the end
+    reads the count, then the last page. The page's object_list is left unread: the caller reads
+    the columns it shows by these pks (procuration.rows.Columns.by_pk)."""
+    qs = queue_queryset(user, form)
+    paginator = Paginator(qs, per_page)
+    try:
+        number = int(number)  # as Paginator.validate_number reads it
+    except (TypeError, ValueError):
+        number = 1
+    if number >= 1:
+        start = (number - 1) * per_page
+        found = list(qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start:start + per_page])
+        if found or number == 1:
+            paginator.count = found[0][1] if found else 0  # a cached_property: no count query
+            return paginator.page(number), [pk for pk, _ in found]
+    page = paginator.page(paginator.num_pages)
+    return page, list(page.object_list.values_list("pk", flat=True))
 
 
 def search_form(user, data) -> SearchForm:

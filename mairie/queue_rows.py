@@ -46,20 +46,26 @@ def escape(value) -> str:
     return _html_escape(str(value))
 
 
-def _date(value, fmt: str) -> str:
+def _date(value, fmt: str, tz=None) -> str:
     """The `date` template filter for the numeric formats of the row (« d/m/Y », « d/m/Y H:i », as
-    strftime formats): aware datetimes in the current time zone, "" for None."""
+    strftime formats): aware datetimes in the current time zone (`tz`, read once by the caller for
+    its rows: timezone.localtime looks it up on every call), "" for None."""
     if value is None:
         return ""
     if hasattr(value, "tzinfo") and timezone.is_aware(value):
-        value = timezone.localtime(value)
+        value = value.astimezone(tz or timezone.get_current_timezone())  # timezone.localtime
     return value.strftime(fmt)
 
 
 def rows_html(rows, waiting_view: bool) -> SafeString:
-    """The <tr> of each row (with .verdict and .columns set by the view), as the template's loop wrote them."""
+    """The <tr> of each row (with .verdict and .columns set by the view), as the template's loop wrote them.
+
+    What repeats from row to row is written once per call: a check's badge (its verdict and message:
+    a handful of distinct ones on a page), a scrutin's libellé, the link's two halves, the time zone."""
     detail = reverse("mairie:detail", args=[0])
-    head, tail = detail.rsplit("0", 1)
+    head, tail = (escape(part) for part in detail.rsplit("0", 1))
+    tz = timezone.get_current_timezone()
+    badges, scrutins = {}, {}
     out = []
     for p in rows:
         ref = escape(p.reference)
@@ -69,7 +75,9 @@ def rows_html(rows, waiting_view: bool) -> SafeString:
         if waiting_view:
             select = "<td>" + (_CHECKBOX.format(pk=p.pk, ref=ref) if all_ok else "") + "</td>"
         if p.scrutin:
-            period = escape(p.scrutin.libelle)
+            period = scrutins.get(p.scrutin_id)
+            if period is None:
+                period = scrutins[p.scrutin_id] = escape(p.scrutin.libelle)
         else:
             period = f"Du {_date(p.valid_from, '%d/%m/%Y')} au {_date(p.valid_until, '%d/%m/%Y')}"
         bureau = p.mandant.bureau
@@ -80,15 +88,21 @@ def rows_html(rows, waiting_view: bool) -> SafeString:
         else:
             why = "<strong>À examiner</strong>" + "".join(
                 f'<br><span class="fr-text--xs">{escape(r.message)}</span>' for r in verdict.results if not r.ok)
+        cells = []
+        for r in p.columns:
+            badge = badges.get((r.ok, r.message))
+            if badge is None:
+                badge = badges[r.ok, r.message] = _BADGE[not r.ok].format(escape(r.message))
+            cells.append(badge)
         out.append(
             f'\n    <tr data-reference="{ref}">\n      {select}\n'
-            f'      <td><a href="{escape(head)}{p.pk}{escape(tail)}">{ref}</a></td>\n'
+            f'      <td><a href="{head}{p.pk}{tail}">{ref}</a></td>\n'
             f"      <td>{escape(str(p.mandant.nom).upper())} {escape(p.mandant.prenoms)}</td>\n"
             f"      <td>{escape(str(p.mandataire.nom).upper())} {escape(p.mandataire.prenoms)}</td>\n"
             f"      <td>{period}</td>\n"
             f"      <td>{f'n° {escape(bureau.numero)}' if bureau else '—'}</td>\n"
-            f"      <td>{_date(p.autorite_at, '%d/%m/%Y %H:%M')}</td>\n"
-            f"      {''.join(_BADGE[not r.ok].format(escape(r.message)) for r in p.columns)}\n"
+            f"      <td>{_date(p.autorite_at, '%d/%m/%Y %H:%M', tz)}</td>\n"
+            f"      {''.join(cells)}\n"
             f'      <td class="verdict">{why}</td>\n    </tr>\n  '
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

@@ -159,8 +159,10 @@ def _ile_overdue(user) -> int:
 def queue(request):
     form = listing.queue_form(request.user, request.GET)
     status = form.cleaned_data["status"] if form.is_bound and form.is_valid() else ""
-    page = Paginator(listing.queue_queryset(request.user, form), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = QUEUE_ROW_COLUMNS.load(page.object_list)  # the page's slice, its columns only
+    # The page's pks and the count in one query (the filters and the order in the ORM), then the
+    # columns shown and checked of those rows by one statement written once per process.
+    page, pks = listing.queue_page(request.user, form, request.GET.get("page"), QUEUE_PAGE_SIZE)
+    rows = QUEUE_ROW_COLUMNS.by_pk(Procuration, pks)
     verdicts = checks.evaluate_page(rows)
     for p in rows:
         p.verdict = verdicts[p.pk]

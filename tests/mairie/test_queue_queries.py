@@ -70,9 +70,14 @@ def test_queue_page_with_its_checks_runs_6_queries_from_1_to_50_rows(client, age
     client.force_login(agent_mairie)
     _bulk_waiting(commune, n + 10 if n == 50 else n)
     client.get(reverse("mairie:queue"))
-    with django_assert_num_queries(QUEUE_QUERIES):
+    with django_assert_num_queries(QUEUE_QUERIES) as queries:
         response = client.get(reverse("mairie:queue"))
     assert response.status_code == 200 and response.content.decode().count('<tr data-reference="') == n
+    # The count comes with the page's pks (mairie.listing.queue_page), the rows by their pks
+    # (procuration.rows.Columns.by_pk), the checks' ids as arrays (procuration.lookups.AnyOf).
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not any(q.startswith("SELECT COUNT(") for q in sql) and sum("OVER ()" in q for q in sql) == 1
+    assert sum(" = ANY(" in q for q in sql) == 2
 
 
 def test_the_menu_offers_the_credit_d_heures_to_an_elu_only(client, agent_mairie, commune,
@@ -96,3 +101,33 @@ def test_the_menu_offers_the_credit_d_heures_to_an_elu_only(client, agent_mairie
         # The mandat on its own: an élu's only, when the menu asks for it.
         assert sum('FROM "elus_mandat" WHERE' in q["sql"] for q in queries.captured_queries) == shown
         assert len(queries.captured_queries) == QUEUE_QUERIES + shown
+
+
+@pytest.mark.parametrize("number", ["1", "2", "3", "99", "0", "-1", "abc", "2.0", None])
+def test_the_queue_shows_the_page_paginator_get_page_would_show(client, agent_mairie, commune, number):
+    """mairie.listing.queue_page reads the count with the page's pks (COUNT(*) OVER ()): the same page,
+    rows and navigation as Paginator.get_page over the queue's queryset, whatever was asked for (not a
+    number: the first page; past the end or below 1: the last)."""
+    from django.core.paginator import Paginator
+
+    from mairie import listing
+    from mairie.views import QUEUE_PAGE_SIZE
+
+    _bulk_waiting(commune, 2 * QUEUE_PAGE_SIZE + 7)
+    client.force_login(agent_mairie)
+    params = {} if number is None else {"page": number}
+    page = client.get(reverse("mairie:queue"), params).content.decode()
+    expected = Paginator(listing.queue_queryset(agent_mairie, listing.queue_form(agent_mairie, {})),
+                         QUEUE_PAGE_SIZE).get_page(number)
+    shown = [line.split('"')[1] for line in page.split('<tr data-reference=')[1:]]
+    assert shown == [p.reference for p in expected.object_list]
+    assert f"Page {expected.number} sur 3" in page and f"{2 * QUEUE_PAGE_SIZE + 7} procurations." in page
+
+
+def test_an_empty_queue_reads_no_rows_and_says_so(client, agent_mairie, commune, django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr("procuration.context_processors.SITE_CONFIG_TTL", float("inf"))
+    client.force_login(agent_mairie)
+    client.get(reverse("mairie:queue"))
+    with django_assert_num_queries(4):  # the user, the page's pks with the count, the filters' scrutins and bureaux
+        page = client.get(reverse("mairie:queue"), {"page": "1"}).content.decode()
+    assert "0 procurations." in page and "Aucune procuration ne correspond à ces critères." in page

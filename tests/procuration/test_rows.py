@@ -51,3 +51,41 @@ def test_the_checks_columns_and_a_page_slice(commune):
     qs = Procuration.objects.filter(commune=commune).order_by("pk")
     page = checks.COLUMNS.queryset(qs)[1:3]
     assert [p.pk for p in checks.COLUMNS.rows(page)] == list(qs.values_list("pk", flat=True)[1:3])
+
+
+def test_by_pk_reads_the_same_rows_as_load_in_the_order_given(commune, django_assert_num_queries):
+    """Columns.by_pk: one statement written once per process, the same objects as values_list() gives
+    (a relation absent: None, under a LEFT OUTER JOIN too), in the order of the pks asked for, a pk
+    not found left out; its text does not change with the number of pks; no pk, no query."""
+    from django.db import connection
+
+    with_all = ProcurationFactory(validee_autorite=True, commune=commune)
+    without = ProcurationFactory(validee_autorite=True, commune=commune, scrutin=None, portee="duree",
+                                 tour1=False, tour2=False, valid_from=timezone.localdate() + datetime.timedelta(days=3),
+                                 valid_until=timezone.localdate() + datetime.timedelta(days=90),
+                                 mandant=ElecteurFactory(commune=commune, bureau=None))
+    third = ProcurationFactory(en_attente=True, commune=commune)
+    from mairie.views import QUEUE_ROW_COLUMNS as columns
+
+    def nested(row):
+        return {k: nested(v) if isinstance(v, Row) else v for k, v in vars(row).items()}
+
+    loaded = {p.pk: nested(p) for p in columns.load(Procuration.objects.all())}
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    order = [third.pk, without.pk, 10**9, with_all.pk]
+    with django_assert_num_queries(1), connection.execute_wrapper(record):
+        rows = columns.by_pk(Procuration, order)
+    assert [p.pk for p in rows] == [third.pk, without.pk, with_all.pk]
+    assert [nested(p) for p in rows] == [loaded[p.pk] for p in rows]
+    assert rows[1].scrutin is None and rows[1].mandant.bureau is None and rows[0].autorite_at is None
+    assert type(rows[2].mandant) is type(columns.load(Procuration.objects.filter(pk=with_all.pk))[0].mandant)
+    with connection.execute_wrapper(record):
+        columns.by_pk(Procuration, [with_all.pk])
+    assert statements[0] == statements[1]
+    with django_assert_num_queries(0):
+        assert columns.by_pk(Procuration, []) == []
