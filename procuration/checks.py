@@ -30,7 +30,7 @@ from django.utils import timezone
 from procuration import expiry
 from procuration.exceptions import DomainError
 from procuration.fixed_select import CompiledOnce
-from procuration.lookups import AnyOf
+from procuration.lookups import AnyOf, CompiledSelect
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 from procuration.rows import Columns, Row
@@ -109,26 +109,41 @@ def _needs_forbidding(p) -> bool:
     return p.mandataire.liste == Liste.COMPLEMENTAIRE and not (p.portee == Portee.SCRUTIN and p.scrutin_id)
 
 
+def _page_binding(key, mandataires=None, mandants=None):
+    """_binding for a page, as a values_list() of _BINDING (its ids: Slots of CompiledSelect)."""
+    from procuration.models.procuration import Procuration
+
+    return _BINDING.queryset(_binding(Procuration, mandataires, mandants, key[0], arrays=True))
+
+
+_BINDING_SELECT = CompiledSelect(_page_binding)
+
+
 def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bool = True) -> _Loaded:
     from procuration.models.procuration import Procuration
 
     by_mandataire, by_mandant = defaultdict(list), defaultdict(list)
     today = timezone.localdate()
-    mandataires = {p.mandataire_id for p in rows} if mandataire else set()
-    mandants = {p.mandant_id for p in rows} if mandant else set()
+    mandataires = {p.mandataire_id for p in rows} - {None} if mandataire else set()  # NULL matches nothing
+    mandants = {p.mandant_id for p in rows} - {None} if mandant else set()
     # One query for both lists: the mandataires' procurations that count towards the plafond, and the
     # mandants' binding ones by effective status (a demande past its two months no longer binds its
     # mandant, whether or not the task has recorded its expiry yet: procuration.expiry). Each row
-    # read goes to its list (or both) by the same rules.
-    wanted = mandataires or mandants
-    if wanted:
+    # read goes to its list (or both) by the same rules. The statement is the ORM's, compiled once
+    # a day (the expiry's cutoff) with the ids as arrays (procuration.lookups.CompiledSelect).
+    lists = {}
+    if mandataires:
+        lists["mandataires"] = mandataires
+    if mandants:
+        lists["mandants"] = mandants
+    if lists:
         if len(mandataires) <= 1 and len(mandants) <= 1:  # one procuration: the statement compiled once a day
             found = _BINDING.rows(_ONE_BINDING.tuples(
                 (bool(mandataires), bool(mandants), today),
                 mandataire=next(iter(mandataires), None), mandant=next(iter(mandants), None),
             ))
-        else:
-            found = _BINDING.load(_binding(Procuration, mandataires, mandants, today))
+        else:  # a page: the same, its ids as arrays
+            found = _BINDING.rows(_BINDING_SELECT.select(Procuration, (today, timezone.get_current_timezone_name()), **lists))
         for o in found:
             if o.mandataire_id in mandataires and o.status in ACTIVE_FOR_PLAFOND:
                 by_mandataire[o.mandataire_id].append(o)
@@ -144,15 +159,18 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     return _Loaded(by_mandataire, by_mandant, dates)
 
 
-def _binding(model, mandataires, mandants, today):
+def _binding(model, mandataires, mandants, today, arrays=False):
     """The query of _load: the mandataires' procurations that count towards the plafond, and the
-    mandants' binding ones by effective status on `today`. The ids go as arrays (procuration.lookups):
-    the statement's text is the same for a page of 2 or 50 rows."""
+    mandants' binding ones by effective status on `today`. arrays: the ids as arrays
+    (procuration.lookups.AnyOf, a page): the statement's text is the same for 2 or 50 rows."""
+    def ids(column, values):
+        return Q(AnyOf(F(column), values)) if arrays else Q(**{f"{column}__in": values})
+
     wanted = []
     if mandataires:
-        wanted.append(Q(AnyOf(F("mandataire_id"), mandataires), status__in=ACTIVE_FOR_PLAFOND))
+        wanted.append(ids("mandataire_id", mandataires) & Q(status__in=ACTIVE_FOR_PLAFOND))
     if mandants:
-        wanted.append(Q(AnyOf(F("mandant_id"), mandants)) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
+        wanted.append(ids("mandant_id", mandants) & expiry.effective_status_q(ACTIVE_FOR_MANDANT, today))
     return model.objects.filter(reduce(operator.or_, wanted)).order_by("pk")
 
 
