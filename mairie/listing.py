@@ -40,6 +40,9 @@ def queue_queryset(user, form: QueueFilterForm):
     return qs.statut_effectif_in(status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
 
 
+_MAX_OFFSET = 2**62
+
+
 def queue_page(user, form: QueueFilterForm, number, per_page: int):
     """(page, pks): the page `number` of the queue as Paginator.get_page gives it (not a number: the
     first; past the end or below 1: the last) and the pks of its rows, in order. The pks and the
@@ -52,7 +55,7 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
         number = int(number)  # as Paginator.validate_number reads it
     except (TypeError, ValueError):
         number = 1
-    if number >= 1:
+    if 1 <= number <= _MAX_OFFSET // per_page:  # beyond, past the end for sure (and no SQL bigint)
         start = (number - 1) * per_page
         found = list(qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start:start + per_page])
         if found or number == 1:

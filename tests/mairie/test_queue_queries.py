@@ -103,7 +103,7 @@ def test_the_menu_offers_the_credit_d_heures_to_an_elu_only(client, agent_mairie
         assert len(queries.captured_queries) == QUEUE_QUERIES + shown
 
 
-@pytest.mark.parametrize("number", ["1", "2", "3", "99", "0", "-1", "abc", "2.0", None])
+@pytest.mark.parametrize("number", ["1", "2", "3", "99", "0", "-1", "abc", "2.0", None, "9" * 40])
 def test_the_queue_shows_the_page_paginator_get_page_would_show(client, agent_mairie, commune, number):
     """mairie.listing.queue_page reads the count with the page's pks (COUNT(*) OVER ()): the same page,
     rows and navigation as Paginator.get_page over the queue's queryset, whatever was asked for (not a
