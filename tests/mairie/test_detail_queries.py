@@ -25,9 +25,9 @@ def test_the_fiche_reads_its_history_by_one_fixed_statement(client, agent_mairie
         response = client.get(url)
     sql = [q["sql"] for q in captured]
     assert response.status_code == 200
-    # user, the procuration (_procuration), the checks (procuration.checks._load), the history, the
-    # agent's mandats (the menu)
-    assert len(sql) == 5, sql
+    # user (with whether they hold a mandat, for the menu: procuration.auth), the procuration
+    # (_procuration), the checks (procuration.checks._load), the history
+    assert len(sql) == 4, sql
     # _procuration: the related rows joined, the scoping rule (visible_to: the agent's commune) applied
     assert 'JOIN "procuration_electeur" ON ("procuration_procuration"."mandant_id"' in sql[1], sql[1]
     assert f'"procuration_procuration"."commune_id" = {commune.pk}' in sql[1]

@@ -77,7 +77,7 @@ def test_queue_page_with_its_checks_runs_6_queries_from_1_to_50_rows(client, age
     # (procuration.rows.Columns.by_pk), the checks' ids as arrays (procuration.lookups.AnyOf).
     sql = [q["sql"] for q in queries.captured_queries]
     assert not any(q.startswith("SELECT COUNT(") for q in sql) and sum("OVER ()" in q for q in sql) == 1
-    assert sum(" = ANY(" in q for q in sql) == 2
+    assert sum(" = ANY(" in q for q in sql) == (2 if n > 1 else 1)  # one row: its checks' own statement
 
 
 def test_the_menu_offers_the_credit_d_heures_to_an_elu_only(client, agent_mairie, commune,
