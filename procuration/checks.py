@@ -30,7 +30,7 @@ from django.utils import timezone
 from procuration import expiry
 from procuration.exceptions import DomainError
 from procuration.fixed_select import CompiledOnce
-from procuration.lookups import AnyOf, CompiledSelect
+from procuration.lookups import AnyOf
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
 from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
 from procuration.rows import Columns, Row
@@ -109,18 +109,21 @@ def _needs_forbidding(p) -> bool:
     return p.mandataire.liste == Liste.COMPLEMENTAIRE and not (p.portee == Portee.SCRUTIN and p.scrutin_id)
 
 
-def _page_binding(key, mandataires=None, mandants=None):
-    """_binding for a page, as a values_list() of _BINDING (its ids: Slots of CompiledSelect)."""
+def _page_binding(shape, *, mandataires, mandants):
+    """_binding for a page, as a values_list() of _BINDING, its ids as arrays (AnyOf)."""
     from procuration.models.procuration import Procuration
 
-    return _BINDING.queryset(_binding(Procuration, mandataires, mandants, key[0], arrays=True))
+    has_mandataires, has_mandants, today, _ = shape
+    return _BINDING.queryset(_binding(Procuration, mandataires if has_mandataires else set(),
+                                      mandants if has_mandants else set(), today, arrays=True))
 
 
-_BINDING_SELECT = CompiledSelect(_page_binding)
+# _load for a page, compiled once per shape, day and time zone (procuration/fixed_select.py CompiledOnce,
+# the ids as arrays: the same text for 2 or 50 rows).
+_PAGE_BINDING = CompiledOnce(_page_binding, "mandataires", "mandants")
 
 
 def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bool = True) -> _Loaded:
-    from procuration.models.procuration import Procuration
 
     by_mandataire, by_mandant = defaultdict(list), defaultdict(list)
     today = timezone.localdate()
@@ -130,7 +133,7 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     # mandants' binding ones by effective status (a demande past its two months no longer binds its
     # mandant, whether or not the task has recorded its expiry yet: procuration.expiry). Each row
     # read goes to its list (or both) by the same rules. The statement is the ORM's, compiled once
-    # a day (the expiry's cutoff) with the ids as arrays (procuration.lookups.CompiledSelect).
+    # a day (the expiry's cutoff) with the ids as arrays (CompiledOnce, procuration.lookups.AnyOf).
     lists = {}
     if mandataires:
         lists["mandataires"] = mandataires
@@ -143,7 +146,10 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
                 mandataire=next(iter(mandataires), None), mandant=next(iter(mandants), None),
             ))
         else:  # a page: the same, its ids as arrays
-            found = _BINDING.rows(_BINDING_SELECT.select(Procuration, (today, timezone.get_current_timezone_name()), **lists))
+            found = _BINDING.rows(_PAGE_BINDING.tuples(
+                (bool(mandataires), bool(mandants), today, timezone.get_current_timezone_name()),
+                mandataires=sorted(mandataires), mandants=sorted(mandants),
+            ))
         for o in found:
             if o.mandataire_id in mandataires and o.status in ACTIVE_FOR_PLAFOND:
                 by_mandataire[o.mandataire_id].append(o)

@@ -1,10 +1,12 @@
 """The mairie's dashboard costs the same whatever the commune's size (issue 16): the same SQL
-queries, and the same procuration rows read, for 3 and for 30 procurations; its figures come from
+queries, and the same procuration rows read (give or take an index entry), for 3 and for 150 procurations; its figures come from
 the counts kept as they change (procuration.counts), not from an aggregate over the commune's rows.
 
 The planner is told not to scan whole tables (enable_seqscan off, as it would not on millions of
 rows); the rows read are PostgreSQL's own per-transaction statistics of the procuration table and
-its indexes (rows returned by sequential scans, index entries returned)."""
+its indexes (rows returned by sequential scans, index entries returned). On a few dozen rows the
+planner may still take an index that reads a whole status of the commune (two indexes begin with
+(commune, status)): with 150 it takes the one that fits, as it does on millions."""
 
 import datetime
 import html
@@ -51,7 +53,7 @@ def _add(commune, scrutin, n):
         cursor.execute(f"ANALYZE {TABLE}, {ProcurationCount._meta.db_table}")
 
 
-def test_the_dashboard_reads_as_many_rows_for_3_as_for_30_procurations(client, agent_mairie, commune):
+def test_the_dashboard_reads_as_many_rows_for_3_as_for_150_procurations(client, agent_mairie, commune):
     assert connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # this test's transaction only
@@ -65,14 +67,15 @@ def test_the_dashboard_reads_as_many_rows_for_3_as_for_30_procurations(client, a
     _visit(client)  # the session and the caches warm
 
     small = _visit(client)
-    _add(commune, scrutin, 27)
+    _add(commune, scrutin, 147)
     large = _visit(client)
 
-    assert large[:2] == small[:2], (small[:2], large[:2])
+    assert large[0] == small[0], (small[:2], large[:2])  # the same queries
+    assert large[1] <= small[1] + 3, (small[:2], large[:2])  # an aggregate would read 147 rows more
     page = large[2]
     assert "<td>Expirée</td><td>1</td>" in page
-    assert "<td>En attente de validation</td><td>10</td>" in page  # 11 in the table, one past its last day
-    assert "<td>Validée par l'autorité</td><td>10</td>" in page
-    assert "<td>Validée par la mairie</td><td>9</td>" in page
-    assert "<th scope=\"row\">Total</th><td>30</td>" in page
+    assert "<td>En attente de validation</td><td>50</td>" in page  # 51 in the table, one past its last day
+    assert "<td>Validée par l'autorité</td><td>50</td>" in page
+    assert "<td>Validée par la mairie</td><td>49</td>" in page
+    assert "<th scope=\"row\">Total</th><td>150</td>" in page
 

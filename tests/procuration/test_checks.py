@@ -740,7 +740,7 @@ def test_the_plafond_under_the_mandataires_lock_reads_only_the_mandataires_procu
 
 def test_the_binding_query_is_compiled_once_a_day_then_only_run(commune, monkeypatch):
     """checks._load's statement is the ORM's (procuration.expiry's rule included), compiled at its
-    first use of the day and then run with the page's ids (procuration.lookups.CompiledSelect): a
+    first use of the day and then run with the page's ids (procuration.fixed_select.CompiledOnce): a
     second page compiles nothing and gets the verdicts the rows get one by one; a new day compiles
     it again (the expiry's cutoff moves: tests/procuration/test_expiry_at_read_time.py)."""
     from django.db.models.sql.compiler import SQLCompiler
@@ -754,17 +754,18 @@ def test_the_binding_query_is_compiled_once_a_day_then_only_run(commune, monkeyp
             compiled.append(self.query.model)
         return as_sql(self, *args, **kwargs)
 
-    checks._BINDING_SELECT._plans.clear()
+    checks._PAGE_BINDING._plans.clear()
     first, second = _instances(commune, 3, scrutin), _instances(commune, 4, scrutin)
     monkeypatch.setattr(SQLCompiler, "as_sql", counting)
     checks.evaluate_page(first)
-    assert compiled == [Procuration]
+    assert compiled == [Procuration] * 2  # built with two sets of sentinels, compared (CompiledOnce)
     compiled.clear()
     page = checks.evaluate_page(second)
     assert compiled == []
     assert {pk: v.results for pk, v in page.items()} == {p.pk: checks.evaluate(p) for p in second}
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     monkeypatch.setattr("procuration.checks.timezone.localdate", lambda: tomorrow)
+    compiled.clear()
     checks.evaluate_page(second)
-    assert compiled == [Procuration]
+    assert compiled == [Procuration] * 2
 
