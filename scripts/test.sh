@@ -13,6 +13,11 @@ ensure_venv
 ensure_axe  # axe-core for tests/a11y (AXE_JS)
 ensure_vnu  # the Nu HTML Checker for tests/a11y/test_html_valid.py (VNU_JAR)
 
+# No autovacuum on the tests' database: an ANALYZE of rows that a test then rolls back or flushes
+# leaves statistics of a nearly empty table, and the planner of every later test trusted them (a
+# join of the mairie queue by `id = ANY(…)` ran for minutes in a full run, docs/testing.md).
+# Never-analysed tables are planned from their size on disk instead.
+export TEST_PG_OPTIONS="${TEST_PG_OPTIONS:--c autovacuum=off}"
 start_test_services  # PostgreSQL and Redis in a scratch directory, stopped on exit (lib.sh)
 
 set +e

