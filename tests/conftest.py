@@ -18,6 +18,13 @@ def _clear_cache():
 
     cache.clear()
     forget_site_config()
+    # The in-process Celery worker (celery_worker below) sets Celery's process-wide « a join would
+    # block » flag when its pool starts, and again when it reconnects after a test stopped Redis;
+    # the eager tasks of every other test run in this process, whose result.get() it then refuses
+    # (« Never call result.get() within a task! »). It belongs to worker processes: cleared here.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
     yield
 
 
