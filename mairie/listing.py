@@ -69,36 +69,52 @@ def search_form(user, data) -> SearchForm:
     return SearchForm(data or None)
 
 
-def _matching(user, q: str):
-    """The ids of the procurations the search box's text designates, as one subquery: the NNE's
-    elector as mandant or mandataire (the NNE's unique index, then the two indexed columns), or the
-    names typed (procuration.search: word beginnings, an index range per word scoped by the
-    commune), or the reference (its unique index). A UNION inside one `pk IN (…)`: an OR of
-    subqueries would make PostgreSQL filter every row of the commune."""
+# A search counts at most this many matches (and one more, to know there are more): beyond, the
+# page says « Plus de 1 000 résultats » and shows the first SEARCH_COUNT_CAP in its order; the CSV
+# export holds them all. The one place of the number.
+SEARCH_COUNT_CAP = 1000
+
+
+def _matching(user, q: str, per_row: bool = False) -> Q | None:
+    """The procurations the search box's text designates, as a filter: the NNE's elector as
+    mandant or mandataire (the NNE's unique index, then the two indexed columns), or the names
+    typed (procuration.search: word beginnings), or the reference (its unique index). None when
+    the text designates nothing (« - »).
+
+    per_row False: the names are one subquery of the commune's keys (an index range per word)
+    inside one `pk IN (…)` with the other parts (UNION ALL: an OR of subqueries would make
+    PostgreSQL filter every row of the commune): O(matches), for a search that finds few.
+    per_row True: the names are tested on each row (EXISTS on its own keys), the other parts
+    by their `pk IN (…)`: for a walk of the commune in the page's order that stops at the page,
+    when the matches are many (search_page)."""
     digits = strip_nne(q)
     if digits.isascii() and digits.isdigit():
         electeur = Electeur.objects.filter(nne=normalize_nne(digits)).values("pk")
-        return (Procuration.objects.filter(mandant_id__in=electeur).values("pk")
-                .union(Procuration.objects.filter(mandataire_id__in=electeur).values("pk"), all=True))
-    parts = []
-    if words := search.typed_words(q):
-        parts.append(search.procurations_named(user.commune_id, words))
+        return Q(pk__in=Procuration.objects.filter(mandant_id__in=electeur).values("pk")
+                 .union(Procuration.objects.filter(mandataire_id__in=electeur).values("pk"), all=True))
+    words = search.typed_words(q)
     try:
-        parts.append(Procuration.objects.filter(reference=normalize_reference(q)).values("pk"))
+        reference = Procuration.objects.filter(reference=normalize_reference(q)).values("pk")
     except InvalidReference:
-        pass
+        reference = None
+    if per_row:
+        match = Q(search.row_named(words)) if words else Q(pk__in=[])
+        return match | Q(pk__in=reference) if reference is not None else (match if words else None)
+    parts = ([search.procurations_named(user.commune_id, words)] if words else []) + (
+        [reference] if reference is not None else [])
     if not parts:  # nothing left once folded (« - »), and not a reference
         return None
-    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return Q(pk__in=parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
 
 
-def search_queryset(user, form: SearchForm):
+def search_queryset(user, form: SearchForm, per_row: bool = False):
     """Procurations of every status (drafts apart) matching a reference, names (mandant or
     mandataire: each word typed begins one of the same person's names, folded by
-    procuration.normalize.fold), an NNE or a date of birth. None when the form is not valid.
+    procuration.normalize.fold), an NNE or a date of birth, newest first. Empty when the form is
+    not valid. Every match, uncounted: the CSV export reads this; the page reads search_page.
     The text typed costs what its matches cost, whatever the size of the commune and of the
-    register (_matching). Starts from Procuration.objects.visible_to(user): another commune's rows
-    never appear."""
+    register (_matching; per_row: see there). Starts from Procuration.objects.visible_to(user):
+    another commune's rows never appear."""
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
@@ -109,9 +125,33 @@ def search_queryset(user, form: SearchForm):
         qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
                        Q(mandataire__date_naissance=data["date_naissance"]))
     if q := data["q"]:
-        ids = _matching(user, q)
-        qs = qs.filter(pk__in=ids) if ids is not None else qs.none()
+        match = _matching(user, q, per_row)
+        qs = qs.filter(match) if match is not None else qs.none()
     return qs.select_related(*SEARCH_RELATED).order_by("-created_at", "-pk")
+
+
+def search_page(user, form: SearchForm, number, per_page: int):
+    """(page, more): the page `number` of the search as Paginator.get_page gives it (not a number:
+    the first; past the end: the last), and whether more than SEARCH_COUNT_CAP procurations match.
+    Two SQL queries whatever the matches, each bounded:
+
+    - the count reads at most SEARCH_COUNT_CAP + 1 matches (a LIMIT inside the count's subquery);
+    - few matches (at most the cap): the page sorts them (O(matches) ≤ the cap);
+    - more: the pages cover the first SEARCH_COUNT_CAP matches in the page's order; the page walks
+      the commune's procurations in that order (index proc_commune_created_idx, backwards) and
+      tests each row's own keys (_matching per_row), stopping at the page: O(page × the commune's
+      rows ÷ its matches), not O(matches). The national administrator (no commune) keeps the
+      first plan (no index of every commune's procurations by date).
+
+    The rows are the same either way, in the same order (tests/mairie/test_search.py)."""
+    qs = search_queryset(user, form)
+    found = qs.order_by()[:SEARCH_COUNT_CAP + 1].count()
+    more = found > SEARCH_COUNT_CAP
+    if more and user.commune_id is not None:
+        qs = search_queryset(user, form, per_row=True)
+    paginator = Paginator(qs, per_page)
+    paginator.count = min(found, SEARCH_COUNT_CAP)  # a cached_property: no other count query
+    return paginator.get_page(number), more
 
 
 def queryset_for_export(job):

@@ -7,7 +7,6 @@ from functools import partial, wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
@@ -183,14 +182,17 @@ def _querystring(request) -> str:
 
 @portal_required("mairie")
 def search(request):
-    """Every status, by reference, name, NNE or date of birth; a constant number of queries a page."""
+    """Every status, by reference, name, NNE or date of birth; a constant number of queries a page,
+    each bounded however many procurations match (listing.search_page: the count stops past
+    listing.SEARCH_COUNT_CAP; the CSV export holds every match)."""
     form = listing.search_form(request.user, request.GET)
-    page = None
+    page, more = None, False
     if form.is_bound and form.is_valid():
-        page = Paginator(listing.search_queryset(request.user, form), SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        page, more = listing.search_page(request.user, form, request.GET.get("page"), SEARCH_PAGE_SIZE)
     return render(request, "mairie/search.html", {
         "form": form, "page": page, "searched": page is not None, "rows": page.object_list if page is not None else [],
-        "querystring": _querystring(request),
+        "querystring": _querystring(request), "more": more,
+        "cap": f"{listing.SEARCH_COUNT_CAP:,}".replace(",", "\u00a0"),  # « 1 000 », never cut
     })
 
 

@@ -15,7 +15,7 @@ The keys are a derived index of the procuration's row, kept here only:
   written by the previous release during a rolling deploy)."""
 
 from django.db import transaction
-from django.db.models import Case, Max, Q, Value, When
+from django.db.models import Case, Exists, Max, OuterRef, Q, Value, When
 
 from procuration.models.search import SearchKey
 
@@ -105,13 +105,9 @@ def typed_words(text: str) -> list[str]:
     return [w for w in words if not any(o != w and o.startswith(w) for o in words)]
 
 
-def procurations_named(commune_id: int | None, words: list[str]):
-    """A subquery of the ids of the commune's procurations whose mandant or mandataire bears, for
-    each of `words`, a name beginning with it. One index range per word: O(log n + matches).
-    commune_id None (the national administrator): every commune, read by word."""
-    keys = SearchKey.objects.all()
-    if commune_id is not None:
-        keys = keys.filter(commune_id=commune_id)
+def _bearing(keys, words: list[str]):
+    """`keys` narrowed to those of the procurations whose mandant or mandataire bears, for each of
+    `words`, a name beginning with it: a queryset of procuration_id."""
     if len(words) == 1:
         return keys.filter(_begins_with(words[0])).values("procuration_id")
     ranges = [_begins_with(w) for w in words]
@@ -121,3 +117,20 @@ def procurations_named(commune_id: int | None, words: list[str]):
     each = {f"w{i}": Max(Case(When(r, then=Value(1)), default=Value(0))) for i, r in enumerate(ranges)}
     return (keys.filter(any_word).values("procuration_id", "mandataire").annotate(**each)
             .filter(**{name: 1 for name in each}).values("procuration_id"))
+
+
+def procurations_named(commune_id: int | None, words: list[str]):
+    """A subquery of the ids of the commune's procurations whose mandant or mandataire bears, for
+    each of `words`, a name beginning with it. One index range per word: O(log n + matches).
+    commune_id None (the national administrator): every commune, read by word."""
+    keys = SearchKey.objects.all()
+    if commune_id is not None:
+        keys = keys.filter(commune_id=commune_id)
+    return _bearing(keys, words)
+
+
+def row_named(words: list[str]) -> Exists:
+    """The same test for one row of an outer query of procurations (its pk): its own keys, read by
+    the index on procuration_id (4 to 8 rows), whatever the commune. For a walk of the commune's
+    procurations in the page's order that stops at the page (mairie.listing.search_page)."""
+    return Exists(_bearing(SearchKey.objects.filter(procuration_id=OuterRef("pk")), words))

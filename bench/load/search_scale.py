@@ -1,8 +1,10 @@
 """The mairie's search alone, in process, at the loaded size then after growing the same database
-(docs/performance.md, « Recherche de la mairie à coût constant »): per search its two SQL queries
-(the count and the page of 20, as the page runs them), median of BENCH_SEARCH_REQUESTS runs
-interleaved with one indexed SELECT (the unit), then the same with the search written as joins
-over the commune's rows and `contains` (tests/mairie/test_search.py's oracle before the keys).
+(docs/performance.md, « Recherche de la mairie à coût constant » and « Recherche large : décompte
+plafonné »): per search its two SQL queries (the count and the page of 50), median of
+BENCH_SEARCH_REQUESTS runs interleaved with one indexed SELECT (the unit), read two ways: exact
+(the count of every match, the page sorted among them: the page before the cap) and capped
+(mairie.listing.search_page, as the page reads it now). BENCH_COMMUNES=20 at load_data.py gives
+communes of 5,000 procurations at 100 k, where « NOM1 » matches more than the cap.
 
 Run against a database loaded by load_data.py: BENCH_DATA=… BENCH_SCALE_N=… python bench/load/search_scale.py"""
 
@@ -21,30 +23,27 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db.models import Q  # noqa: E402
-
 from mairie import listing  # noqa: E402
 from procuration.models import Electeur, Procuration, User  # noqa: E402
-from procuration.normalize import fold  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_SEARCH_REQUESTS", "41"))
 
 
-def joins(user, q):
-    """The search before the electors-first and the keys: substrings over the two joined electors."""
-    tokens = fold(q).split()
-
-    def names(prefix):
-        match = Q()
-        for t in tokens:
-            match &= Q(**{f"{prefix}__noms_recherche__contains": t})
-        return match
-
-    return Procuration.objects.visible_to(user).filter(names("mandant") | names("mandataire")).order_by("-created_at", "-pk")
+PAGE = 50  # mairie.views.SEARCH_PAGE_SIZE
 
 
-def run(qs):
-    return qs.count(), len(list(qs.select_related(*listing.SEARCH_RELATED)[:20]))
+def exact(user, q, number=1):
+    """The page as it was before the capped count: the exact count, then the page sorted among
+    every match (mairie.listing.search_queryset, which the CSV export still reads)."""
+    qs = listing.search_queryset(user, listing.search_form(user, {"q": q}))
+    start = (number - 1) * PAGE
+    return qs.count(), len(list(qs[start:start + PAGE]))
+
+
+def capped(user, q, number=1):
+    """The page as mairie.views.search reads it now (listing.search_page: two bounded queries)."""
+    page, more = listing.search_page(user, listing.search_form(user, {"q": q}), number, PAGE)
+    return (f"> {listing.SEARCH_COUNT_CAP}" if more else page.paginator.count), len(list(page.object_list))
 
 
 def measure(user, searches):
@@ -53,19 +52,16 @@ def measure(user, searches):
     def unit():
         Electeur.objects.filter(nne=unit_nne).first()
 
-    for name, q in searches.items():
-        for label, make in (("clés", lambda q=q: listing.search_queryset(user, listing.search_form(user, {"q": q}))),
-                            ("jointures", lambda q=q: joins(user, q))):
-            if label == "jointures" and q.isdigit():
-                continue
-            found = run(make())
+    for name, (q, number) in searches.items():
+        for label, run in (("exact", exact), ("plafonné", capped)):
+            found = run(user, q, number)
             times, units = [], []
             for _ in range(REQUESTS):
                 t = time.perf_counter()
                 unit()
                 units.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                run(make())
+                run(user, q, number)
                 times.append(time.perf_counter() - t)
             ms, unit_ms = statistics.median(times) * 1000, statistics.median(units) * 1000
             print(f"  {name} [{label}] : {found[0]} trouvées, {ms:.2f} ms, {ms / unit_ms:.1f} × l'unité", flush=True)
@@ -80,7 +76,8 @@ def main():
     user = User.objects.get(username=data["agents"][0]["username"])
     nom, prenoms, nne = (Procuration.objects.filter(commune_id=user.commune_id).order_by("-mandant_id")
                          .values_list("mandant__nom", "mandant__prenoms", "mandant__nne").first())
-    searches = {"NOM1": "NOM1", "un nom": f"{nom} {prenoms}", "son NNE": nne, "un début de nom": nom[:-1]}
+    searches = {"NOM1": ("NOM1", 1), "NOM1, page 20": ("NOM1", 20), "NOM": ("NOM", 1),
+                "un nom": (f"{nom} {prenoms}", 1), "son NNE": (nne, 1), "un début de nom": (nom[:-1], 1)}
     for step in ("avant", "après"):
         if step == "après":
             scale.grow(int(os.environ["BENCH_SCALE_N"]))

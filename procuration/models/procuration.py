@@ -309,6 +309,8 @@ class Procuration(models.Model):
             models.Index(fields=["status", "submitted_at"], name="proc_status_submitted_idx"),
             # The dashboard's demandes « en attente » past their last day (procuration.counts).
             models.Index(fields=["commune", "status", "submitted_at"], name="proc_commune_submitted_idx"),
+            # The mairie's search in the page's order (mairie.listing.search_page, a broad search).
+            models.Index(fields=["commune", "created_at", "id"], name="proc_commune_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(mandant=models.F("mandataire")), name="mandant_not_mandataire"),

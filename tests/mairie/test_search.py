@@ -412,3 +412,114 @@ def test_search_keys_compare_bytes_on_postgresql():
         cursor.execute("SELECT collation_name FROM information_schema.columns"
                        " WHERE table_name = 'procuration_searchkey' AND column_name = 'token'")
         assert cursor.fetchone() == ("C",)
+
+
+def _pages(user, params, per_page):
+    """Every page of the search as the page reads it (listing.search_page), in order: (references,
+    the count shown, more)."""
+    from mairie import listing
+
+    refs, number = [], 1
+    while True:
+        page, more = listing.search_page(user, listing.search_form(user, params), number, per_page)
+        refs += [p.reference for p in page.object_list]
+        if not page.has_next():
+            return refs, page.paginator.count, more
+        number += 1
+
+
+def test_a_broad_search_counts_up_to_the_cap_and_says_so(client, agent_mairie, commune, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    """More matches than the cap: the count stops at the cap + 1 (a LIMIT inside the count), the
+    page says « Plus de … résultats » and pages through the first matches in the usual order, by
+    a walk that tests each row's keys (EXISTS), with as many SQL queries as a search that finds
+    few; the CSV export still holds every match."""
+    from mairie import listing, views
+
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 4)
+    monkeypatch.setattr(views, "SEARCH_PAGE_SIZE", 3)
+    now = timezone.now()
+    martins = [ProcurationFactory(validee_mairie=True, commune=commune, created_at=now - datetime.timedelta(hours=i % 3),
+                                  mandant=ElecteurFactory(commune=commune, nom="Martin"))
+               for i in range(7)]
+    ProcurationFactory(validee_mairie=True, commune=commune, mandant=ElecteurFactory(commune=commune, nom="Durand"))
+    newest = list(Procuration.objects.filter(pk__in=[p.pk for p in martins])
+                  .order_by("-created_at", "-pk").values_list("reference", flat=True))
+    client.force_login(agent_mairie)
+    client.get(SEARCH, {"q": "durand"})  # session and user loaded once
+    with CaptureQueriesContext(connection) as few:
+        assert "1 procuration trouvée." in text(client.get(SEARCH, {"q": "durand"}))
+    with CaptureQueriesContext(connection) as many:
+        html = text(client.get(SEARCH, {"q": "mart"}))
+    assert "Plus de 4 résultats : précisez votre recherche (nom complet, prénom ou NNE)." in html
+    assert 'class="fr-alert fr-alert--info fr-alert--sm fr-mb-2w" id="result-count"' in html
+    assert "sur 2 pages" in html and "Page 1 sur 2" in html
+    assert len(many.captured_queries) == len(few.captured_queries)
+    count_sql = next(q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"])
+    assert "LIMIT 5" in count_sql and "ORDER BY" not in count_sql
+    page_sql = many.captured_queries[-1]["sql"]
+    assert "EXISTS" in page_sql and "LIMIT 3" in page_sql
+    assert [r for r in newest if f'data-reference="{r}"' in html] == newest[:3]
+    page2 = text(client.get(SEARCH, {"q": "mart", "page": 2}))
+    assert [r for r in newest if f'data-reference="{r}"' in page2] == newest[3:4]
+    assert "Page 2 sur 2" in text(client.get(SEARCH, {"q": "mart", "page": 9}))  # past the cap: the last page
+    assert _pages(agent_mairie, {"q": "mart"}, 3) == (newest[:4], 4, True)
+    # The export is not capped: every match.
+    job, rows = _run_export(client, reverse("mairie:search_export"), "q=mart", django_capture_on_commit_callbacks)
+    assert [r[0] for r in rows[1:]] == newest and job.total == 7
+    # Several words, over the cap: all of them in the same person's names, as below the cap.
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 2)
+    lea = ElecteurFactory(commune=commune, nom="Durand", prenoms="Léa")
+    for p in martins[:2]:  # a Martin and a Léa, not the same person: not « martin lea »
+        Procuration.objects.filter(pk=p.pk).update(mandataire=lea)
+        p.refresh_from_db()
+        p.save()  # the keys follow the mandataire
+    martin_lea = [ProcurationFactory(validee_mairie=True, commune=commune, created_at=now - datetime.timedelta(hours=9),
+                                     mandataire=ElecteurFactory(commune=commune, nom="Martin", prenoms="Léa"))
+                  for _ in range(3)]
+    expected = [p.reference for p in sorted(martin_lea, key=lambda p: -p.pk)][:2]
+    assert _pages(agent_mairie, {"q": "martin lea"}, 1) == (expected, 2, True)
+
+
+# Few fragments, so that people share words and a search often finds more than a small cap.
+_shared_name = st.lists(st.sampled_from(["mar", "martin", "le", "Cœur", "Lecoeur", "zz", "a9"]),
+                        min_size=1, max_size=3).map(" ".join)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(people=st.lists(st.tuples(st.one_of(_shared_name, _name), _shared_name, st.booleans()), min_size=2, max_size=7),
+       pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.booleans(), st.integers(0, 2)),
+                      min_size=1, max_size=10),
+       queries=st.lists(st.lists(_word, min_size=1, max_size=3).map(" ".join), min_size=1, max_size=4),
+       cap=st.integers(1, 3), per_page=st.integers(1, 3))
+def test_capped_search_pages_the_first_rows_of_the_joins(agent_mairie, commune, other_commune, monkeypatch,
+                                                         people, pairs, queries, cap, per_page):
+    """Above the cap (the walk testing each row's keys): the pages hold the oracle's first `cap`
+    rows, in its order; at or below it, every row (the keys' subquery); the count shown is
+    min(matches, cap) and « more » says whether they were more."""
+    from mairie import listing
+
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", cap)
+    now = timezone.now()
+    with transaction.atomic():
+        electeurs = [ElecteurFactory(commune=commune if ours else other_commune, nom=nom, prenoms=prenoms)
+                     for nom, prenoms, ours in people]
+        scrutin = ScrutinFactory()
+        for a, b, ours, hours in pairs:
+            mandant, mandataire = electeurs[a % len(electeurs)], electeurs[b % len(electeurs)]
+            if mandant == mandataire:
+                continue
+            ProcurationFactory(validee_autorite=True, scrutin=scrutin, mandant=mandant, mandataire=mandataire,
+                               commune=commune if ours else other_commune,
+                               created_at=now - datetime.timedelta(hours=hours))
+        # Besides the drawn queries: one person's full names (several words, all hers) and two
+        # people's names mixed (words of different people: nobody, unless one bears both).
+        full = [f"{e.nom} {e.prenoms}" for e in electeurs]
+        mixed = [f"{a.nom} {b.prenoms}" for a, b in zip(electeurs, electeurs[1:])]
+        for q in queries + full + mixed + [e.nom for e in electeurs] + [e.prenoms[:2] for e in electeurs]:
+            if not listing.search_form(agent_mairie, {"q": q}).is_valid():
+                continue
+            _, expected = _both(agent_mairie, {"q": q})
+            assert _pages(agent_mairie, {"q": q}, per_page) == (expected[:cap], min(len(expected), cap),
+                                                                len(expected) > cap), q
+        transaction.set_rollback(True)
