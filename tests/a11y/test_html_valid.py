@@ -167,6 +167,15 @@ def collect_flow_pages(world, pages: Pages) -> None:
     agent = world.client(AGENT_A)
     pages.add("mairie: recherche (résultats)", agent.get(reverse("mairie:search"), {"q": "dupont"}))
     pages.add("mairie: recherche (erreurs)", agent.get(reverse("mairie:search"), {"q": "12345"}))
+    from mairie import listing
+
+    cap, listing.SEARCH_COUNT_CAP = listing.SEARCH_COUNT_CAP, 1  # « Plus de 1 résultats » and its pages
+    try:
+        broad = agent.get(reverse("mairie:search"), {"q": "d"})
+        assert "précisez votre recherche" in broad.content.decode()
+        pages.add("mairie: recherche (plus de résultats que le plafond)", broad)
+    finally:
+        listing.SEARCH_COUNT_CAP = cap
     pages.add("police: historique (recherche)", police.get(reverse("police:historique"), {"reference": "AB"}))
 
     # The usager's ILE with its errors.
