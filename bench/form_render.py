@@ -430,7 +430,8 @@ def queries(bench, page: str):
             print(f"- {q['sql'][:300]}")
 
 
-def profile(bench, page: str, requests: int, top: int, renderers=("old", "new"), callers: str | None = None):
+def profile(bench, page: str, requests: int, top: int, renderers=("old", "new"), callers: str | None = None,
+            dump: str | None = None):
     pages = bench.pages()
     matches = find_page(pages, page)
     _flow, run = pages[matches[0]]
@@ -446,6 +447,8 @@ def profile(bench, page: str, requests: int, top: int, renderers=("old", "new"),
         for _ in range(requests):
             run()
         profiler.disable()
+        if dump:  # the raw stats, for pstats (e.g. print_callees of one middleware)
+            profiler.dump_stats(f"{dump}.{key}.prof")
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         total = stats.total_tt
@@ -489,6 +492,7 @@ def main():
     parser.add_argument("--profile", action="append", help="cProfile of this page (repeatable)")
     parser.add_argument("--renderer", choices=("both", "new"), default="both",
                         help="with --profile: both renderers (default) or the product's Python renderer only")
+    parser.add_argument("--dump", help="with --profile: also write the raw cProfile stats to DUMP.<n>.<renderer>.prof")
     parser.add_argument("--callers", help="with --profile: who calls the functions matching this pattern")
     parser.add_argument("--queries", help="print the SQL statements of one request of these pages (comma-separated)")
     parser.add_argument("--top", type=int, default=15)
@@ -519,7 +523,7 @@ def main():
     if args.profile:
         for page in args.profile:
             profile(bench, page, args.requests, args.top, ("new",) if args.renderer == "new" else ("old", "new"),
-                    args.callers)
+                    args.callers, args.dump and f"{args.dump}.{args.profile.index(page)}")
         return
     if args.queue_phases:
         queue_phases(bench, args.requests * args.rounds, args.json)

@@ -8,7 +8,8 @@ authenticates anything itself (allauth's social login picks it: procuration/adap
 
 get_user runs on every request of a logged-in user (AuthenticationMiddleware). Building the ORM
 query for a 24-column user costs more than running it: Model.objects.get(pk=…) takes ≈ 0.57 ms of
-Python, the same row read by a fixed statement ≈ 0.24 ms (bench/run_load.sh, docs/performance.md).
+Python (bench/run_load.sh, docs/performance.md); the same query compiled once per process
+(CompiledOnce) is only run.
 Same row, same fields, same checks (is_active through user_can_authenticate); the session's hash
 is still verified by django.contrib.auth.get_user.
 
@@ -21,8 +22,10 @@ of the mairie portal; an élu's mandat is still read when asked for).
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.contrib.auth import backends, get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Exists, OuterRef
 
 from procuration.access import logs_in_with_oidc, logs_in_with_password
+from procuration.fixed_select import CompiledOnce
 
 
 class FastGetUserMixin:
@@ -32,19 +35,33 @@ class FastGetUserMixin:
             pk = User._meta.pk.to_python(user_id)
         except ValidationError:  # a malformed id in a session: nobody
             return None
-        mandat = _mandat_relation(User)
-        has_mandat = "" if mandat is None else (
-            f', EXISTS(SELECT 1 FROM "{mandat.related_model._meta.db_table}" m '
-            f'WHERE m."{mandat.field.column}" = u."{User._meta.pk.column}") AS "_has_mandat"')
-        sql = f'SELECT u.*{has_mandat} FROM "{User._meta.db_table}" u WHERE u."{User._meta.pk.column}" = %s'
-        user = next(iter(User._default_manager.raw(sql, [pk])), None)
+        user = _USER.first(User._meta.label, pk=pk)
         ok = user is not None and self.user_can_authenticate(user) and self.holds_session_of(user)
         if not ok:
             return None
+        mandat = _mandat_relation(User)
         if mandat is not None:
             if not user.__dict__.pop("_has_mandat"):
                 mandat.set_cached_value(user, None)  # as the ORM caches a missing one: user.mandat raises
         return user
+
+
+def _user_by_pk(label, pk):
+    """The user's row, and whether they hold an élu's mandat (an EXISTS in the same statement)."""
+    User = get_user_model()
+    queryset = User._default_manager.filter(pk=pk)
+    mandat = _mandat_relation(User)
+    if mandat is not None:
+        queryset = queryset.annotate(_has_mandat=Exists(
+            mandat.related_model._default_manager.filter(**{mandat.field.name: OuterRef("pk")})))
+    return queryset
+
+
+# Built and compiled by the ORM once per process (procuration.fixed_select.CompiledOnce), then only run:
+# a RawQuerySet resolved its columns, the model's init order and the converters on every request
+# (≈ 2.4 ms of the ≈ 14 ms of a simple page under cProfile; issue 16, docs/performance.md « Flow GET
+# pages »). Keyed by the user model's label (AUTH_USER_MODEL may change under override_settings).
+_USER = CompiledOnce(_user_by_pk, "pk")
 
 
 def _mandat_relation(User):

@@ -186,7 +186,8 @@ class CompiledOnce:
         if klass_info is not None:  # model instances (not values_list)
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             plan.update(model=klass_info["model"], init=[f[0].target.attname for f in select[start:end]],
-                        start=start, end=end, populators=get_related_populators(klass_info, select, using))
+                        start=start, end=end, populators=get_related_populators(klass_info, select, using),
+                        annotations=list(compiler.annotation_col_map.items()))
         return using, plan
 
     def tuples(self, key=None, **values) -> list[tuple]:
@@ -207,6 +208,8 @@ class CompiledOnce:
         obj = plan["model"].from_db(using, plan["init"], row[plan["start"]:plan["end"]])
         for populator in plan["populators"]:
             populator.populate(row, obj)
+        for attname, position in plan["annotations"]:  # as ModelIterable: annotate()'s values on the instance
+            setattr(obj, attname, row[position])
         return obj
 
     def _run(self, key, values):

@@ -48,7 +48,7 @@ def test_a_lookup_runs_five_statements_the_procuration_by_one_fixed_one(officer_
     assert response.status_code == (302 if expected == "trouvee" else 200)
     # user; procuration; the audit entry: savepoint (the test's transaction), head locked + entry + head, release.
     assert len(sql) == 5, sql
-    assert sql[0].startswith('SELECT u.*') and 'FROM "procuration_user" u' in sql[0]  # procuration.auth's fixed statement
+    assert sql[0].startswith('SELECT "procuration_user"."id"') and 'EXISTS(SELECT 1 AS "a" FROM "elus_mandat"' in sql[0]  # procuration.auth: the user and the mandat
     assert sql[1] == FIXED + "'K7M2QX'"
     assert sql[2].startswith("SAVEPOINT") and sql[4].startswith("RELEASE SAVEPOINT")
     assert sql[3].startswith('WITH head AS (SELECT seq, hash FROM "procuration_chainhead"') and "FOR UPDATE" in sql[3]
