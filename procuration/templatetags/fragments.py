@@ -13,6 +13,13 @@ CSRF token, the messages, the CSP nonce (templates/base.html, templates/dsfr/bas
 tests/procuration/test_fragments.py renders every page of every role with and without these
 fragments and compares them byte for byte.
 
+{% per_process_nonce "name" key… %}…{% endper_process %}: the same, for a fragment whose only
+per-request part is the CSP nonce (django-dsfr's script tags, {% dsfr_js nonce=request.csp_nonce %}:
+an inclusion template and two {% static %} on every page). It is rendered once with
+procuration.csp.NONCE_MARK as the request's nonce, then the request's nonce is put in its place, as
+procuration/csp.py does for the header. Without a nonce (no CSP middleware, no request) it is
+rendered every time.
+
 TEMPLATE_FRAGMENTS_PER_PROCESS = False renders every fragment on every request (the uncached
 rendering the test compares with). A fragment keeps at most MAX_KEYS values (then renders without
 keeping), so a key that turned out unbounded costs time, never memory.
@@ -24,6 +31,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix
 from django.utils.translation import get_language
+
+from procuration.csp import NONCE_MARK
 
 register = template.Library()
 
@@ -48,14 +57,14 @@ class PerProcessNode(template.Node):
         self.kept: dict = {}
         self.generation = _generation[0]
 
-    def render(self, context):
+    def render(self, context, variant=()):
         page = getattr(context.template, "name", None)
         if page is None or not getattr(settings, "TEMPLATE_FRAGMENTS_PER_PROCESS", True):
             return self.nodelist.render(context)
         if self.generation != _generation[0]:
             self.kept, self.generation = {}, _generation[0]
         key = (page, get_language(), get_script_prefix(), context.autoescape,
-               *(var.resolve(context, ignore_failures=True) for var in self.key))
+               *variant, *(var.resolve(context, ignore_failures=True) for var in self.key))
         try:
             return self.kept[key]
         except KeyError:
@@ -71,6 +80,31 @@ class PerProcessNode(template.Node):
         return f"<PerProcessNode {self.name}>"
 
 
+class _MarkedNonce:
+    """The request, but with NONCE_MARK as its CSP nonce (the fragment is kept with the mark)."""
+
+    def __init__(self, request):
+        self._request = request
+
+    def __getattr__(self, name):
+        return NONCE_MARK if name == "csp_nonce" else getattr(self._request, name)
+
+
+class PerProcessNonceNode(PerProcessNode):
+    def render(self, context):
+        request = context.get("request")
+        nonce = getattr(request, "csp_nonce", None)
+        if nonce is None:
+            return self.nodelist.render(context)
+        if not nonce:
+            # Not used by the page so far: django-csp's CheckableLazyObject is then false, and django-dsfr's
+            # tag writes no nonce (nor does the header get one). That variant holds nothing of the request.
+            return super().render(context, variant=(False,))
+        with context.push(request=_MarkedNonce(request)):
+            html = super().render(context, variant=(True,))
+        return html.replace(NONCE_MARK, str(nonce))
+
+
 @register.tag
 def per_process(parser, token):
     bits = token.split_contents()
@@ -79,3 +113,9 @@ def per_process(parser, token):
     nodelist = parser.parse(("endper_process",))
     parser.delete_first_token()
     return PerProcessNode(bits[1][1:-1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist)
+
+
+@register.tag
+def per_process_nonce(parser, token):
+    node = per_process(parser, token)
+    return PerProcessNonceNode(node.name, node.key, node.nodelist)

@@ -85,19 +85,30 @@ def diff(expected: str, got: str) -> str:
 
 def test_fragments_are_reused_not_rendered_again(world, settings):
     """The proof that the fragments are kept: django-dsfr's head tags (dsfr/global_css.html, in
-    the dsfr-head fragment) are rendered once, its scripts (dsfr/global_js.html, with the
-    request's nonce, outside any fragment) on every request."""
+    the dsfr-head fragment) and its scripts (dsfr/global_js.html, in the dsfr-js fragment kept with a
+    mark for the nonce: issue 16, docs/performance.md « Flow GET pages ») are rendered once; each page's
+    scripts still carry that request's own nonce, the one of its Content-Security-Policy header."""
     settings.TEMPLATE_FRAGMENTS_PER_PROCESS = True
     fragments.forget()
     client = world.client(AGENT_A)
     first = client.get(reverse("mairie:queue"))
     second = client.get(reverse("mairie:queue"))
-    assert "dsfr/global_css.html" in [t.name for t in first.templates]
-    assert "dsfr/global_css.html" not in [t.name for t in second.templates]
-    assert "dsfr/global_js.html" in [t.name for t in second.templates]
+    for template in ("dsfr/global_css.html", "dsfr/global_js.html"):
+        assert template in [t.name for t in first.templates]
+        assert template not in [t.name for t in second.templates]
+    # django-dsfr's scripts carry a nonce only if the page read it before them (django-csp's lazy nonce
+    # is false until read): none on these pages, as before the fragment; the page's own script has it.
+    assert "nonce" not in second["Content-Security-Policy"] and ' nonce="' not in second.content.decode()
+    mandant = world.client(MANDANT_A)
+    for _ in range(2):
+        response = mandant.get(reverse("mandant:demande_validite"))
+        header = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+        assert re.findall(r' nonce="([^"]+)"', response.content.decode()) == [header]
+    assert "dsfr/global_js.html" not in [t.name for t in response.templates]
     settings.TEMPLATE_FRAGMENTS_PER_PROCESS = False
     third = client.get(reverse("mairie:queue"))
     assert "dsfr/global_css.html" in [t.name for t in third.templates]
+    assert "dsfr/global_js.html" in [t.name for t in third.templates]
 
 
 @pytest.mark.parametrize("first_role, second_role, url_name", [
@@ -126,8 +137,41 @@ def test_the_projects_dsfr_base_is_django_dsfrs_with_fragments_only():
     so an upgrade of django-dsfr that changes its page fails here until the copy follows."""
     ours = (Path(__file__).resolve().parents[2] / "templates" / "dsfr" / "base.html").read_text()
     theirs = (Path(dsfr.__file__).parent / "templates" / "dsfr" / "base.html").read_text()
-    stripped = re.sub(r'\{% (per_process "[^"]*"|endper_process) %\}|\{#.*?#\}', "", ours)
+    stripped = re.sub(r'\{% (per_process(?:_nonce)? "[^"]*"|endper_process) %\}|\{#.*?#\}', "", ours)
     stripped = stripped.replace("{% load i18n static dsfr_tags fragments %}", "{% load i18n static dsfr_tags %}")
     assert stripped == theirs
     assert engines["django"].engine.get_template("dsfr/base.html").origin.name.endswith("templates/dsfr/base.html")
     assert "dsfr/templates" not in engines["django"].engine.get_template("dsfr/base.html").origin.name
+
+
+def test_a_nonce_fragment_carries_each_requests_own_nonce(settings):
+    """{% per_process_nonce %}: rendered once with a mark, then each request's nonce in its place; a
+    nonce not read yet (django-csp's lazy nonce, false until read) gives django-dsfr's markup without one."""
+    from csp.middleware import CheckableLazyObject
+    from django.template import Context, Template
+    from django.test import RequestFactory
+    from django.test.signals import template_rendered
+    from dsfr.templatetags.dsfr_tags import dsfr_js
+
+    settings.TEMPLATE_FRAGMENTS_PER_PROCESS = True
+    fragments.forget()
+    engine = engines["django"].engine
+    page = Template('{% load dsfr_tags fragments %}{% per_process_nonce "js" %}{% dsfr_js nonce=request.csp_nonce %}'
+                    '{% endper_process %}', engine=engine, name="test-nonce.html")
+    expected = engine.get_template("dsfr/global_js.html")
+    rendered = []
+    template_rendered.connect(lambda sender, template, **kw: rendered.append(template.name), weak=False,
+                              dispatch_uid="test-nonce")
+    try:
+        for i, read in enumerate((True, True, False, True, False)):
+            request = RequestFactory().get("/")
+            request.csp_nonce = CheckableLazyObject(lambda i=i: f"nonce{i}+/=")
+            if read:
+                str(request.csp_nonce)  # as a script of the page above would
+            html = page.render(Context({"request": request}))
+            data = dsfr_js(Context({}), nonce=f"nonce{i}+/=" if read else None)
+            assert html == expected.render(Context(data)), i
+            assert (f'nonce="nonce{i}+/="' in html) == read and fragments.NONCE_MARK not in html
+    finally:
+        template_rendered.disconnect(dispatch_uid="test-nonce")
+    assert rendered.count("dsfr/global_js.html") == 2 + 5  # one per variant, then the 5 expected ones
