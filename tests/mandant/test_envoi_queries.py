@@ -1,8 +1,9 @@
 """The récapitulatif's POST that files the demande in a pinned number of statements, and its reads
 compiled once per process (issue 16, docs/performance.md « The flow's three POSTs »): the mandataire
 and the scrutin of the demande (mandant/forms.py build_procuration), the scrutin's scope
-(Scrutin.concerne), the locked read, the mandant's lock and the electors' procurations
-(procuration/checks.py), the event's head: procuration/fixed_select.py CompiledOnce."""
+(Scrutin.concerne), the mandant's lock and the electors' procurations
+(procuration/checks.py): procuration/fixed_select.py CompiledOnce; the row just inserted is its own
+locked read (Procuration.deposer)."""
 
 import datetime
 
@@ -17,13 +18,15 @@ from tests.mandant.test_demande import post_mandataire, post_validite
 pytestmark = pytest.mark.django_db
 
 ENVOI = {"email_contact": "marie@example.fr", "attestation": "on"}
-# user; the mandant's elector (one fixed statement); the mandataire; the scrutin; SAVEPOINT; INSERT;
-# the search keys' INSERT (procuration.search, written with the new row);
-# SAVEPOINT (soumettre); the locked procuration; the scrutin's scope; the mandant's lock; the electors'
-# procurations; SAVEPOINT, UPDATE and RELEASE of the reference; UPDATE; the dashboard's counts
-# (procuration.counts); the event's head; the event; the Change row; the outbox row; RELEASE; RELEASE;
-# the session, in its own savepoint (the demande leaves it).
-STATEMENTS = 26
+# user; the mandant's elector (one fixed statement); the mandataire; the scrutin; SAVEPOINT (deposer's
+# transaction: BEGIN in production); INSERT, its reference drawn with it; the search keys' INSERT
+# (procuration.search, written with the new row); the scrutin's scope; the mandant's lock; the electors'
+# procurations; UPDATE (the transition); the dashboard's counts (procuration.counts); the event (the
+# dossier's first link: no head to read); the Change row; the outbox row; RELEASE; the session, in its own
+# savepoint (the demande leaves it). Before Procuration.deposer (issue 16): 26 — soumettre's savepoint and
+# its release, the locked re-read of the row just inserted, the reference's savepoint, UPDATE and release,
+# the event's head.
+STATEMENTS = 19
 
 
 def _up_to_recap(client, scrutin):
