@@ -17,7 +17,7 @@ from django.utils import timezone
 from procuration import chain, expiry
 from procuration.exceptions import DomainError, TransitionError
 from procuration.expiry import demande_expires_on
-from procuration.fixed_select import CompiledOnce
+from procuration.fixed_select import CompiledOnce, insert
 from procuration.models.audit import ChainedRow, purging
 from procuration.models.territory import de
 from procuration.reference import generate_reference, normalize_reference
@@ -904,7 +904,7 @@ class ProcurationEvent(ChainedRow):
                 actor=actor, reason=reason, at=timezone.now(),
             )
             event.seal(seq, prev_hash)
-            event.save(force_insert=True)
+            insert(event)  # the row ChainedRow.save would insert, by a statement written once per process
         return event
 
 

@@ -10,8 +10,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from procuration.models import Procuration, Status
-from tests.compilations import select_compilations
+from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ScrutinFactory
 from tests.mandant.test_demande import post_mandataire, post_validite
 
@@ -43,10 +43,13 @@ def test_the_envoi_post_runs_a_pinned_number_of_statements_and_compiles_no_selec
     assert client.post(reverse("mandant:demande_recapitulatif"), ENVOI).status_code == 302  # compiles
     later = ScrutinFactory(date_tour1=scrutin.date_tour2 + datetime.timedelta(days=14))  # not a doublon
     _up_to_recap(client, later)
-    with select_compilations() as compiled, django_assert_num_queries(STATEMENTS):
+    with select_compilations() as compiled, insert_compilations() as inserts, \
+            django_assert_num_queries(STATEMENTS):
         response = client.post(reverse("mandant:demande_recapitulatif"), ENVOI)
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
+    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
+    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
     p = Procuration.objects.get(scrutin=later)
     assert p.status == Status.EN_ATTENTE and p.reference and p.events.count() == 1 and p.emails.count() == 1
     assert response["Location"] == reverse("mandant:confirmation", args=[p.pk])
