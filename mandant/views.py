@@ -7,7 +7,6 @@ certified France Identité login, validates it, all in one transaction.
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -192,15 +191,12 @@ def demande_recapitulatif(request):
             step_errors["general"] = _expired_message()  # nothing is saved: log in again first
             form.add_error(None, step_errors["general"])
         elif form.is_valid():
+            p.mandant_user = request.user
+            p.email_contact = form.cleaned_data["email_contact"]
             try:
-                with transaction.atomic():
-                    p.mandant_user = request.user
-                    p.email_contact = form.cleaned_data["email_contact"]
-                    p.save()
-                    if certification == identity.CERTIFIED:  # identity checked online: established at once
-                        p.etablir(IdentiteVerifiee.france_identite(electeur), by=request.user)
-                    else:
-                        p.soumettre(by=request.user)
+                # One transaction; the identity checked online (France Identité): established at once.
+                p.deposer(by=request.user, identite=IdentiteVerifiee.france_identite(electeur)
+                          if certification == identity.CERTIFIED else None)
             except DomainError as e:
                 p = build_procuration(electeur, demande)  # the transaction rolled back: nothing saved
                 step_errors[CODE_STEP.get(e.code, "general")] = e.message

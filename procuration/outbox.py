@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from procuration.fixed_select import insert
 from procuration.models.outbox import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -24,9 +25,10 @@ def schedule_email(kind: str, to: str, context: dict, *, procuration=None, objec
     if not to:
         return None
     subject, text, html = render_email(kind, context)
-    message = OutboxEmail.objects.create(
+    message = OutboxEmail(
         kind=kind, to=to, subject=subject, body_text=text, body_html=html, procuration=procuration, object_ref=object_ref
     )
+    insert(message)  # the row create() would write, by a statement written once per process
     transaction.on_commit(partial(enqueue, message.pk))
     return message
 

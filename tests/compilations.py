@@ -4,7 +4,7 @@ CompiledOnce, FixedSelect). The real method runs; it is only counted."""
 
 from contextlib import contextmanager
 
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 
 
 @contextmanager
@@ -26,3 +26,20 @@ def select_compilations():
         yield compiled
     finally:
         SQLCompiler.as_sql = original
+
+
+@contextmanager
+def insert_compilations():
+    """Yields the list of the models whose INSERT the ORM compiled (SQLInsertCompiler.as_sql), as opposed
+    to an INSERT written once per process (procuration.fixed_select.insert)."""
+    compiled, original = [], SQLInsertCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    SQLInsertCompiler.as_sql = counting
+    try:
+        yield compiled
+    finally:
+        SQLInsertCompiler.as_sql = original

@@ -17,7 +17,7 @@ from django.utils import timezone
 from procuration import chain, expiry
 from procuration.exceptions import DomainError, TransitionError
 from procuration.expiry import demande_expires_on
-from procuration.fixed_select import CompiledOnce
+from procuration.fixed_select import CompiledOnce, insert
 from procuration.models.audit import ChainedRow, purging
 from procuration.models.territory import de
 from procuration.reference import generate_reference, normalize_reference
@@ -381,17 +381,24 @@ class Procuration(models.Model):
         email: Callable[["Procuration"], object] | None = None,
         notice: Callable[["Procuration"], bool] | None = None,
         savepoint: bool = True,
+        inserted: bool = False,
     ) -> bool:
         """Lock, re-check, change, log, schedule the e-mail. Returns False if already done.
         notice, when given, says whether this move sends the mandataire notice (notify_mandataire).
         savepoint=False only for a caller whose own atomic block any error of this one leaves too
-        (valider_autorite): the savepoint would be a round trip for nothing.
+        (valider_autorite, deposer): the savepoint would be a round trip for nothing.
 
         The locked row comes with what the checks, the e-mails and the commune's automatic validation
-        read (locked_with(): one joined statement instead of one query each, under the same lock: of=self)."""
+        read (locked_with(): one joined statement instead of one query each, under the same lock: of=self).
+        inserted=True (deposer only): this instance is a row inserted in the current transaction, with
+        its related rows; no other transaction can see it before the commit, so it is its own locked
+        read, and its dossier has no event yet (the first link; the unique (dossier, seq) index stays
+        the arbiter). Refused outside a transaction."""
         sources, target = TRANSITIONS[name]
+        if inserted and (self._state.adding or not connection.in_atomic_block):
+            raise TransactionManagementError("inserted : la procuration doit être insérée dans cette transaction.")
         with transaction.atomic(savepoint=savepoint):
-            locked = _LOCKED_READ.first(type(self), pk=self.pk)
+            locked = self if inserted else _LOCKED_READ.first(type(self), pk=self.pk)
             if locked is None:
                 raise type(self).DoesNotExist("Procuration matching query does not exist.")
             if locked.status == target:
@@ -417,7 +424,7 @@ class Procuration(models.Model):
 
             counts.moved(locked, from_status=from_status)
             ProcurationEvent.append(locked, from_status=from_status, to_status=target, actor=by, reason=reason,
-                                    lock_held=True)
+                                    lock_held=True, first=inserted)
             # The communes' delta feed and webhooks (api/changes.py), in this same transaction.
             from api.changes import record
 
@@ -439,13 +446,16 @@ class Procuration(models.Model):
 
     # ---------------------------------------------------------------- transitions
     def soumettre(
-        self, *, by=None, reason: str = "", notify: bool = True, etablissement: str = "", plafond: bool = True
+        self, *, by=None, reason: str = "", notify: bool = True, etablissement: str = "", plafond: bool = True,
+        _inserted: bool = False,
     ) -> bool:
         """Brouillon -> en attente: checks the demande and issues the 6-character reference.
         notify=False for a paper form keyed in by an authority: the mandant asked nothing online.
         etablissement (from etablir): where the identity check establishes it, before the period is checked.
         plafond=False (from etablir, a paper form an authority already signed): the plafond does not refuse
-        it here; valider_autorite establishes it and, over the plafond, voids it (L.73)."""
+        it here; valider_autorite establishes it and, over the plafond, voids it (L.73).
+        _inserted (deposer only): the row inserted in this transaction, its reference drawn with its INSERT
+        (_transition's inserted; no savepoint: any error leaves deposer's block too)."""
         from procuration import checks, emails, validity
 
         def check(p):
@@ -457,13 +467,51 @@ class Procuration(models.Model):
 
         def changes(p):
             p.submitted_at = timezone.now()
-            p.reference = _assign_reference(p.pk)
+            if not p.reference:  # drawn with the row's INSERT by deposer: the unique index took it already
+                p.reference = _assign_reference(p.pk)
             return ["submitted_at", "reference", "valid_from", "valid_until", "etablissement"]
 
         return self._transition(
             "soumettre", by=by, changes=changes, check=check, reason=reason,
-            email=emails.reference_issued if notify else None,
+            email=emails.reference_issued if notify else None, inserted=_inserted, savepoint=not _inserted,
         )
+
+    def deposer(self, *, by, identite: "IdentiteVerifiee | None" = None, attempts: int = 20) -> "Procuration":
+        """The mandant's demande filed online (this unsaved instance, with its related rows): inserted and
+        submitted (soumettre) in one transaction, or, the identity verified online (France Identité),
+        established (etablir). Raises DomainError, leaving nothing.
+
+        The reference is drawn before the INSERT and written with it (a brouillon may carry one; none is
+        ever committed: the same transaction submits it or rolls back): the unique index is the arbiter,
+        and a collision, on the transaction's first statement, retries the whole transaction with a new
+        draw. No savepoint, no UPDATE of its own, no locked re-read of the row just inserted, no read of
+        its dossier's (empty) chain: 7 statements fewer than save() + soumettre() (issue 16,
+        docs/performance.md « The récapitulatif's POST »)."""
+        if not self._state.adding:
+            raise TransitionError("Seule une nouvelle demande peut être déposée.")
+        for _ in range(attempts):
+            self.reference = generate_reference()
+            inserting = True
+            try:
+                with transaction.atomic():
+                    self.save(force_insert=True)
+                    inserting = False
+                    if identite is not None:
+                        self.etablir(identite, by=by)
+                    else:
+                        self.soumettre(by=by, _inserted=True)
+            except IntegrityError:
+                self.pk, self._state.adding = None, True  # rolled back: nothing of this attempt stays
+                if inserting and type(self).objects.filter(reference=self.reference).exists():
+                    continue  # the reference was taken (committed meanwhile): draw another
+                self.reference = None
+                raise
+            except BaseException:
+                self.pk, self._state.adding, self.reference = None, True, None
+                raise
+            return self
+        self.pk, self._state.adding, self.reference = None, True, None
+        raise IntegrityError("Impossible d'attribuer une référence unique.")
 
     def valider_autorite(
         self, *, by=None, piece_type: str = "", piece_numero_fin: str = "", france_identite: bool = False,
@@ -835,23 +883,28 @@ class ProcurationEvent(ChainedRow):
 
     @classmethod
     def append(cls, procuration, *, from_status: str, to_status: str, actor=None, reason: str = "",
-               lock_held: bool = False) -> "ProcurationEvent":
+               lock_held: bool = False, first: bool = False) -> "ProcurationEvent":
         """Add the next link of this dossier's chain, the procuration row locked. lock_held=True: the
         caller holds that lock in its transaction (the transitions: Procuration._transition,
-        demander_resiliation), so neither a savepoint nor a re-lock (three round trips) is needed."""
+        demander_resiliation), so neither a savepoint nor a re-lock (three round trips) is needed.
+        first=True (with lock_held): the procuration row was inserted in this transaction (a new
+        dossier: its chain is empty), so its head is not read; were a link there, the unique index
+        on (dossier, seq) would refuse this one."""
         if lock_held and not connection.in_atomic_block:
             raise TransactionManagementError("lock_held : la procuration doit être verrouillée dans une transaction.")
+        if first and not lock_held:
+            raise TransactionManagementError("first : seulement pour une procuration insérée dans cette transaction.")
         with transaction.atomic(savepoint=not lock_held):
             if not lock_held:
                 list(Procuration.objects.select_for_update(of=("self",)).filter(pk=procuration.pk).values_list("pk"))
-            last = next(iter(_EVENT_HEAD.tuples(dossier=procuration.pk)), None)
+            last = None if first else next(iter(_EVENT_HEAD.tuples(dossier=procuration.pk)), None)
             seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
             event = cls(
                 procuration=procuration, dossier=procuration.pk, from_status=from_status, to_status=to_status,
                 actor=actor, reason=reason, at=timezone.now(),
             )
             event.seal(seq, prev_hash)
-            event.save(force_insert=True)
+            insert(event)  # the row ChainedRow.save would insert, by a statement written once per process
         return event
 
 

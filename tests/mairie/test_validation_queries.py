@@ -7,8 +7,8 @@ raise_for_mairie), the event's head. The scope is unchanged: another commune's o
 import pytest
 from django.urls import reverse
 
-from procuration.models import Procuration, Status
-from tests.compilations import select_compilations
+from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ElecteurFactory, ProcurationFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +30,13 @@ def test_the_validation_post_runs_a_pinned_number_of_statements_and_compiles_no_
     client.force_login(agent_mairie)
     assert client.post(reverse("mairie:validate", args=[waiting(commune).pk])).status_code == 302  # compiles
     p = waiting(commune)
-    with select_compilations() as compiled, django_assert_num_queries(STATEMENTS):
+    with select_compilations() as compiled, insert_compilations() as inserts, \
+            django_assert_num_queries(STATEMENTS):
         response = client.post(reverse("mairie:validate", args=[p.pk]))
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
+    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
+    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
     p = Procuration.objects.get(pk=p.pk)
     assert p.status == Status.VALIDEE_MAIRIE and p.mairie_by == agent_mairie and p.events.count() == 1
 

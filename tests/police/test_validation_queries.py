@@ -6,8 +6,8 @@ once for the plafond and the doublon (procuration/checks.py raise_for_validation
 import pytest
 from django.urls import reverse
 
-from procuration.models import Procuration, Status
-from tests.compilations import select_compilations
+from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ElecteurFactory, ProcurationFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,10 +34,13 @@ def test_the_validation_post_runs_a_pinned_number_of_statements_and_compiles_no_
     _, warm = _fiche_url(client, commune)
     assert client.post(warm, VALIDER).status_code == 302  # the process's first use compiles its statements
     p, url = _fiche_url(client, commune)
-    with select_compilations() as compiled, django_assert_num_queries(STATEMENTS):
+    with select_compilations() as compiled, insert_compilations() as inserts, \
+            django_assert_num_queries(STATEMENTS):
         response = client.post(url, VALIDER)
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
+    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
+    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
     p = Procuration.objects.get(pk=p.pk)
     assert p.status == Status.VALIDEE_AUTORITE and p.events.count() == 1 and p.emails.count() == 1
 

@@ -183,3 +183,43 @@ def test_a_compiled_query_gives_the_orms_rows_for_each_argument(django_assert_nu
         CompiledOnce(lambda key, n: Scrutin.objects.filter(libelle=f"Scrutin {n}"), "n").all(n=1)
     with pytest.raises(ValueError):  # a statement whose text follows the value
         CompiledOnce(lambda key, n: Scrutin.objects.filter(pk__in=range(-n % 3 + 1)), "n").all(n=1)
+
+
+# ------------------------------------------------------------------ insert: the INSERT written once
+
+
+def _columns(obj):
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields if not f.primary_key}
+
+
+def test_insert_writes_the_row_the_orm_writes_and_sets_the_key():
+    from procuration.fixed_select import insert
+    from procuration.models import OutboxEmail
+    from tests.factories import ProcurationFactory
+
+    p = ProcurationFactory(en_attente=True)
+    at = datetime.datetime(2026, 12, 6, 1, 2, 3, tzinfo=datetime.UTC)
+    fields = {"kind": "reference_issued", "to": "m@example.fr", "subject": "Objet é", "body_text": "texte",
+              "body_html": "<p>é</p>", "procuration": p, "object_ref": "x:1", "created_at": at}
+    by_orm = OutboxEmail.objects.create(**fields)
+    written = OutboxEmail(**fields)
+    insert(written)
+    assert written.pk and written.pk != by_orm.pk and not written._state.adding and written._state.db == "default"
+    assert _columns(OutboxEmail.objects.get(pk=written.pk)) == _columns(OutboxEmail.objects.get(pk=by_orm.pk))
+    # The defaults (state, attempts, claimed_by…) come from the model, as the ORM's create() takes them.
+    assert OutboxEmail.objects.get(pk=written.pk).state == OutboxEmail.State.PENDING
+
+
+def test_the_dossiers_event_goes_through_insert_and_chains():
+    from procuration.audit import broken_links
+    from procuration.models import ProcurationEvent, Status
+    from tests.factories import ProcurationFactory, UserFactory
+
+    p = ProcurationFactory(en_attente=True)
+    first = ProcurationEvent.append(p, from_status=Status.EN_ATTENTE, to_status=Status.EN_ATTENTE, reason="un",
+                                    actor=UserFactory())
+    second = ProcurationEvent.append(p, from_status=Status.EN_ATTENTE, to_status=Status.EN_ATTENTE, reason="deux")
+    stored = list(ProcurationEvent.objects.filter(dossier=p.pk).order_by("seq"))
+    assert [(e.pk, e.seq, e.hash, e.reason) for e in stored] == [
+        (first.pk, 1, first.hash, "un"), (second.pk, 2, second.hash, "deux")]
+    assert stored[1].prev_hash == first.hash and not list(broken_links())

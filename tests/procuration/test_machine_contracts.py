@@ -134,7 +134,7 @@ def test_the_mandataire_notice_and_the_dossiers_event_take_their_options_by_keyw
     assert (_dossier(p), OutboxEmail.objects.count()) == before
     assert _shape(notify_mandataire) == [("p", POSITIONAL), ("from_status", KEYWORD)]
     assert _shape(ProcurationEvent.append) == [("procuration", POSITIONAL), *[
-        (n, KEYWORD) for n in ("from_status", "to_status", "actor", "reason", "lock_held")]]
+        (n, KEYWORD) for n in ("from_status", "to_status", "actor", "reason", "lock_held", "first")]]
 
 
 # ------------------------------------------------------------------ read back from the database: plain str
