@@ -107,6 +107,31 @@ def _matching(user, q: str, per_row: bool = False) -> Q | None:
     return Q(pk__in=parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0])
 
 
+def _one_word(q: str) -> tuple[str, str | None] | None:
+    """(word, reference or None) when the text is one word of names (not an NNE), as _matching
+    reads it, the reference when it also reads as one (« MARTIN »): the broad search, counted from
+    its keys (procuration.search.count_named). None otherwise."""
+    digits = strip_nne(q)
+    words = search.typed_words(q)
+    if (digits.isascii() and digits.isdigit()) or len(words) != 1:
+        return None
+    try:
+        return words[0], normalize_reference(q)
+    except InvalidReference:
+        return words[0], None
+
+
+def _filtered(user, data):
+    """The search's filters other than the text typed."""
+    qs = Procuration.objects.visible_to(user)
+    if data["status"]:
+        qs = qs.statut_effectif_in(data["status"])
+    if data["date_naissance"]:
+        qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
+                       Q(mandataire__date_naissance=data["date_naissance"]))
+    return qs
+
+
 def search_queryset(user, form: SearchForm, per_row: bool = False):
     """Procurations of every status (drafts apart) matching a reference, names (mandant or
     mandataire: each word typed begins one of the same person's names, folded by
@@ -118,12 +143,7 @@ def search_queryset(user, form: SearchForm, per_row: bool = False):
     if not (form.is_bound and form.is_valid()):
         return Procuration.objects.none()
     data = form.cleaned_data
-    qs = Procuration.objects.visible_to(user)
-    if data["status"]:
-        qs = qs.statut_effectif_in(data["status"])
-    if data["date_naissance"]:
-        qs = qs.filter(Q(mandant__date_naissance=data["date_naissance"]) |
-                       Q(mandataire__date_naissance=data["date_naissance"]))
+    qs = _filtered(user, data)
     if q := data["q"]:
         match = _matching(user, q, per_row)
         qs = qs.filter(match) if match is not None else qs.none()
@@ -136,6 +156,9 @@ def search_page(user, form: SearchForm, number, per_page: int):
     Two SQL queries whatever the matches, each bounded:
 
     - the count reads at most SEARCH_COUNT_CAP + 1 matches (a LIMIT inside the count's subquery);
+      one word of names typed in a commune (the broad search): from the word's keys in index
+      order, each procuration once, stopping at the LIMIT (procuration.search.count_named), a cost
+      that follows the cap; else `pk IN (…)` below the LIMIT, which reads every match first;
     - few matches (at most the cap): the page sorts them (O(matches) ≤ the cap);
     - more: the pages cover the first SEARCH_COUNT_CAP matches in the page's order; the page walks
       the commune's procurations in that order (index proc_commune_created_idx, backwards) and
@@ -145,7 +168,13 @@ def search_page(user, form: SearchForm, number, per_page: int):
 
     The rows are the same either way, in the same order (tests/mairie/test_search.py)."""
     qs = search_queryset(user, form)
-    found = qs.order_by()[:SEARCH_COUNT_CAP + 1].count()
+    q = form.cleaned_data["q"] if form.is_bound and form.is_valid() else ""
+    one = _one_word(q) if q else None
+    if one is not None and user.commune_id is not None:
+        found = search.count_named(user.commune_id, one[0], _filtered(user, form.cleaned_data), SEARCH_COUNT_CAP + 1,
+                                   reference=one[1])
+    else:
+        found = qs.order_by()[:SEARCH_COUNT_CAP + 1].count()
     more = found > SEARCH_COUNT_CAP
     if more and user.commune_id is not None:
         qs = search_queryset(user, form, per_row=True)

@@ -15,7 +15,7 @@ The keys are a derived index of the procuration's row, kept here only:
   written by the previous release during a rolling deploy)."""
 
 from django.db import transaction
-from django.db.models import Case, Exists, Max, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, Max, OuterRef, Q, Subquery, Value, When
 
 from procuration.models.search import SearchKey
 
@@ -134,3 +134,34 @@ def row_named(words: list[str]) -> Exists:
     the index on procuration_id (4 to 8 rows), whatever the commune. For a walk of the commune's
     procurations in the page's order that stops at the page (mairie.listing.search_page)."""
     return Exists(_bearing(SearchKey.objects.filter(procuration_id=OuterRef("pk")), words))
+
+
+def count_named(commune_id: int, word: str, procurations, limit: int, reference: str | None = None) -> int:
+    """How many of `procurations` (a queryset: the search's other filters) bear a name beginning
+    with the one `word` typed, counted up to `limit`, at a cost that follows `limit`, not the
+    matches: the commune's keys of the word's range read in the index's order (commune, token,
+    procuration, mandataire), each procuration counted at its first key of the range, (token,
+    mandataire) being unique per procuration (no earlier key of the range: a probe of the index on
+    procuration_id, 4 to 8 rows), its row read by its pk for the other filters, the LIMIT stopping
+    the walk (no hash nor DISTINCT of the whole range). Several words keep
+    `pk IN (procurations_named)` (mairie.listing.search_page). `reference`: the word also reads as
+    a reference (« MARTIN »): its procuration counts once more if it passes the filters and does
+    not bear the word, after the keys (UNION ALL: read only when the keys stay under the limit)."""
+    in_range = _begins_with(word)
+    key = OuterRef  # the key at hand, seen from inside its procuration's subquery: OuterRef(OuterRef(…))
+    earlier = SearchKey.objects.filter(in_range, procuration_id=OuterRef("pk")).filter(
+        Q(token__lt=key(OuterRef("token"))) | Q(token=key(OuterRef("token")), mandataire__lt=key(OuterRef("mandataire"))))
+    # One scalar subquery per key (SELECT … LIMIT 1, IS NOT NULL), not EXISTS joins: PostgreSQL
+    # never turns it into a join, so it stays a probe of the row at hand (as EXISTS, it hashed the
+    # commune's procurations before the first key), and estimates it true for nearly every key, so
+    # that the LIMIT bounds the plan's cost (as two tests, it expected few rows and a cost that
+    # follows the range: above jit_above_cost, 20 ms of JIT compilation).
+    first_of = procurations.filter(pk=OuterRef("procuration_id")).filter(~Exists(earlier)).order_by()
+    keys = (SearchKey.objects.filter(in_range, commune_id=commune_id)
+            .alias(counted=Subquery(first_of.values("pk")[:1])).filter(counted__isnull=False))
+    counted = keys.order_by().values("procuration_id")
+    if reference is not None:
+        named = SearchKey.objects.filter(in_range, procuration_id=OuterRef("pk"))
+        counted = counted.union(procurations.filter(reference=reference).filter(~Exists(named))
+                                .order_by().values("pk"), all=True)
+    return counted[:limit].count()

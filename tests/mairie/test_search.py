@@ -528,3 +528,54 @@ def test_capped_search_pages_the_first_rows_of_the_joins(agent_mairie, commune, 
             assert _pages(agent_mairie, {"q": q}, per_page) == (expected[:cap], min(len(expected), cap),
                                                                 len(expected) > cap), q
         transaction.set_rollback(True)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(people=st.lists(st.tuples(_shared_name, _shared_name, st.booleans()), min_size=2, max_size=7),
+       pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.booleans(), st.integers(0, 6)),
+                      min_size=1, max_size=10),
+       words=st.lists(st.sampled_from(["m", "mar", "martin", "l", "le", "lecoeur", "coeur", "z", "zz", "a", "a9"]),
+                      min_size=1, max_size=3))
+def test_one_word_count_from_the_keys_equals_the_joins_up_to_the_limit(agent_mairie, commune, other_commune,
+                                                                       people, pairs, words):
+    """One word typed (the broad search's count, procuration.search.count_named): procurations
+    that bear it several times (in the mandant's and the mandataire's names, in several prénoms
+    that begin with it), drafts, other statuses, another commune's: for every limit, the count is
+    min(the oracle's matches, limit), each procuration once, the procuration whose reference the
+    word also reads as (« martin ») included; the page's count query reads it."""
+    from mairie import listing
+    from procuration import search
+    from procuration.reference import normalize_reference
+
+    statuses = [Status.VALIDEE_AUTORITE, Status.BROUILLON, Status.VALIDEE_MAIRIE, Status.EN_ATTENTE,
+                Status.REFUSEE_AUTORITE, Status.RESILIEE, Status.ECHUE]
+    with transaction.atomic():
+        electeurs = [ElecteurFactory(commune=commune if ours else other_commune, nom=nom, prenoms=prenoms)
+                     for nom, prenoms, ours in people]
+        scrutin = ScrutinFactory()
+        for a, b, ours, s in pairs:
+            mandant, mandataire = electeurs[a % len(electeurs)], electeurs[b % len(electeurs)]
+            if mandant != mandataire:
+                ProcurationFactory(en_attente=statuses[s] != Status.BROUILLON, status=statuses[s], scrutin=scrutin,
+                                   mandant=mandant, mandataire=mandataire, commune=commune if ours else other_commune)
+        # « martin » also reads as a reference: its procuration counts too, bearing the word or not.
+        ProcurationFactory(validee_autorite=True, scrutin=scrutin, mandant=electeurs[0], mandataire=electeurs[1],
+                           commune=commune, reference=normalize_reference("martin"))
+        for word in words + ["martin"]:
+            for status in ("", Status.VALIDEE_MAIRIE, Status.VALIDEE_AUTORITE):
+                params = {"q": word, "status": status}
+                form = listing.search_form(agent_mairie, params)
+                assert form.is_valid()
+                reference = listing._one_word(word)[1]
+                assert (reference is not None) == (word == "martin")
+                _, expected = _both(agent_mairie, params)
+                for limit in range(1, len(expected) + 3):
+                    assert search.count_named(commune.pk, word, listing._filtered(agent_mairie, form.cleaned_data),
+                                              limit, reference) == min(len(expected), limit), (params, limit)
+                with CaptureQueriesContext(connection) as ctx:
+                    page, more = listing.search_page(agent_mairie, form, 1, 50)
+                count_sql = next(q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"])
+                assert 'FROM "procuration_searchkey"' in count_sql and "NOT EXISTS" in count_sql
+                assert (page.paginator.count, more) == (min(len(expected), listing.SEARCH_COUNT_CAP),
+                                                        len(expected) > listing.SEARCH_COUNT_CAP)
+        transaction.set_rollback(True)
