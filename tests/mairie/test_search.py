@@ -334,6 +334,12 @@ def walked(*words):  # the broad search's test of each row (mairie.listing.searc
     return sorted(Procuration.objects.filter(search.row_named(list(words))).values_list("pk", flat=True))
 for words in (["z"], ["za"], ["zaza", "lea"], ["a9", "marc"], ["a", "zb"], ["lea", "marc"]):
     assert walked(*words) == ids(*words), words
+every = Procuration.objects.all()  # the one-word count (each procuration once, the reference after the keys)
+for word in ("z", "za", "a", "a9", "j", "lea", "x"):
+    assert [search.count_named(c.pk, word, every, n) for n in (1, 2, 3)] == [min(len(ids(word)), n) for n in (1, 2, 3)]
+Procuration.objects.filter(pk=p2.pk).update(reference="K7M2QX")
+assert search.count_named(c.pk, "z", every, 3, reference="K7M2QX") == 2  # p2 bears « zb »: once
+assert search.count_named(c.pk, "za", every, 3, reference="K7M2QX") == 2
 b.nom = "Roux"
 b.save()
 assert ids("a9") == [] and ids("roux", "jean") == [p1.pk, p2.pk]
