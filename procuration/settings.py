@@ -102,6 +102,11 @@ if DATABASE_URL:
     # a connection, so PostgreSQL skips parsing and planning, and Python skips quoting parameters
     # into the SQL (bench/run_load.sh: +15 % on the counter lookup). The whole test suite runs with it.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
+    # No JIT compilation: the pages send short indexed statements, and a plan whose estimate passes
+    # jit_above_cost (a search's range, a count) paid ≈ 20 ms of LLVM compilation per run for
+    # nothing (docs/performance.md, « Recherche large »). DB_JIT=true gives the server's setting back.
+    if not env_bool("DB_JIT", False):
+        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
