@@ -20,6 +20,15 @@ procuration.csp.NONCE_MARK as the request's nonce, then the request's nonce is p
 procuration/csp.py does for the header. Without a nonce (no CSP middleware, no request) it is
 rendered every time.
 
+{{ form|form_key }}, in a fragment's key: an unbound form's HTML depends on nothing of the request
+(issue 16: the fiches' validation and refusal forms, the mandant's validité step ≈ 1.5 to 4 ms of
+rendering each), so `{% per_process "refus" refus_form|form_key %}{{ refus_form }}{% endper_process %}`
+renders it once per process and key. The key is everything the form's HTML is made of: its class,
+prefix, auto_id, label suffix, and for each field its kind, label, help text, required, disabled,
+widget (kind, attributes, choices: another commune's scrutins are another key) and initial value. A
+bound form (the request's values, its errors) or one given initial values (the user's own, e.g. a
+step they come back to) is NOT_KEPT: rendered every time, never kept.
+
 TEMPLATE_FRAGMENTS_PER_PROCESS = False renders every fragment on every request (the uncached
 rendering the test compares with). A fragment keeps at most MAX_KEYS values (then renders without
 keeping), so a key that turned out unbounded costs time, never memory.
@@ -37,6 +46,7 @@ from procuration.csp import NONCE_MARK
 register = template.Library()
 
 MAX_KEYS = 512
+NOT_KEPT = object()  # a key holding it renders every time, nothing kept (form_key: a bound form)
 _generation = [0]  # bumped on every settings change: each fragment drops what it kept
 
 
@@ -65,6 +75,8 @@ class PerProcessNode(template.Node):
             self.kept, self.generation = {}, _generation[0]
         key = (page, get_language(), get_script_prefix(), context.autoescape,
                *variant, *(var.resolve(context, ignore_failures=True) for var in self.key))
+        if any(value is NOT_KEPT for value in key):
+            return self.nodelist.render(context)
         try:
             return self.kept[key]
         except KeyError:
@@ -113,6 +125,26 @@ def per_process(parser, token):
     nodelist = parser.parse(("endper_process",))
     parser.delete_first_token()
     return PerProcessNode(bits[1][1:-1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist)
+
+
+@register.filter
+def form_key(form):
+    """What an unbound form's HTML is made of (see above), or NOT_KEPT for a bound form or one with
+    initial values of its own. Choices are read as rendering reads them (a queryset's, a callable's)."""
+    if form.is_bound or form.initial:
+        return NOT_KEPT
+    fields = []
+    for name, field in form.fields.items():
+        widget = field.widget
+        choices = getattr(widget, "choices", None)
+        fields.append((
+            name, type(field), field.label, field.help_text, field.required, field.disabled, field.show_hidden_initial,
+            type(widget), tuple(widget.attrs.items()), getattr(widget, "input_type", None),
+            None if choices is None else tuple(choices), form[name].initial,
+        ))
+    renderer = form.renderer if isinstance(form.renderer, type) else type(form.renderer)
+    return (type(form), form.template_name, renderer, form.prefix, form.auto_id, form.label_suffix,
+            form.use_required_attribute, tuple(fields))
 
 
 @register.tag
