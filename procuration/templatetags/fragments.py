@@ -26,8 +26,10 @@ rendering each), so `{% per_process "refus" refus_form|form_key %}{{ refus_form 
 renders it once per process and key. The key is everything the form's HTML is made of: its class,
 prefix, auto_id, label suffix, and for each field its kind, label, help text, required, disabled,
 widget (kind, attributes, choices: another commune's scrutins are another key) and initial value. A
-bound form (the request's values, its errors) or one given initial values (the user's own, e.g. a
-step they come back to) is NOT_KEPT: rendered every time, never kept.
+bound form (the request's values, its errors) is NOT_KEPT: rendered every time, never kept; so is
+one given initial values (the user's own), unless the template asks `form|form_key:"initial"`: the
+initial values are then in the key (the validité step a mandant comes back to: the period chosen, a
+scrutin, dates, France or abroad; no personal data), one kept HTML per distinct value, MAX_KEYS at most.
 
 TEMPLATE_FRAGMENTS_PER_PROCESS = False renders every fragment on every request (the uncached
 rendering the test compares with). A fragment keeps at most MAX_KEYS values (then renders without
@@ -128,10 +130,12 @@ def per_process(parser, token):
 
 
 @register.filter
-def form_key(form):
-    """What an unbound form's HTML is made of (see above), or NOT_KEPT for a bound form or one with
-    initial values of its own. Choices are read as rendering reads them (a queryset's, a callable's)."""
-    if form.is_bound or form.initial:
+def form_key(form, initial=None):
+    """What an unbound form's HTML is made of (see above), or NOT_KEPT for a bound form, and for one
+    with initial values of its own unless the template says `form|form_key:"initial"` (then each
+    field's initial value is in the key: only for forms whose initial values are no personal data).
+    Choices are read as rendering reads them (a queryset's, a callable's)."""
+    if form.is_bound or (form.initial and initial != "initial"):
         return NOT_KEPT
     fields = []
     for name, field in form.fields.items():

@@ -163,3 +163,27 @@ def test_form_key_never_keeps_a_bound_form_nor_one_with_the_users_initial_values
     assert fragments.form_key(RefusForm(initial={"detail": "mine"})) is fragments.NOT_KEPT
     assert fragments.form_key(RefusForm()) == fragments.form_key(RefusForm())
     assert fragments.form_key(RefusForm()) != fragments.form_key(ValidationForm())
+
+
+def test_validite_step_come_back_to_is_kept_per_initial_values(commune, renders, settings):
+    """A mandant back at step 1 sees their own choices (the initial values are in the key:
+    form|form_key:"initial"); the same choices are the same HTML, other choices their own."""
+    from tests.conftest import Client
+
+    scrutin, autre = ScrutinFactory(libelle="Européennes de test"), ScrutinFactory(libelle="Régionales de test")
+    clients = []
+    for i, nom in enumerate(("MARTIN", "BERNARD", "PETIT")):
+        clients.append(Client())
+        clients[-1].force_login(_mandant_of(commune, f"mandant-{i}", nom)[0])
+    url = reverse("mandant:demande_validite")
+    pages = []
+    for i, (client, s) in enumerate(zip(clients, (scrutin, scrutin, autre))):
+        assert client.post(url, {"portee": "scrutin", "scrutin": s.pk, "tour1": "on", "etablissement": "france"}
+                           ).status_code == 302
+        renders.clear()
+        pages.append(client.get(url).content.decode())
+        assert f'<option value="{s.pk}" selected>' in pages[-1] and 'name="tour1" id="id_tour1" checked' in pages[-1]
+        assert (renders == []) == (i == 1)  # the second mandant chose as the first: the kept HTML
+    settings.TEMPLATE_FRAGMENTS_PER_PROCESS = False  # each page without the fragment: same bytes
+    for client, page in zip(clients, pages):
+        assert _same_but_tokens(client.get(url).content.decode(), page)
