@@ -187,3 +187,34 @@ def test_validite_step_come_back_to_is_kept_per_initial_values(commune, renders,
     settings.TEMPLATE_FRAGMENTS_PER_PROCESS = False  # each page without the fragment: same bytes
     for client, page in zip(clients, pages):
         assert _same_but_tokens(client.get(url).content.decode(), page)
+
+
+def test_mandataire_step_kept_on_first_visit_never_with_the_mandataires_identity(commune, renders, settings):
+    """Step 2's form: kept when empty (a first visit); a mandant coming back sees the mandataire they
+    typed (initial values: personal data, never kept nor keyed), rendered every time."""
+    from tests.conftest import Client
+
+    scrutin = ScrutinFactory(libelle="Européennes de test")
+    ElecteurFactory(nne="123456789", nom="LAMBERT", prenoms="Paul", date_naissance="1975-02-03", commune=commune)
+    clients = []
+    for i, nom in enumerate(("MARTIN", "BERNARD")):
+        clients.append(Client())
+        clients[-1].force_login(_mandant_of(commune, f"mandant-{i}", nom)[0])
+        assert clients[-1].post(reverse("mandant:demande_validite"), {
+            "portee": "scrutin", "scrutin": scrutin.pk, "tour1": "on", "etablissement": "france"}).status_code == 302
+    url = reverse("mandant:demande_mandataire")
+    pages = []
+    for i, client in enumerate(clients):
+        renders.clear()
+        pages.append(client.get(url).content.decode())
+        assert (renders == []) == (i == 1)  # the second first visit: the kept HTML
+    back = clients[0]
+    assert back.post(url, {"mode": "nne", "nne": "123456789", "date_naissance_nne": "1975-02-03",
+                           "email_mandataire": ""}).status_code == 302
+    for _ in range(2):
+        renders.clear()
+        page = back.get(url).content.decode()
+        assert renders and 'value="123456789"' in page  # their own mandataire, rendered each time
+    assert 'value="123456789"' not in clients[1].get(url).content.decode()
+    settings.TEMPLATE_FRAGMENTS_PER_PROCESS = False  # the first visit without the fragment: same bytes
+    assert _same_but_tokens(clients[1].get(url).content.decode(), pages[1])
