@@ -115,6 +115,10 @@ for _ in $(seq 100); do
   curl -fs -o /dev/null "http://127.0.0.1:$WEB_PORT/" && break; sleep 0.3
 done
 curl -fs -o /dev/null "http://127.0.0.1:$WEB_PORT/" || { cat "$SCRATCH/gunicorn.log"; exit 1; }
+# Root pid of each group of processes whose CPU locust samples at the edges of each measured window
+# (bench/load/cpu.py: the root and its descendants; locust adds itself): printed by report.py.
+export BENCH_CPU_GROUPS="gunicorn=${PIDS[2]} postgres=$(head -n 1 "$SCRATCH/pg/postmaster.pid") \
+redis=$(cat "$SCRATCH/redis.pid") celery=${PIDS[1]} smtp=${PIDS[0]}"
 
 run_locust() {  # name, seconds, users, classes...
   local name="$1" seconds="$2" users="$3"; shift 3

@@ -23,6 +23,7 @@ import os
 import random
 import re
 import struct
+import sys
 import time
 from collections import defaultdict, deque
 from urllib.parse import urlencode
@@ -30,6 +31,9 @@ from urllib.parse import urlencode
 import gevent
 import gevent.lock
 from locust import FastHttpUser, LoadTestShape, constant, constant_pacing, events, task  # noqa: F401
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cpu  # noqa: E402  (bench/load/cpu.py)
 
 DATA = json.loads(open(os.environ["BENCH_DATA"]).read())
 HOST = os.environ.get("BENCH_HOST", "127.0.0.1")
@@ -49,6 +53,15 @@ STATE = {"expected": int(os.environ.get("BENCH_EXPECTED", "1")), "ready": 0, "st
 SAMPLES: dict = defaultdict(list)  # request name -> response times (ms), measured window only
 STEPS: dict = defaultdict(list)  # step name -> durations (ms), sum of the step's requests
 FAILURES: dict = defaultdict(int)
+# CPU of the server's processes (run_load.sh passes their root pids) and of locust itself, sampled at
+# the edges of the measured window (bench/load/cpu.py).
+CPU_GROUPS = {**cpu.groups_from_env(os.environ.get("BENCH_CPU_GROUPS", "")), "locust": os.getpid()}
+CPU: dict = {}
+
+
+def _cpu_sample(edge: str) -> None:
+    if edge not in CPU and (edge == "before" or "before" in CPU):
+        CPU[edge] = cpu.snapshot(CPU_GROUPS)
 
 
 def measuring() -> bool:
@@ -68,18 +81,21 @@ def _record(request_type, name, response_time, response_length, exception=None, 
 @events.quitting.add_listener
 def _write(environment, **kw):
     STATE["stop"] = STATE["stop"] or time.time()
+    _cpu_sample("after")
     out = os.environ.get("BENCH_RESULT")
     if not out:
         return
     window = (STATE["stop"] - STATE["start"]) if STATE["start"] else 0
     with open(out, "w") as fh:
         json.dump({"window": window, "state": STATE, "samples": SAMPLES, "steps": STEPS,
-                   "failures": FAILURES}, fh)
+                   "failures": FAILURES, "cpu": cpu.diff(CPU["before"], CPU["after"]) if "after" in CPU else None},
+                  fh)
 
 
 @events.test_stop.add_listener
 def _stop(environment, **kw):
     STATE["stop"] = STATE["stop"] or time.time()
+    _cpu_sample("after")
 
 
 ENV = {}
@@ -94,6 +110,7 @@ def _init(environment, **kw):
 def _end_of_window() -> None:
     gevent.sleep(MEASURE_SECONDS)
     STATE["stop"] = time.time()
+    _cpu_sample("after")
     ENV["environment"].runner.quit()
 
 
@@ -101,6 +118,7 @@ def ready() -> None:
     """Once every user has logged in, measure for BENCH_MEASURE_SECONDS, then stop locust."""
     STATE["ready"] += 1
     if STATE["ready"] >= STATE["expected"] and STATE["start"] is None:
+        _cpu_sample("before")
         STATE["start"] = time.time()
         gevent.spawn(_end_of_window)
 

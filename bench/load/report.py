@@ -180,6 +180,44 @@ if scale:
             "toutes" if not worst_queries else ", ".join(worst_queries), "égales", not worst_queries)
     verdict(f"échelle {small // 1000:,} k → {large // 1000:,} k : temps (÷ vue nue)", f"±{worst_change:.0%}",
             "≤ 20 %", worst_change <= 0.20)
+# Where the CPU went in each locust phase (bench/load/cpu.py, sampled by locust at the edges of the
+# measured window): seconds per group of processes, and the server's CPU per request (gunicorn +
+# PostgreSQL + Redis), which does not depend on the share locust takes from the same 2 cores.
+SERVER = ("gunicorn", "postgres", "redis")
+GROUPS = SERVER + ("celery", "smtp", "locust")
+phases = [(name, load(name)) for name in ("flow", "paced")]
+phases += [(f"{kind}-{i}", load(f"{kind}-{i}")) for i in range(1, len(rounds) + 1) for kind in ("lookup", "bare", "floor")]
+phases = [(name, res) for name, res in phases if res and res.get("cpu")]
+server_ms = {}
+if phases:
+    print("\nCPU par phase (secondes de CPU dans la fenêtre mesurée ; « autres » : le reste de la machine) :")
+    widths = (10, 7, 6) + (8,) * (len(GROUPS) + 1) + (9, 8, 8)
+    line("phase", "requêtes", "s", *GROUPS, "autres", "serv./req", "locust", "machine", widths=widths)
+    for name, res in phases:
+        c = res["cpu"]
+        n = sum(len(v) for v in res["samples"].values()) + sum(res["failures"].values())
+        others = c["machine"] - sum(c["groups"].values())
+        capacity = c["seconds"] * c["cpus"]
+        server = sum(c["groups"].get(g, 0) for g in SERVER)
+        if n:
+            server_ms[name] = 1000 * server / n
+        line(name, n, f"{c['seconds']:.1f}", *(f"{c['groups'].get(g, 0):.2f}" for g in GROUPS), f"{others:.2f}",
+             f"{server_ms[name]:.2f} ms" if n else "—", f"{c['groups'].get('locust', 0) / capacity:.0%}",
+             f"{c['machine'] / capacity:.0%}", widths=widths)
+    print("serv./req : CPU de gunicorn + PostgreSQL + Redis par requête (ms) ; locust, machine : part des "
+          f"{phases[0][1]['cpu']['cpus']} cœurs prise par locust, par toute la machine.")
+    bare_ms = [v for k, v in server_ms.items() if k.startswith("bare-")]
+    if bare_ms:
+        for kind, label in (("flow", "parcours"), ("lookup", "guichet"), ("floor", "plancher audité")):
+            mine = [v for k, v in server_ms.items() if k == kind or k.startswith(f"{kind}-")]
+            if mine:
+                verdicts.append((f"CPU serveur par requête, {label} ÷ vue nue", f"{median(mine) / median(bare_ms):.1f} ×",
+                                 "—", "info"))
+    for name, label in (("flow", "parcours"), ("bare", "vue nue")):
+        shares = [res["cpu"]["groups"].get("locust", 0) / (res["cpu"]["seconds"] * res["cpu"]["cpus"])
+                  for k, res in phases if k == name or k.startswith(f"{name}-")]
+        if shares:
+            verdicts.append((f"part de la machine prise par locust, {label}", f"{median(shares):.0%}", "—", "info"))
 print("\nRésumé :")
 line("mesure", "résultat", "cible", "verdict", widths=(58, 12, 10, 8))
 for v in verdicts:
