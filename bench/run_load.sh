@@ -11,7 +11,9 @@
 # worker; the mairie queue's CPU against the bare view (bench/form_render.py, in process); the
 # scale phase (bench/load/scale.py: every portal page's query count and time at BENCH_N, then
 # after loading rows up to BENCH_SCALE_N = 5 × BENCH_N in the same database); prints the targets
-# of issue 16 with PASS/MISS (bench/load/report.py). Not part of the test suite. Everything stops
+# of issue 16 with PASS/MISS and, per locust phase, the CPU seconds of each group of processes
+# (gunicorn, PostgreSQL, Redis, Celery, SMTP sink, locust; bench/load/cpu.py) and the server's CPU
+# per request (bench/load/report.py). Not part of the test suite. Everything stops
 # at the end. The paced phase offers half the flow capacity measured by the flow phase of the same
 # run (BENCH_PACED_RATE forces a rate).
 #   bash bench/run_load.sh                   # 1,000,000 procurations, 60 s of flow, scale 1 M → 5 M

@@ -11,7 +11,9 @@ User classes (chosen on the command line, one phase per locust run):
 Staff log in in on_start through the real login form and TOTP step (codes computed from the
 secrets the loader wrote). Mandants start from a bootstrapped session (see load_data.py).
 Measurements start once every user has finished on_start: the per-request samples and the
-completed flows are written to BENCH_RESULT (JSON) at the end; locust's own --csv is kept too.
+completed flows are written to BENCH_RESULT (JSON) at the end; locust's own --csv is kept too,
+with ("cpu") the CPU seconds of each group of processes in BENCH_CPU_GROUPS and of locust itself,
+sampled at the edges of the window (bench/load/cpu.py).
 """
 
 import base64

@@ -191,7 +191,7 @@ phases = [(name, res) for name, res in phases if res and res.get("cpu")]
 server_ms = {}
 if phases:
     print("\nCPU par phase (secondes de CPU dans la fenêtre mesurée ; « autres » : le reste de la machine) :")
-    widths = (10, 7, 6) + (8,) * (len(GROUPS) + 1) + (9, 8, 8)
+    widths = (10, 8, 6) + (8,) * (len(GROUPS) + 1) + (9, 8, 8)
     line("phase", "requêtes", "s", *GROUPS, "autres", "serv./req", "locust", "machine", widths=widths)
     for name, res in phases:
         c = res["cpu"]
