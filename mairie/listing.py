@@ -11,8 +11,8 @@ from django.db.models import Count, Q, Window
 from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
-from procuration import checks, search
-from procuration.models import Electeur, Procuration, Status
+from procuration import checks, counts, search
+from procuration.models import Commune, Electeur, Procuration, Role, Status
 from procuration.normalize import normalize_nne, strip_nne
 from procuration.reference import InvalidReference, normalize_reference
 from procuration.spreadsheet import safe_csv_writer
@@ -24,20 +24,36 @@ def queue_form(user, data) -> QueueFilterForm:
     return QueueFilterForm(data or None, commune=user.commune_id)  # the pk: no query for the commune
 
 
+def _queue_filters(form: QueueFilterForm) -> dict:
+    """The queue's filters as queue_queryset and queue_page read them: the form's when it is valid,
+    else the queue's own view (waiting for the mairie, nothing else filtered)."""
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return {"status": data.get("status") or Status.VALIDEE_AUTORITE, "scrutin": data.get("scrutin"),
+            "bureau": data.get("bureau"), "age": data.get("age")}
+
+
 def queue_queryset(user, form: QueueFilterForm):
     """The queue with the form's filters (waiting for the mairie unless another status is chosen)."""
     qs = Procuration.objects.visible_to(user)
-    status = Status.VALIDEE_AUTORITE
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        status = data["status"] or Status.VALIDEE_AUTORITE
-        if data["scrutin"]:
-            qs = qs.filter(scrutin=data["scrutin"])
-        if data["bureau"]:
-            qs = qs.filter(mandant__bureau=data["bureau"])
-        if data["age"]:
-            qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(data["age"])))
-    return qs.statut_effectif_in(status).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+    f = _queue_filters(form)
+    if f["scrutin"]:
+        qs = qs.filter(scrutin=f["scrutin"])
+    if f["bureau"]:
+        qs = qs.filter(mandant__bureau=f["bureau"])
+    if f["age"]:
+        qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(f["age"])))
+    return qs.statut_effectif_in(f["status"]).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+
+
+def _counted_total(user, form: QueueFilterForm):
+    """The queue's total as an SQL expression from procuration.counts when they answer its filters,
+    else None. They count per (commune, scrutin, effective status), brouillons apart: exactly the
+    rows visible_to gives an agent of the commune, filtered by status and scrutin. The bureau (the
+    mandant's) and the age (autorite_at) are not in their keys: those filters count the rows."""
+    f = _queue_filters(form)
+    if user.role != Role.AGENT_MAIRIE or user.commune_id is None or f["bureau"] or f["age"]:
+        return None
+    return counts.number(user.commune_id, f["status"], scrutin_id=f["scrutin"].pk if f["scrutin"] else None)
 
 
 _MAX_OFFSET = 2**62
@@ -46,10 +62,14 @@ _MAX_OFFSET = 2**62
 def queue_page(user, form: QueueFilterForm, number, per_page: int):
     """(page, pks): the page `number` of the queue as Paginator.get_page gives it (not a number: the
     first; past the end or below 1: the last) and the pks of its rows, in order. The pks and the
-    count are read together (COUNT(*) OVER (): one query instead of two); a page past the end
-    reads the count, then the last page. The page's object_list is left unread: the caller reads
-    the columns it shows by these pks (procuration.rows.Columns.by_pk)."""
+    count are read together, one query: the count from procuration.counts when they answer the
+    filters (_counted_total: scalar subqueries, O(1) in the queue's size; the page then walks
+    the index proc_queue_order_idx and stops at its last row), else COUNT(*) OVER () (every row the
+    filters keep). A page past the end reads the count, then the last page. The page's
+    object_list is left unread: the caller reads the columns it shows by these pks
+    (procuration.rows.Columns.by_pk)."""
     qs = queue_queryset(user, form)
+    counted = _counted_total(user, form)
     paginator = Paginator(qs, per_page)
     try:
         number = int(number)  # as Paginator.validate_number reads it
@@ -57,10 +77,14 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
         number = 1
     if 1 <= number <= _MAX_OFFSET // per_page:  # beyond, past the end for sure (and no SQL bigint)
         start = (number - 1) * per_page
-        found = list(qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start:start + per_page])
+        total = counted if counted is not None else Window(Count("pk"))
+        found = list(qs.annotate(total=total).values_list("pk", "total")[start:start + per_page])
         if found or number == 1:
             paginator.count = found[0][1] if found else 0  # a cached_property: no count query
             return paginator.page(number), [pk for pk, _ in found]
+    if counted is not None:  # the counts alone, on the commune's row (no page row to carry them)
+        paginator.count = Commune.objects.filter(pk=user.commune_id).annotate(total=counted).values_list(
+            "total", flat=True).get()
     page = paginator.page(paginator.num_pages)
     return page, list(page.object_list.values_list("pk", flat=True))
 

@@ -20,7 +20,8 @@ day is over are counted by an index (commune, status, submitted_at) and moved to
 from collections import defaultdict
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Q, Sum, Value
+from django.db.models import BigIntegerField, CharField, Count, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 
 from procuration import expiry
@@ -116,6 +117,33 @@ def _figures(commune_id, *, brouillons: bool, today) -> list[dict]:
         else:
             figures[(scrutin_id, Status.BROUILLON if status == _BROUILLON else status)] += n
     return [{"scrutin_id": s, "statut": str(st), "n": n} for (s, st), n in figures.items() if n]
+
+
+def number(commune_id: int, statut: str, *, scrutin_id: int | None = None, today=None):
+    """The number of the commune's procurations but brouillons whose effective status is `statut` (of
+    the scrutin `scrutin_id`, or of every scrutin when None), as one SQL expression to annotate a
+    query with (mairie.listing.queue_page: the queue's total with its page's pks, no statement of
+    its own): the figure for_commune gives for that key, summed over the scrutins, read the same
+    way as _figures (the stored sums by proc_count_key_idx, and for « en attente » and « expirée »
+    the demandes « en attente » past their last day by proc_commune_submitted_idx). Its
+    subqueries do not refer to the outer query: PostgreSQL runs them once (an InitPlan), whatever
+    the rows of the outer query."""
+    statut = str(statut)
+    stored = ProcurationCount.objects.filter(commune_id=commune_id, status=statut)
+    expired = Procuration.objects.filter(expiry.expired_unrecorded_q(today), commune_id=commune_id)
+    if scrutin_id is not None:
+        stored, expired = stored.filter(scrutin_id=scrutin_id), expired.filter(scrutin_id=scrutin_id)
+
+    def scalar(qs, aggregate):  # one row: grouped by the commune filtered on
+        return Coalesce(Subquery(qs.order_by().values("commune_id").annotate(x=aggregate).values("x")[:1]), 0,
+                        output_field=BigIntegerField())
+
+    total = scalar(stored, Sum("n"))
+    if statut == expiry.EN_ATTENTE:  # still « en attente » in the table, expirée for everyone
+        total = total - scalar(expired, Count("pk"))
+    elif statut == expiry.EXPIREE:
+        total = total + scalar(expired, Count("pk"))
+    return total
 
 
 def compact(communes_per_transaction: int = COMPACT_COMMUNES) -> int:

@@ -303,7 +303,9 @@ class Procuration(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["commune", "status", "autorite_at"], name="proc_queue_idx"),
+            # The mairie's queue in its order (mairie.listing.queue_page): the page's rows walked in
+            # index order, the id breaking ties (the demandes « en attente » have no autorite_at).
+            models.Index(fields=["commune", "status", "autorite_at", "id"], name="proc_queue_order_idx"),
             models.Index(fields=["mandataire", "status"], name="proc_mandataire_idx"),
             models.Index(fields=["mandant", "status"], name="proc_mandant_idx"),
             models.Index(fields=["status", "submitted_at"], name="proc_status_submitted_idx"),

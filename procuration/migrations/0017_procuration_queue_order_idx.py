@@ -1,0 +1,45 @@
+"""The mairie's queue reads its page in the order (autorite_at, pk) within a commune and a status
+and stops at the page (mairie.listing.queue_page, its total from procuration.counts): a btree on
+(commune, status, autorite_at, id) serves that order whole, the demandes « en attente » (no
+autorite_at: their order is the id's) included. It supersedes proc_queue_idx (commune, status,
+autorite_at), its prefix, dropped after. Both CONCURRENTLY on PostgreSQL (the procurations are
+written meanwhile); plain elsewhere (the embedded SQLite)."""
+
+from django.db import migrations, models
+
+NEW = models.Index(fields=["commune", "status", "autorite_at", "id"], name="proc_queue_order_idx")
+OLD = models.Index(fields=["commune", "status", "autorite_at"], name="proc_queue_idx")
+
+
+def _concurrently(schema_editor) -> dict:
+    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+
+
+def forwards(apps, schema_editor):
+    model = apps.get_model("procuration", "Procuration")
+    schema_editor.add_index(model, NEW, **_concurrently(schema_editor))
+    schema_editor.remove_index(model, OLD, **_concurrently(schema_editor))
+
+
+def backwards(apps, schema_editor):
+    model = apps.get_model("procuration", "Procuration")
+    schema_editor.add_index(model, OLD, **_concurrently(schema_editor))
+    schema_editor.remove_index(model, NEW, **_concurrently(schema_editor))
+
+
+class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
+
+    dependencies = [
+        ("procuration", "0016_procuration_commune_created_idx"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddIndex(model_name="procuration", index=NEW),
+                migrations.RemoveIndex(model_name="procuration", name="proc_queue_idx"),
+            ],
+            database_operations=[migrations.RunPython(forwards, backwards)],
+        ),
+    ]
