@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from mairie.forms import QueueFilterForm, SearchForm
 from procuration import checks, counts, search
-from procuration.models import Commune, Electeur, Procuration, Role, Status
+from procuration.fixed_select import CompiledOnce
+from procuration.models import Commune, Electeur, Procuration, Role, Status, User
 from procuration.normalize import normalize_nne, strip_nne
 from procuration.reference import InvalidReference, normalize_reference
 from procuration.spreadsheet import safe_csv_writer
@@ -34,26 +35,47 @@ def _queue_filters(form: QueueFilterForm) -> dict:
 
 def queue_queryset(user, form: QueueFilterForm):
     """The queue with the form's filters (waiting for the mairie unless another status is chosen)."""
+    return _queue_rows(user, _queue_filters(form)).select_related(*checks.RELATED)
+
+
+def _queue_rows(user, f: dict, today=None):
     qs = Procuration.objects.visible_to(user)
-    f = _queue_filters(form)
     if f["scrutin"]:
         qs = qs.filter(scrutin=f["scrutin"])
     if f["bureau"]:
         qs = qs.filter(mandant__bureau=f["bureau"])
     if f["age"]:
         qs = qs.filter(autorite_at__lte=timezone.now() - datetime.timedelta(days=int(f["age"])))
-    return qs.statut_effectif_in(f["status"]).select_related(*checks.RELATED).order_by("autorite_at", "pk")
+    return qs.statut_effectif_in(f["status"], today=today).order_by("autorite_at", "pk")
 
 
-def _counted_total(user, form: QueueFilterForm):
-    """The queue's total as an SQL expression from procuration.counts when they answer its filters,
-    else None. They count per (commune, scrutin, effective status), brouillons apart: exactly the
-    rows visible_to gives an agent of the commune, filtered by status and scrutin. The bureau (the
-    mandant's) and the age (autorite_at) are not in their keys: those filters count the rows."""
+def _counted(user, form: QueueFilterForm) -> dict | None:
+    """The queue's filters when procuration.counts answer them, else None. They count per
+    (commune, scrutin, effective status), brouillons apart: exactly the rows visible_to gives an
+    agent of the commune, filtered by status and scrutin. The bureau (the mandant's) and the age
+    (autorite_at) are not in their keys: those filters count the rows (COUNT(*) OVER ())."""
     f = _queue_filters(form)
     if user.role != Role.AGENT_MAIRIE or user.commune_id is None or f["bureau"] or f["age"]:
         return None
-    return counts.number(user.commune_id, f["status"], scrutin_id=f["scrutin"].pk if f["scrutin"] else None)
+    return f
+
+
+def _counted_total(commune_id: int, f: dict):
+    return counts.number(commune_id, f["status"], scrutin_id=f["scrutin"].pk if f["scrutin"] else None)
+
+
+def _counted_page(key, commune, scrutin):
+    """The page's pks and the counted total, for CompiledOnce: the statement compiled once per
+    process and (status, scrutin chosen or not, slice, day: the expiry's bound is a constant of the
+    day's statement); the commune and the scrutin are its parameters."""
+    status, has_scrutin, start, stop, today = key
+    stand_in = User(role=Role.AGENT_MAIRIE, is_active=True, commune_id=commune)
+    f = {"status": status, "scrutin": scrutin if has_scrutin else None, "bureau": None, "age": None}
+    total = counts.number(commune, status, scrutin_id=scrutin if has_scrutin else None, today=today)
+    return _queue_rows(stand_in, f, today).annotate(total=total).values_list("pk", "total")[start:stop]
+
+
+_COUNTED_PAGE = CompiledOnce(_counted_page, "commune", "scrutin")
 
 
 _MAX_OFFSET = 2**62
@@ -63,13 +85,14 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
     """(page, pks): the page `number` of the queue as Paginator.get_page gives it (not a number: the
     first; past the end or below 1: the last) and the pks of its rows, in order. The pks and the
     count are read together, one query: the count from procuration.counts when they answer the
-    filters (_counted_total: scalar subqueries, O(1) in the queue's size; the page then walks
+    filters (_counted: scalar subqueries, O(1) in the queue's size; compiled once per process
+    and shape, _COUNTED_PAGE; the page then walks
     the index proc_queue_order_idx and stops at its last row), else COUNT(*) OVER () (every row the
     filters keep). A page past the end reads the count, then the last page. The page's
     object_list is left unread: the caller reads the columns it shows by these pks
     (procuration.rows.Columns.by_pk)."""
     qs = queue_queryset(user, form)
-    counted = _counted_total(user, form)
+    counted = _counted(user, form)
     paginator = Paginator(qs, per_page)
     try:
         number = int(number)  # as Paginator.validate_number reads it
@@ -77,13 +100,17 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
         number = 1
     if 1 <= number <= _MAX_OFFSET // per_page:  # beyond, past the end for sure (and no SQL bigint)
         start = (number - 1) * per_page
-        total = counted if counted is not None else Window(Count("pk"))
-        found = list(qs.annotate(total=total).values_list("pk", "total")[start:start + per_page])
+        if counted is not None:
+            key = (str(counted["status"]), counted["scrutin"] is not None, start, start + per_page, timezone.localdate())
+            found = _COUNTED_PAGE.tuples(key, commune=user.commune_id,
+                                         scrutin=counted["scrutin"].pk if counted["scrutin"] else 0)
+        else:
+            found = list(qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start:start + per_page])
         if found or number == 1:
             paginator.count = found[0][1] if found else 0  # a cached_property: no count query
             return paginator.page(number), [pk for pk, _ in found]
     if counted is not None:  # the counts alone, on the commune's row (no page row to carry them)
-        paginator.count = Commune.objects.filter(pk=user.commune_id).annotate(total=counted).values_list(
+        paginator.count = Commune.objects.filter(pk=user.commune_id).annotate(total=_counted_total(user.commune_id, counted)).values_list(
             "total", flat=True).get()
     page = paginator.page(paginator.num_pages)
     return page, list(page.object_list.values_list("pk", flat=True))

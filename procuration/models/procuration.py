@@ -222,10 +222,11 @@ class ProcurationQuerySet(models.QuerySet):
             | models.Q(status__in=ENDED_AFTER_ESTABLISHMENT, autorite_at__isnull=False, ended_at__gte=since)
         )
 
-    def statut_effectif_in(self, *statuses):
+    def statut_effectif_in(self, *statuses, today=None):
         """The rows whose effective status (Procuration.statut_effectif: a demande past its two months
-        is expirée before the task records it) is one of `statuses`. procuration.expiry holds the rule."""
-        return self.filter(expiry.effective_status_q(statuses))
+        is expirée before the task records it) is one of `statuses` on `today` (None: today).
+        procuration.expiry holds the rule."""
+        return self.filter(expiry.effective_status_q(statuses, today))
 
     def counts_by_statut_effectif(self, *fields):
         """Rows {*fields, "statut": effective status, "n": count}, for the figures per status."""

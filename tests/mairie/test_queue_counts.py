@@ -166,9 +166,24 @@ def test_the_page_walks_the_queue_index_in_its_order_and_sorts_nothing(agent_mai
     row (LIMIT), O(page), where a sort would read the whole queue of that status."""
     form = listing.queue_form(agent_mairie, {"status": status})
     assert form.is_valid(), form.errors
-    qs = listing.queue_queryset(agent_mairie, form).annotate(total=listing._counted_total(agent_mairie, form))
+    qs = listing.queue_queryset(agent_mairie, form).annotate(
+        total=listing._counted_total(agent_mairie.commune_id, listing._counted(agent_mairie, form)))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: make the planner show the index
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         plan = qs.values_list("pk", "total")[100:150].explain()
     assert "proc_queue_order_idx" in plan and "Sort" not in plan, plan
+
+
+def test_the_counted_page_is_compiled_once_per_shape_whatever_the_commune(agent_mairie, queue_of_seven):
+    """procuration.fixed_select.CompiledOnce: another commune, another scrutin, the same statement."""
+    other = UserFactory(username="agent-queue-other", agent_mairie=True)
+    scrutin = queue_of_seven[0].scrutin
+    listing._COUNTED_PAGE._plans.clear()
+    for agent in (agent_mairie, other):
+        _page(agent, {"status": "validee_autorite", "scrutin": scrutin.pk})
+        _page(agent, {})
+    assert len(listing._COUNTED_PAGE._plans) == 2  # with a scrutin, and without
+    form, page, pks, sql = _page(agent_mairie, {"scrutin": scrutin.pk})
+    assert page.paginator.count == 7 and pks == _listed(agent_mairie, form)[:PER_PAGE]
+    assert len(listing._COUNTED_PAGE._plans) == 2
