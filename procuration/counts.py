@@ -94,6 +94,16 @@ def national(*, today=None) -> list[dict]:
     return _figures(None, brouillons=True, today=today)
 
 
+_MOVED_BY_EXPIRY = (expiry.EN_ATTENTE, expiry.EXPIREE)
+
+
+def _expired_sign(statut) -> int:
+    """How the demandes still « en attente » in the table past their last day (expiry's rule) count
+    toward the stored figure of `statut`: out of « en attente », into « expirée », nothing else.
+    The one home of that adjustment, for _figures and number."""
+    return {expiry.EN_ATTENTE: -1, expiry.EXPIREE: 1}.get(str(statut), 0)
+
+
 def _figures(commune_id, *, brouillons: bool, today) -> list[dict]:
     """One query: the stored sums, the demandes « en attente » past their last day (procuration.expiry;
     the index proc_commune_submitted_idx, nationally proc_status_submitted_idx) moved to « expirée »,
@@ -111,9 +121,9 @@ def _figures(commune_id, *, brouillons: bool, today) -> list[dict]:
     # A union's rows are named after its first member's columns: scrutin_id, status (or the tag), n.
     for row in tagged[0].union(*tagged[1:], all=True):
         scrutin_id, status, n = row["scrutin_id"], row["status"], row["n"]
-        if status == _EXPIRED:  # still « en attente » in the table, expirée for everyone
-            figures[(scrutin_id, expiry.EN_ATTENTE)] -= n
-            figures[(scrutin_id, expiry.EXPIREE)] += n
+        if status == _EXPIRED:
+            for statut in _MOVED_BY_EXPIRY:
+                figures[(scrutin_id, statut)] += _expired_sign(statut) * n
         else:
             figures[(scrutin_id, Status.BROUILLON if status == _BROUILLON else status)] += n
     return [{"scrutin_id": s, "statut": str(st), "n": n} for (s, st), n in figures.items() if n]
@@ -139,10 +149,8 @@ def number(commune_id: int, statut: str, *, scrutin_id: int | None = None, today
                         output_field=BigIntegerField())
 
     total = scalar(stored, Sum("n"))
-    if statut == expiry.EN_ATTENTE:  # still « en attente » in the table, expirée for everyone
-        total = total - scalar(expired, Count("pk"))
-    elif statut == expiry.EXPIREE:
-        total = total + scalar(expired, Count("pk"))
+    if sign := _expired_sign(statut):
+        total = total + sign * scalar(expired, Count("pk"))
     return total
 
 

@@ -157,6 +157,7 @@ def test_the_figures_equal_the_aggregate_after_any_sequence_of_changes():
 
     run_state_machine_as_test(Figures, settings=settings(
         max_examples=30, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck),
+        derandomize=True,  # the same walks every run: the coverage check below cannot flake
     ))
     # The run did exercise the transitions (those a random walk reaches from the states created).
     assert {"soumettre", "valider_autorite", "valider_mairie", "resilier", "annuler"} <= set(moved), moved
