@@ -2,8 +2,9 @@
 still apply on the embedded default's SQLite."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently as _AddIndexConcurrently
+from django.contrib.postgres.operations import RemoveIndexConcurrently as _RemoveIndexConcurrently
 from django.contrib.postgres.operations import TrigramExtension as _TrigramExtension
-from django.db.migrations import AddIndex
+from django.db.migrations import AddIndex, RemoveIndex
 
 
 class AddIndexConcurrently(_AddIndexConcurrently):
@@ -20,6 +21,20 @@ class AddIndexConcurrently(_AddIndexConcurrently):
         if schema_editor.connection.vendor == "postgresql":
             return super().database_backwards(app_label, schema_editor, from_state, to_state)
         return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrently(_RemoveIndexConcurrently):
+    """DROP INDEX CONCURRENTLY on PostgreSQL (atomic = False, as above); a plain DROP INDEX elsewhere."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
 class TrigramExtension(_TrigramExtension):

@@ -5,23 +5,7 @@ written meanwhile); a plain CREATE INDEX elsewhere (the embedded SQLite)."""
 
 from django.db import migrations, models
 
-INDEX = models.Index(fields=["commune", "created_at", "id"], name="proc_commune_created_idx")
-
-
-def add_index(apps, schema_editor):
-    model = apps.get_model("procuration", "Procuration")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.add_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.add_index(model, INDEX)
-
-
-def remove_index(apps, schema_editor):
-    model = apps.get_model("procuration", "Procuration")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.remove_index(model, INDEX)
+from procuration.migration_operations import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -32,8 +16,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[migrations.AddIndex(model_name="procuration", index=INDEX)],
-            database_operations=[migrations.RunPython(add_index, remove_index)],
+        AddIndexConcurrently(
+            model_name="procuration",
+            index=models.Index(fields=["commune", "created_at", "id"], name="proc_commune_created_idx"),
         ),
     ]

@@ -7,24 +7,7 @@ written meanwhile); plain elsewhere (the embedded SQLite)."""
 
 from django.db import migrations, models
 
-NEW = models.Index(fields=["commune", "status", "autorite_at", "id"], name="proc_queue_order_idx")
-OLD = models.Index(fields=["commune", "status", "autorite_at"], name="proc_queue_idx")
-
-
-def _concurrently(schema_editor) -> dict:
-    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
-
-
-def forwards(apps, schema_editor):
-    model = apps.get_model("procuration", "Procuration")
-    schema_editor.add_index(model, NEW, **_concurrently(schema_editor))
-    schema_editor.remove_index(model, OLD, **_concurrently(schema_editor))
-
-
-def backwards(apps, schema_editor):
-    model = apps.get_model("procuration", "Procuration")
-    schema_editor.add_index(model, OLD, **_concurrently(schema_editor))
-    schema_editor.remove_index(model, NEW, **_concurrently(schema_editor))
+from procuration.migration_operations import AddIndexConcurrently, RemoveIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -35,11 +18,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=[
-                migrations.AddIndex(model_name="procuration", index=NEW),
-                migrations.RemoveIndex(model_name="procuration", name="proc_queue_idx"),
-            ],
-            database_operations=[migrations.RunPython(forwards, backwards)],
+        AddIndexConcurrently(
+            model_name="procuration",
+            index=models.Index(fields=["commune", "status", "autorite_at", "id"], name="proc_queue_order_idx"),
         ),
+        RemoveIndexConcurrently(model_name="procuration", name="proc_queue_idx"),
     ]

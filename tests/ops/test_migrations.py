@@ -25,6 +25,9 @@ ALLOWED = {
     # append-only trigger: the previous release would insert rows outside the chains, so the release
     # carrying it is deployed with a short stop (stop web and workers, migrate, start), not rolling.
     ("procuration", "0004_audit_hash_chains"): "audit chains: deploy with a stop (old code writes unchained rows)",
+    # Drops proc_queue_idx (commune, status, autorite_at) after building proc_queue_order_idx, the
+    # same columns and the id: the previous release's queries read the new index as they read the old.
+    ("procuration", "0017_procuration_queue_order_idx"): "an index superseded by its extension, built first",
 }
 
 REMOVING = (
