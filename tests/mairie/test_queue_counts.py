@@ -8,22 +8,18 @@ import datetime
 import re
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
 from mairie import listing
 from mairie.forms import STATUS_CHOICES
 from procuration import counts
-from procuration.audit import purge_dossiers
-from procuration.exceptions import DomainError, TransitionError
-from procuration.models import Procuration, ProcurationCount, ProcurationEvent, purge_mode
-from procuration.models.procuration import TRANSITIONS
+from procuration.models import Procuration
 from tests.factories import CommuneFactory, ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
-from tests.procuration.test_counts import _kwargs
+from tests.procuration.test_counts import changes_machine
 
 pytestmark = pytest.mark.django_db
 
@@ -48,65 +44,11 @@ def test_the_counted_total_is_the_number_of_rows_listed_after_any_sequence_of_ch
     scrutins = [ScrutinFactory(), ScrutinFactory()]
     officer = UserFactory(username="opj-queue-counts", policier=True)
     agent = UserFactory(username="agent-queue-counts", agent_mairie=True, commune=communes[0])
-    today = timezone.localdate()
     filters = [{"status": status, **({"scrutin": s.pk} if s else {})}
                for status, _ in STATUS_CHOICES for s in (None, *scrutins)]
     filters.append({})  # the queue's own view, unbound
 
-    class Queue(RuleBasedStateMachine):
-        procurations = Bundle("procurations")
-
-        @initialize()
-        def reset(self):
-            with transaction.atomic(), purge_mode():
-                ProcurationEvent.objects.all().delete()
-                Procuration.objects.all().delete()
-                ProcurationCount.objects.all().delete()
-
-        @rule(target=procurations, commune=st.sampled_from([0, 0, 1]), scrutin=st.sampled_from([0, 1, None]),
-              state=st.sampled_from(["brouillon", "en_attente", "validee_autorite", "validee_mairie"]),
-              moves=st.integers(0, 3), data=st.data())
-        def create(self, commune, scrutin, state, moves, data):
-            c = communes[commune]
-            kwargs = {"commune": c, "mandant": ElecteurFactory(commune=c), "mandataire": ElecteurFactory(commune=c)}
-            if scrutin is None:
-                kwargs.update(portee="duree", scrutin=None, tour1=False, tour2=False,
-                              valid_from=today + datetime.timedelta(days=30),
-                              valid_until=today + datetime.timedelta(days=60))
-            else:
-                kwargs["scrutin"] = scrutins[scrutin]
-            if state != "brouillon":
-                kwargs[state] = True
-            pk = ProcurationFactory(**kwargs).pk
-            for _ in range(moves):
-                self.advance(pk, data)
-            return pk
-
-        @rule(pk=procurations, data=st.data())
-        def advance(self, pk, data):
-            p = Procuration.objects.filter(pk=pk).first()
-            if p is None:
-                return
-            allowed = sorted(n for n, (sources, _) in TRANSITIONS.items()
-                             if (p.status if n == "expirer" else p.statut_effectif) in sources)
-            if allowed:
-                name = data.draw(st.sampled_from(allowed))
-                try:
-                    getattr(p, name)(**_kwargs(name, officer, agent))
-                except (TransitionError, DomainError):
-                    pass
-
-        @rule(pk=procurations, days=st.sampled_from([1, 62, 400]))
-        def age(self, pk, days):
-            """Past two months, a demande « en attente » is expirée at read time (still « en attente »
-            in the table and in the stored counts)."""
-            Procuration.objects.filter(pk=pk, submitted_at__isnull=False).update(
-                submitted_at=timezone.now() - datetime.timedelta(days=days))
-
-        @rule(pk=procurations)
-        def purge(self, pk):
-            purge_dossiers(Procuration.objects.filter(pk=pk))
-
+    class Queue(changes_machine(communes, scrutins, officer, agent, communes_drawn=(0, 0, 1))):
         @rule()
         def compact(self):
             counts.compact()
