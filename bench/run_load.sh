@@ -110,7 +110,7 @@ PIDS+=($!)
 .venv/bin/celery -A procuration worker --concurrency 2 --loglevel WARNING >"$SCRATCH/worker.log" 2>&1 &
 PIDS+=($!)
 DJANGO_SETTINGS_MODULE=bench_settings .venv/bin/gunicorn procuration.wsgi:application \
-  --pythonpath bench/load --bind "127.0.0.1:$WEB_PORT" --workers 2 --threads 4 --keep-alive 0 \
+  --pythonpath bench/load --bind "127.0.0.1:$WEB_PORT" --workers "${BENCH_WEB_WORKERS:-2}" --threads "${BENCH_WEB_THREADS:-4}" --keep-alive 0 \
   --error-logfile "$SCRATCH/gunicorn.log" &
 PIDS+=($!)
 for _ in $(seq 100); do

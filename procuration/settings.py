@@ -293,6 +293,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the worker's database connection around every task unless this is
+# set; with it, only every CELERY_DB_REUSE_MAX tasks. Between those, procuration/celery.py closes it
+# as Django does between requests (DB_CONN_MAX_AGE, health checks): one PostgreSQL backend per worker
+# process instead of one per task.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
