@@ -362,6 +362,10 @@ OUTBOX_STUCK_AFTER_SECONDS = env_int("OUTBOX_STUCK_AFTER_SECONDS", 60)
 # rows of a killed worker are taken again once it has run out.
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 30)
+# A worker keeps its SMTP connection between batches for this many idle seconds (0: one connection per
+# batch), checked by a NOOP before it is used again: e-mails trickling in one by one no longer open,
+# greet and quit a connection each (TLS included, with a relay). Keep it under the server's idle timeout.
+OUTBOX_SMTP_KEEP_SECONDS = env_int("OUTBOX_SMTP_KEEP_SECONDS", 10)
 # Contact form (procuration/pages.py): the national support's address (a commune's goes to its email_service)
 # and how many messages one IP address may send per window.
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@demarches-electorales.example")

@@ -3,12 +3,15 @@
 import datetime
 import logging
 import smtplib
+import threading
+import time
 import uuid
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now
@@ -178,11 +181,57 @@ def _record_failure(message: OutboxEmail, exc: Exception) -> bool:
     return retry
 
 
+# The SMTP connection a worker keeps between batches (per process; per thread with the threads pool):
+# (backend, the server's settings it was opened with, when it was last used). Never in eager mode: a
+# web process sends its request's e-mails and closes the connection, as before.
+_kept = threading.local()
+
+
+def _server() -> tuple:
+    return (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER,
+            settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL)
+
+
+def _answers(backend) -> bool:
+    """The kept connection still answers (a server may drop an idle client at any time)."""
+    try:
+        return backend.connection.noop()[0] == 250
+    except Exception:  # noqa: BLE001 - any failure: open a new one
+        return False
+
+
+def _open_smtp(keep: bool):
+    """An open connection: the one kept by this worker if it is to the same server, idle for less
+    than OUTBOX_SMTP_KEEP_SECONDS and answers a NOOP; otherwise a new one (the kept one closed)."""
+    kept, _kept.smtp = getattr(_kept, "smtp", None), None
+    if kept is not None:
+        backend, server, used = kept
+        if (keep and server == _server() and time.monotonic() - used < settings.OUTBOX_SMTP_KEEP_SECONDS
+                and _answers(backend)):
+            return backend
+        _close(backend)
+    backend = get_connection()
+    backend.open()  # opened here, the backend leaves it open after each message
+    return backend
+
+
+def _release(smtp, keep: bool) -> None:
+    """Keep a worker's healthy SMTP connection for its next batch, or close it."""
+    if smtp is None:
+        return
+    if keep and settings.OUTBOX_SMTP_KEEP_SECONDS > 0 and isinstance(smtp, SmtpBackend) and smtp.connection:
+        _kept.smtp = (smtp, _server(), time.monotonic())
+    else:
+        _close(smtp)
+
+
 def send_claimed(messages: list[OutboxEmail], eager: bool = False, queue: str | None = None) -> dict[int, str]:
-    """Send claimed messages in order on one SMTP connection, reopened after an error. A message is
-    sent only if its row is still this claim's (its lease renewed just before)."""
+    """Send claimed messages in order on one SMTP connection, reopened after an error; a worker keeps
+    it for its next batch (_open_smtp). A message is sent only if its row is still this claim's (its
+    lease renewed just before)."""
     outcome: dict[int, str] = {}
     smtp = None
+    keep = not eager
     previous = None  # sent, not yet marked: marked together with the next lease renewal
     try:
         for message in messages:
@@ -193,8 +242,7 @@ def send_claimed(messages: list[OutboxEmail], eager: bool = False, queue: str | 
             previous = None
             try:
                 if smtp is None:
-                    smtp = get_connection()
-                    smtp.open()  # opened here, the backend leaves it open after each message
+                    smtp = _open_smtp(keep)
                 deliver(message, smtp)
             except Exception as exc:  # noqa: BLE001 - classified in _record_failure
                 _close(smtp)
@@ -210,8 +258,12 @@ def send_claimed(messages: list[OutboxEmail], eager: bool = False, queue: str | 
             outcome[message.pk] = "sent"
         if previous is not None:
             _mark_sent(previous)
+    except BaseException:
+        _close(smtp)  # whatever went wrong, the connection is not kept
+        smtp = None
+        raise
     finally:
-        _close(smtp)
+        _release(smtp, keep)
     return outcome
 
 

@@ -168,12 +168,19 @@ class SmtpSink:
         from aiosmtpd.handlers import Message
 
         self.messages = []
+        self.greetings = 0  # EHLO/HELO received: one per SMTP connection a client opens
         self.lock = threading.Lock()
         self.refuse_next = 0  # answer 451 (temporary) to this many messages
         self.reject_next = 0  # answer 550 (permanent) to this many messages
         sink = self
 
         class Handler(Message):
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                with sink.lock:
+                    sink.greetings += 1
+                session.host_name = hostname
+                return responses
+
             async def handle_DATA(self, server, session, envelope):
                 with sink.lock:
                     if sink.refuse_next > 0:
