@@ -132,8 +132,11 @@ class Electeur(models.Model):
         ordering = ["nom", "prenoms"]
         indexes = [
             models.Index(fields=["commune", "nom", "date_naissance"], name="electeur_etat_civil_idx"),
-            # Matching a FranceConnect identity starts from the date of birth (procuration/registry.py).
-            models.Index(fields=["date_naissance"], name="electeur_naissance_idx"),
+            # Matching a FranceConnect identity (procuration/registry.py, _BY_PIVOT): the date, the
+            # place and the sexe of birth narrow the register to the few born that day in that commune,
+            # where the date alone gave every elector born that day (≈ 1,600 in France's register).
+            # Also serves the date alone (its first column).
+            models.Index(fields=["date_naissance", "code_lieu_naissance", "sexe"], name="electeur_pivot_idx"),
             # On PostgreSQL, noms_recherche also has a pg_trgm GIN index for the mairie's search by
             # name (migration 0013, not declared here: SQLite would try to rebuild it as GIN).
         ]

@@ -28,6 +28,9 @@ ALLOWED = {
     # Drops proc_queue_idx (commune, status, autorite_at) after building proc_queue_order_idx, the
     # same columns and the id: the previous release's queries read the new index as they read the old.
     ("procuration", "0017_procuration_queue_order_idx"): "an index superseded by its extension, built first",
+    # Drops electeur_naissance_idx (date_naissance) after building electeur_pivot_idx (date_naissance,
+    # code_lieu_naissance, sexe): the previous release's queries read the new index as they read the old.
+    ("procuration", "0018_electeur_pivot_idx"): "an index superseded by its extension, built first",
 }
 
 REMOVING = (
