@@ -19,6 +19,7 @@
 #   bash bench/run_load.sh                   # 1,000,000 procurations, 60 s of flow, scale 1 M → 5 M
 #   BENCH_N=20000 BENCH_POOL=3000 BENCH_DURATION=20 bash bench/run_load.sh   # quick check (scale 20 k → 100 k)
 #   BENCH_PHASES="lookup bare" bash bench/run_load.sh                         # some phases only
+#   BENCH_WEB_WORKERS=4 BENCH_WEB_THREADS=2 bash bench/run_load.sh           # another gunicorn layout (default 2 × 4, the Dockerfile's)
 source "$(dirname "$0")/../scripts/lib.sh"
 
 ensure_apt postgresql redis-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
