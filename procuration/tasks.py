@@ -260,10 +260,8 @@ def send_claimed(messages: list[OutboxEmail], eager: bool = False, queue: str | 
             _mark_sent(previous)
     except BaseException:
         _close(smtp)  # whatever went wrong, the connection is not kept
-        smtp = None
         raise
-    finally:
-        _release(smtp, keep)
+    _release(smtp, keep)
     return outcome
 
 
