@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from dsfr.forms import DsfrBaseForm
 
 from mairie.models import ExportJob, Tour
+from procuration.fixed_select import CompiledOnce
 from procuration.models import BureauDeVote, InvalidationMotif, Role, Scrutin, Status, User
 
 AGE_CHOICES = [
@@ -18,17 +19,46 @@ STATUS_CHOICES = [(Status.VALIDEE_AUTORITE.value, "En attente de la mairie (vali
 ]
 
 
+def _scrutins_of(key, commune):
+    """The scrutins a commune's lists offer, latest first (ScrutinQuerySet.concernant: the scope rule)."""
+    return Scrutin.objects.concernant(commune).order_by("-date_tour1")
+
+
+def _bureaux_of(key, commune):
+    return BureauDeVote.objects.filter(commune=commune).order_by("numero")
+
+
+# The two queries above as statements compiled once per process (procuration.fixed_select): the
+# queue builds its filter options on every request, and building these querysets (the scope's
+# EXISTS, the ordering) cost more Python than running them (issue 16, docs/performance.md).
+_SCRUTINS_OF = CompiledOnce(_scrutins_of, "commune")
+_BUREAUX_OF = CompiledOnce(_bureaux_of, "commune")
+
+
 class QueueFilterForm(DsfrBaseForm):
+    """The queue's filters. The options of « Scrutin » and « Bureau de vote » (the commune's) are read
+    by statements compiled once per process, on each form; the querysets that check a submitted value
+    are built only when one is submitted (an empty choice is « Tous » and reads none)."""
+
     scrutin = forms.ModelChoiceField(label="Scrutin", queryset=Scrutin.objects.none(), required=False, empty_label="Tous")
     status = forms.ChoiceField(label="Statut", choices=STATUS_CHOICES, required=False, initial=Status.VALIDEE_AUTORITE)
     bureau = forms.ModelChoiceField(label="Bureau de vote", queryset=BureauDeVote.objects.none(), required=False,
                                     empty_label="Tous")
     age = forms.ChoiceField(label="Ancienneté", choices=AGE_CHOICES, required=False)
 
+    _SCOPED = (("scrutin", _SCRUTINS_OF, _scrutins_of), ("bureau", _BUREAUX_OF, _bureaux_of))
+
     def __init__(self, *args, commune, **kwargs):  # a Commune or its pk
         super().__init__(*args, **kwargs)
-        self.fields["scrutin"].queryset = Scrutin.objects.concernant(commune).order_by("-date_tour1")
-        self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
+        commune = getattr(commune, "pk", commune)
+        for name, compiled, build in self._SCOPED:
+            field = self.fields[name]
+            if self.is_bound and field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name)) \
+                    not in field.empty_values:
+                field.queryset = build(None, commune)  # what checks the submitted value
+            choice = field.iterator(field).choice  # the options as ModelChoiceIterator makes them, read once
+            field.widget.choices = [("", field.empty_label)] if field.empty_label is not None else []
+            field.widget.choices += [choice(obj) for obj in compiled.all(commune=commune)]
 
 
 class SearchForm(DsfrBaseForm):
@@ -105,8 +135,8 @@ class RegistreForm(DsfrBaseForm):
 
     def __init__(self, *args, commune, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scrutin"].queryset = Scrutin.objects.concernant(commune).order_by("-date_tour1")
-        self.fields["bureau"].queryset = BureauDeVote.objects.filter(commune=commune).order_by("numero")
+        self.fields["scrutin"].queryset = _scrutins_of(None, commune)
+        self.fields["bureau"].queryset = _bureaux_of(None, commune)
 
     def clean(self):
         data = super().clean()

@@ -6,7 +6,7 @@ Procuration.objects.visible_to(user): another commune's rows never appear."""
 import datetime
 import io
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, Window
 from django.utils import timezone
 
@@ -89,11 +89,13 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
     and shape, _COUNTED_PAGE; the page then walks
     the index proc_queue_order_idx and stops at its last row), else COUNT(*) OVER () (every row the
     filters keep). A page past the end reads the count, then the last page. The page's
-    object_list is left unread: the caller reads the columns it shows by these pks
+    object_list is these pks: the caller reads the columns it shows by them
     (procuration.rows.Columns.by_pk)."""
-    qs = queue_queryset(user, form)
     counted = _counted(user, form)
-    paginator = Paginator(qs, per_page)
+    # The queryset only where it is read: the counts' page is a statement compiled once, and building
+    # the queue's queryset (its scope, status and order) costs more Python than running that statement.
+    qs = queue_queryset(user, form) if counted is None else None
+    paginator = Paginator(qs if qs is not None else (), per_page)
     try:
         number = int(number)  # as Paginator.validate_number reads it
     except (TypeError, ValueError):
@@ -108,12 +110,15 @@ def queue_page(user, form: QueueFilterForm, number, per_page: int):
             found = list(qs.annotate(total=Window(Count("pk"))).values_list("pk", "total")[start:start + per_page])
         if found or number == 1:
             paginator.count = found[0][1] if found else 0  # a cached_property: no count query
-            return paginator.page(number), [pk for pk, _ in found]
+            pks = [pk for pk, _ in found]
+            return Page(pks, paginator.validate_number(number), paginator), pks  # its object_list: the pks
     if counted is not None:  # the counts alone, on the commune's row (no page row to carry them)
         paginator.count = Commune.objects.filter(pk=user.commune_id).annotate(total=_counted_total(user.commune_id, counted)).values_list(
             "total", flat=True).get()
+        paginator.object_list = queue_queryset(user, form)
     page = paginator.page(paginator.num_pages)
-    return page, list(page.object_list.values_list("pk", flat=True))
+    pks = list(page.object_list.values_list("pk", flat=True))
+    return Page(pks, page.number, paginator), pks
 
 
 def search_form(user, data) -> SearchForm:

@@ -15,7 +15,6 @@ per process for the same choices and values: see filters_html.
 import threading
 from html import escape as _html_escape
 
-from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -117,17 +116,9 @@ def filters_html(form) -> SafeString:
     """The filter form's fields as the template's loop wrote them (`{% for field in form %}<div
     class="fr-col-12 fr-col-md-3">{{ field.as_field_group }}</div>{% endfor %}`), kept per process
     under a key holding everything the HTML shows: every option (value and label) and every field's
-    value. The model choices (scrutins, bureaux) are still read on every request, once each, so a new
-    scrutin shows at once; nothing of a user is in the HTML but the values of the key (a GET form:
+    value. The model choices (scrutins, bureaux) are still read on every request, once each, by the
+    form (mairie.forms.QueueFilterForm), so a new scrutin shows at once; nothing of a user is in the HTML but the values of the key (a GET form:
     no CSRF token). A form with errors is rendered each time. At most _FILTERS_MAX entries."""
-    for field in form.fields.values():
-        if isinstance(field, ModelChoiceField):
-            # The options as ModelChoiceIterator makes them, read once and reused by the render below;
-            # read by a plain query, not by its queryset.iterator(): on PostgreSQL that is a server-side
-            # cursor (DECLARE, FETCH, CLOSE: ≈ 1 bare view each select, for a handful of rows).
-            options = field.iterator(field)
-            field.widget.choices = [("", field.empty_label)] if field.empty_label is not None else []
-            field.widget.choices += [options.choice(obj) for obj in field.queryset.all()]
     if form.is_bound and form.errors:
         return _render_filters(form)
     key = (form.is_bound, tuple(
