@@ -18,6 +18,7 @@ Run by bench/run_load.sh (after migrate), with BENCH_OUT pointing to a JSON file
 
 import datetime
 import json
+import math
 import os
 import random
 import sys
@@ -35,6 +36,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.contrib.sessions.models import Session  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.crypto import get_random_string  # noqa: E402
 
@@ -46,7 +48,12 @@ from procuration.reference import generate_reference  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "1000000"))
 N_COMMUNES = int(os.environ.get("BENCH_COMMUNES", "1000"))
-N_ELECTEURS = int(os.environ.get("BENCH_ELECTEURS", str(max(N // 3, 3000))))
+# As many electors as procurations: each elector is the mandant of one procuration and the mandataire
+# of one (i ↦ 7i + 1 is a bijection modulo N_ELECTEURS), within the plafond of article L.73 (two
+# procurations at most per mandataire, one of them established in France). A third as many made
+# each elector the mandataire of three procurations of the same scrutin: a page's checks then read
+# six times the rows France's register gives them (docs/performance.md).
+N_ELECTEURS = int(os.environ.get("BENCH_ELECTEURS", str(max(N, 3000))))
 FLOW_COMMUNES = int(os.environ.get("BENCH_FLOW_COMMUNES", "4"))
 OFFICERS = int(os.environ.get("BENCH_OFFICERS", "4"))
 POOL = int(os.environ.get("BENCH_POOL", "20000"))  # mandant/mandataire pairs (one demande each)
@@ -91,7 +98,31 @@ def copy_search_keys(after_pk: int, chunk: int = 100_000) -> int:
         last = batch[-1][0]
 
 
-BIRTHPLACE = "81004"  # every bench elector is born in Albi: the login matches on the whole identité pivot
+def birthplace(i: int) -> str:
+    """The commune of birth of elector i: one of 35,000 codes, as France's electors are born in its
+    ≈ 35,000 communes. The login matches on the whole identité pivot (date, place and sexe of
+    birth, then the names): with everyone born in one place, PostgreSQL expected dozens of electors
+    per date and joined the communes and bureaux by hashing all of them on every page of the
+    mandant's portal (docs/performance.md, « The login matched to the register »)."""
+    return f"{10000 + (i * 7919) % 35000:05d}"
+
+
+def print_plafond() -> None:
+    """Prints the most procurations in force one mandataire holds (article L.73: two at most)."""
+    from procuration.models.procuration import ACTIVE_FOR_PLAFOND
+
+    most = (Procuration.objects.filter(status__in=ACTIVE_FOR_PLAFOND).values("mandataire_id")
+            .annotate(n=Count("pk")).order_by("-n").values_list("n", flat=True).first())
+    print(f"plafond (L.73) : au plus {most} procuration(s) en vigueur par mandataire", flush=True)
+
+
+def pair_of(i: int, n: int) -> tuple[int, int]:
+    """(mandant, mandataire) of procuration i among n electors (indexes 0 … n − 1): the mandant
+    i mod n, the mandataire step·i + 1 mod n with a step prime to n (a bijection: one procuration
+    each as mandataire for n procurations), never the mandant itself."""
+    step = next(s for s in (7, 11, 13, 17, 19, 23, 29) if math.gcd(s, n) == 1)
+    mandant, mandataire = i % n, (i * step + 1) % n
+    return mandant, mandataire if mandataire != mandant else (mandant + 1) % n
 
 
 def electeur_rows(start: int, count: int, commune_of, name_of, bureau_of=lambda i: None):
@@ -108,7 +139,7 @@ def electeur_rows(start: int, count: int, commune_of, name_of, bureau_of=lambda 
             row.update(nne=f"{100000000 + i:09d}", nom=nom, prenoms=prenoms, sexe=sexe,
                        noms_recherche=Electeur(nom=nom, prenoms=prenoms).search_key(),
                        date_naissance=dob0 + datetime.timedelta(days=i % 18000), commune_id=commune_of(i),
-                       bureau_id=bureau_of(i), code_lieu_naissance=BIRTHPLACE, code_pays_naissance=FRANCE)
+                       bureau_id=bureau_of(i), code_lieu_naissance=birthplace(i), code_pays_naissance=FRANCE)
             yield [row[c] for c in columns]
 
     return columns, rows()
@@ -157,10 +188,7 @@ def main() -> None:
 
     def procurations():
         for i in range(N):
-            mandant = first + i % N_ELECTEURS
-            mandataire = first + (i * 7 + 1) % N_ELECTEURS
-            if mandataire == mandant:
-                mandataire = first + (i + 1) % N_ELECTEURS
+            mandant, mandataire = (first + k for k in pair_of(i, N_ELECTEURS))
             status = statuses[i % len(statuses)]
             if status == Status.EN_ATTENTE and len(en_attente) < 50000:
                 en_attente.append(refs_list[i])
@@ -177,6 +205,7 @@ def main() -> None:
 
     copy_rows(Procuration._meta.db_table, pcols, procurations())
     print(f"{N:,} procurations (COPY, index et contraintes en place) : {time.perf_counter() - t:.1f} s", flush=True)
+    print_plafond()
     t = time.perf_counter()
     keys = counts.rebuild()  # COPY bypasses the transitions: the dashboard's figures from the rows
     print(f"comptes par commune, scrutin et statut : {keys:,} ({time.perf_counter() - t:.1f} s)", flush=True)
@@ -197,7 +226,7 @@ def main() -> None:
     copy_rows(Electeur._meta.db_table, columns, rows)
     pool_electeurs = {
         e["nne"]: e for e in Electeur.objects.filter(nne__gte=f"{100000000 + start:09d}").values(
-            "pk", "nne", "nom", "prenoms", "sexe", "date_naissance", "commune_id")
+            "pk", "nne", "nom", "prenoms", "sexe", "date_naissance", "commune_id", "code_lieu_naissance")
     }
     ucols_base = defaults(User)
     ucols = list(ucols_base) + ["birthdate", "commune_id"]
@@ -209,7 +238,7 @@ def main() -> None:
             row = dict(ucols_base)
             row.update(username=f"fc-bench-{k}", password="!" + get_random_string(40), first_name=e["prenoms"],
                        last_name=e["nom"], email=f"fc-bench-{k}@example.fr", role=Role.MANDANT, gender="F",
-                       birthdate=e["date_naissance"], birthplace=BIRTHPLACE, birthcountry=FRANCE,
+                       birthdate=e["date_naissance"], birthplace=e["code_lieu_naissance"], birthcountry=FRANCE,
                        identity_provider="franceconnect", date_joined=date_joined,
                        is_active=True, commune_id=None)
             yield [row[c] for c in ucols]

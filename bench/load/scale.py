@@ -133,7 +133,7 @@ def measure(runs) -> dict:
 
 
 def grow(target: int) -> None:
-    """Loads procurations (and a third as many electors) into the same database up to `target`,
+    """Loads procurations (and as many electors, load_data.N_ELECTEURS) into the same database up to `target`,
     as load_data.py does: the same communes, every status in the same shares."""
     have = Procuration.objects.count()
     count = target - have
@@ -146,7 +146,7 @@ def grow(target: int) -> None:
             "commune_id", "pk"):
         bureaux.setdefault(cid, []).append(bid)
     start = DATA["n_electeurs"] + 10  # beyond the register and the flow's pools (load_data.py)
-    n_electeurs = max(count // 3, 3000)
+    n_electeurs = max(count, 3000)
     columns, rows = load_data.electeur_rows(
         start, n_electeurs, lambda i: communes[i % len(communes)], lambda i: (f"NOM{i}", f"Prenom{i % 700}", "FM"[i % 2]),
         lambda i: bureaux[communes[i % len(communes)]][i % 2])
@@ -169,10 +169,7 @@ def grow(target: int) -> None:
 
     def procurations():
         for i in range(count):
-            mandant = first + i % n_electeurs
-            mandataire = first + (i * 7 + 1) % n_electeurs
-            if mandataire == mandant:
-                mandataire = first + (i + 1) % n_electeurs
+            mandant, mandataire = (first + k for k in load_data.pair_of(i, n_electeurs))
             status = statuses[i % len(statuses)]
             row = dict(base)
             row.update(
@@ -193,6 +190,7 @@ def grow(target: int) -> None:
         cursor.execute("ANALYZE")
     print(f"+{count:,} procurations, {keys:,} clés de recherche et {n_electeurs:,} électeurs (COPY, ANALYZE) : "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
+    load_data.print_plafond()
 
 
 def main() -> None:
