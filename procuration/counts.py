@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 
 from procuration import expiry
+from procuration.fixed_select import insert_rows
 from procuration.models import Procuration, ProcurationCount, Status
 
 UNCOUNTED = frozenset({Status.BROUILLON})
@@ -41,11 +42,10 @@ def _in_transaction() -> None:
 
 
 def _write(deltas: dict) -> None:
-    """One INSERT of the non-zero changes {(commune_id, scrutin_id, status): n}."""
-    rows = [ProcurationCount(commune_id=c, scrutin_id=s, status=st, n=n)
-            for (c, s, st), n in deltas.items() if n and st not in UNCOUNTED]
-    if rows:
-        ProcurationCount.objects.bulk_create(rows)
+    """One INSERT of the non-zero changes {(commune_id, scrutin_id, status): n}, written once per process
+    (procuration.fixed_select.insert_rows: the rows are never read back in the transition)."""
+    insert_rows(ProcurationCount(commune_id=c, scrutin_id=s, status=st, n=n)
+                for (c, s, st), n in deltas.items() if n and st not in UNCOUNTED)
 
 
 def moved(p: Procuration, *, from_status: str) -> None:

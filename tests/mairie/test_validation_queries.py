@@ -7,7 +7,7 @@ raise_for_mairie), the event's head. The scope is unchanged: another commune's o
 import pytest
 from django.urls import reverse
 
-from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import OutboxEmail, Procuration, ProcurationCount, ProcurationEvent, Status
 from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ElecteurFactory, ProcurationFactory
 
@@ -35,8 +35,8 @@ def test_the_validation_post_runs_a_pinned_number_of_statements_and_compiles_no_
         response = client.post(reverse("mairie:validate", args=[p.pk]))
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
-    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
-    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
+    # The event's, the outbox row's and the counts' INSERTs are written once per process (procuration.fixed_select).
+    assert not {ProcurationEvent, OutboxEmail, ProcurationCount} & set(inserts), inserts
     p = Procuration.objects.get(pk=p.pk)
     assert p.status == Status.VALIDEE_MAIRIE and p.mairie_by == agent_mairie and p.events.count() == 1
 

@@ -10,7 +10,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import OutboxEmail, Procuration, ProcurationCount, ProcurationEvent, Status
 from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ScrutinFactory
 from tests.mandant.test_demande import post_mandataire, post_validite
@@ -48,8 +48,8 @@ def test_the_envoi_post_runs_a_pinned_number_of_statements_and_compiles_no_selec
         response = client.post(reverse("mandant:demande_recapitulatif"), ENVOI)
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
-    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
-    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
+    # The event's, the outbox row's and the counts' INSERTs are written once per process (procuration.fixed_select).
+    assert not {ProcurationEvent, OutboxEmail, ProcurationCount} & set(inserts), inserts
     p = Procuration.objects.get(scrutin=later)
     assert p.status == Status.EN_ATTENTE and p.reference and p.events.count() == 1 and p.emails.count() == 1
     assert response["Location"] == reverse("mandant:confirmation", args=[p.pk])

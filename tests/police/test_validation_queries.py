@@ -6,7 +6,7 @@ once for the plafond and the doublon (procuration/checks.py raise_for_validation
 import pytest
 from django.urls import reverse
 
-from procuration.models import OutboxEmail, Procuration, ProcurationEvent, Status
+from procuration.models import OutboxEmail, Procuration, ProcurationCount, ProcurationEvent, Status
 from tests.compilations import insert_compilations, select_compilations
 from tests.factories import ElecteurFactory, ProcurationFactory
 
@@ -39,8 +39,8 @@ def test_the_validation_post_runs_a_pinned_number_of_statements_and_compiles_no_
         response = client.post(url, VALIDER)
     assert response.status_code == 302
     assert compiled == []  # every SELECT of the request was compiled once per process
-    # The event's and the outbox row's INSERTs are written once per process (procuration.fixed_select.insert).
-    assert not {ProcurationEvent, OutboxEmail} & set(inserts), inserts
+    # The event's, the outbox row's and the counts' INSERTs are written once per process (procuration.fixed_select).
+    assert not {ProcurationEvent, OutboxEmail, ProcurationCount} & set(inserts), inserts
     p = Procuration.objects.get(pk=p.pk)
     assert p.status == Status.VALIDEE_AUTORITE and p.events.count() == 1 and p.emails.count() == 1
 

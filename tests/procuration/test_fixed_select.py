@@ -9,6 +9,7 @@ import pytest
 from procuration.identity import Pivot
 from procuration.models import Electeur
 from procuration.registry import _BY_PIVOT, electeur_for_pivot
+from tests.compilations import insert_compilations
 from tests.factories import BureauDeVoteFactory, CommuneFactory, ElecteurFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -208,6 +209,30 @@ def test_insert_writes_the_row_the_orm_writes_and_sets_the_key():
     assert _columns(OutboxEmail.objects.get(pk=written.pk)) == _columns(OutboxEmail.objects.get(pk=by_orm.pk))
     # The defaults (state, attempts, claimed_by…) come from the model, as the ORM's create() takes them.
     assert OutboxEmail.objects.get(pk=written.pk).state == OutboxEmail.State.PENDING
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 9])
+def test_insert_rows_writes_the_rows_bulk_create_writes(rows, django_assert_num_queries):
+    """One statement for any number of rows up to INSERT_ROWS_MAX (then the ORM's bulk_create); the
+    keys are left unset; a null foreign key and a negative value are written as they are."""
+    from procuration.fixed_select import INSERT_ROWS_MAX, insert_rows
+    from procuration.models import ProcurationCount
+    from tests.factories import ScrutinFactory
+
+    commune, scrutin = CommuneFactory(), ScrutinFactory()
+    spec = [(commune.pk, scrutin.pk if i % 2 else None, f"statut{i}", (-1) ** i * (i + 1)) for i in range(rows)]
+    ProcurationCount.objects.bulk_create([ProcurationCount(commune_id=c, scrutin_id=s, status=st, n=n)
+                                          for c, s, st, n in spec])
+    by_orm = list(ProcurationCount.objects.order_by("pk").values_list("commune_id", "scrutin_id", "status", "n"))
+    ProcurationCount.objects.all().delete()
+    objs = [ProcurationCount(commune_id=c, scrutin_id=s, status=st, n=n) for c, s, st, n in spec]
+    with insert_compilations() as compiled, django_assert_num_queries(1):
+        insert_rows(objs)
+    assert bool(compiled) == (rows > INSERT_ROWS_MAX)  # the ORM's compiler beyond the maximum only
+    assert list(ProcurationCount.objects.order_by("pk").values_list("commune_id", "scrutin_id", "status", "n")) \
+        == by_orm == [tuple(r) for r in spec]
+    with django_assert_num_queries(0):
+        insert_rows([])
 
 
 def test_the_dossiers_event_goes_through_insert_and_chains():
