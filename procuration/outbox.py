@@ -3,6 +3,7 @@
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -41,14 +42,17 @@ KICK_TTL_SECONDS = 30
 
 def enqueue(pk: int) -> None:
     """Ask a worker to drain the outbox (procuration.tasks.drain_outbox), which sends this message
-    with the others pending. If the broker is down the row stays pending and the periodic requeue
-    task picks it up later: nothing is lost, the request does not fail."""
+    with the others pending, OUTBOX_DRAIN_DELAY_MS from now: the messages committed meanwhile find
+    the drain asked for and go in its batch (in the flow, e-mails trickle in one or two at a time,
+    and each drain costs a task, a claim and a send of its own). If the broker is down the row
+    stays pending and the periodic requeue task picks it up later: nothing is lost, the request
+    does not fail."""
     from procuration.tasks import drain_outbox
 
     try:
         if cache.add(KICK_KEY, pk, timeout=KICK_TTL_SECONDS):
             try:
-                drain_outbox.delay()
+                drain_outbox.apply_async(countdown=settings.OUTBOX_DRAIN_DELAY_MS / 1000)
             except Exception:
                 cache.delete(KICK_KEY)
                 raise

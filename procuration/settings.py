@@ -366,6 +366,9 @@ OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 30)
 # batch), checked by a NOOP before it is used again: e-mails trickling in one by one no longer open,
 # greet and quit a connection each (TLS included, with a relay). Keep it under the server's idle timeout.
 OUTBOX_SMTP_KEEP_SECONDS = env_int("OUTBOX_SMTP_KEEP_SECONDS", 10)
+# The drain a commit asks for starts this many milliseconds later (0: at once): the e-mails committed
+# meanwhile share its batch instead of a task, a claim and a send each (procuration/outbox.py).
+OUTBOX_DRAIN_DELAY_MS = env_int("OUTBOX_DRAIN_DELAY_MS", 200)
 # Contact form (procuration/pages.py): the national support's address (a commune's goes to its email_service)
 # and how many messages one IP address may send per window.
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@demarches-electorales.example")
