@@ -117,8 +117,9 @@ def filters_html(form) -> SafeString:
     class="fr-col-12 fr-col-md-3">{{ field.as_field_group }}</div>{% endfor %}`), kept per process
     under a key holding everything the HTML shows: every option (value and label) and every field's
     value. The model choices (scrutins, bureaux) are still read on every request, once each, by the
-    form (mairie.forms.QueueFilterForm), so a new scrutin shows at once; nothing of a user is in the HTML but the values of the key (a GET form:
-    no CSRF token). A form with errors is rendered each time. At most _FILTERS_MAX entries."""
+    form (mairie.forms.QueueFilterForm), so a new scrutin shows at once; nothing of a user is in the
+    HTML but the values of the key (a GET form: no CSRF token). A form with errors is rendered each
+    time. At most _FILTERS_MAX entries."""
     if form.is_bound and form.errors:
         return _render_filters(form)
     key = (form.is_bound, tuple(
