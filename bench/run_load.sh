@@ -70,16 +70,20 @@ runuser -u postgres -- "$PG_BIN/initdb" -D "$SCRATCH/pg" -A trust -U postgres >/
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SCRATCH/pg" -l "$SCRATCH/pg/server.log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $SCRATCH/sock -c fsync=off -c synchronous_commit=off \
       -c full_page_writes=off -c shared_buffers=256MB -c max_wal_size=4GB -c max_connections=100 \
-      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top" \
+      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top -c pg_stat_statements.track_planning=on" \
   start >/dev/null
 runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres procuration
 psql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d procuration -X -q "$@"; }
 psql -c "CREATE EXTENSION pg_stat_statements"
 top_queries() {  # the heaviest statements since the last reset, for profiling (kept in the results)
-  psql -P pager=off -c "SELECT calls, round(total_exec_time) AS total_ms, round(mean_exec_time::numeric, 2) AS mean_ms,
+  # Planning apart from execution (track_planning): a statement planned on every run shows plans = calls.
+  psql -P pager=off -c "SELECT sum(calls) AS calls, sum(plans) AS plans, round(sum(total_plan_time)) AS plan_ms,
+    round(sum(total_exec_time)) AS exec_ms FROM pg_stat_statements" >"$SCRATCH/out/pg_top_$1.txt" || true
+  psql -P pager=off -c "SELECT calls, plans, round(total_plan_time) AS plan_ms, round(total_exec_time) AS total_ms,
+    round(mean_exec_time::numeric, 2) AS mean_ms,
     rows, left(regexp_replace(regexp_replace(query, '\s+', ' ', 'g'), '^SELECT .*? FROM ', 'SELECT … FROM '), 400)
     AS query FROM pg_stat_statements
-    ORDER BY total_exec_time DESC LIMIT 30" >"$SCRATCH/out/pg_top_$1.txt" || log "profil SQL indisponible"
+    ORDER BY total_exec_time + total_plan_time DESC LIMIT 30" >>"$SCRATCH/out/pg_top_$1.txt" || log "profil SQL indisponible"
   psql -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \

@@ -98,10 +98,17 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding: psycopg sends parameters apart and prepares a statement run 5 times on
-    # a connection, so PostgreSQL skips parsing and planning, and Python skips quoting parameters
-    # into the SQL (bench/run_load.sh: +15 % on the counter lookup). The whole test suite runs with it.
+    # Server-side binding: psycopg sends parameters apart, so Python skips quoting them into the SQL
+    # (bench/run_load.sh: +15 % on the counter lookup). The whole test suite runs with it.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool("DB_SERVER_SIDE_BINDING", True)
+    # Prepared statements: a statement run DB_PREPARE_THRESHOLD times (5) on a connection is
+    # prepared, and PostgreSQL stops parsing and planning it on every run. Django turns them off
+    # unless asked (for transaction-mode poolers: DB_PREPARE_THRESHOLD=off there). Planning was
+    # 3.5 × the execution time of the flow's statements, 61 % of PostgreSQL's CPU (docs/performance.md,
+    # « Prepared statements »).
+    _prepare = env_str("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        None if _prepare in ("off", "none") else env_int("DB_PREPARE_THRESHOLD", 5))
     # No JIT compilation: the pages send short indexed statements, and a plan whose estimate passes
     # jit_above_cost (a search's range, a count) paid ≈ 20 ms of LLVM compilation per run for
     # nothing (docs/performance.md, « Recherche large »). DB_JIT=true gives the server's setting back.

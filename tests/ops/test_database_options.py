@@ -1,6 +1,9 @@
-"""The web and worker processes' PostgreSQL connections run without JIT compilation (issue 16:
-a plan whose estimate passed jit_above_cost paid ≈ 20 ms of compilation per run); DB_JIT=true
-gives the server's own setting back."""
+"""The web and worker processes' PostgreSQL connections (issue 16):
+- run without JIT compilation (a plan whose estimate passed jit_above_cost paid ≈ 20 ms of
+  compilation per run); DB_JIT=true gives the server's own setting back;
+- prepare a statement run 5 times (DB_PREPARE_THRESHOLD), so PostgreSQL stops planning it on every
+  run (Django turns prepared statements off unless asked); DB_PREPARE_THRESHOLD=off for a
+  transaction-mode pooler."""
 
 import os
 import subprocess
@@ -22,12 +25,47 @@ def test_the_connection_runs_without_jit():
         assert cursor.fetchone()[0] == "off"
 
 
+def _option(name: str, option: str, value: str | None) -> str:
+    """OPTIONS[option] of the settings read with the environment variable `name` unset or set to value."""
+    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5/db", "DJANGO_SETTINGS_MODULE": "procuration.settings"}
+    env.pop(name, None)
+    if value is not None:
+        env[name] = value
+    code = f"from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get({option!r}))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 @pytest.mark.parametrize(("value", "expected"), [(None, "-c jit=off"), ("true", None)])
 def test_db_jit_decides_the_connection_option(value, expected):
-    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5/db", "DJANGO_SETTINGS_MODULE": "procuration.settings"}
-    env.pop("DB_JIT", None)
-    if value is not None:
-        env["DB_JIT"] = value
-    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('options'))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == str(expected)
+    assert _option("DB_JIT", "options", value) == str(expected)
+
+
+@pytest.mark.django_db
+def test_a_statement_run_more_than_five_times_is_prepared():
+    """The run after the fifth of a statement on a connection prepares it: PostgreSQL lists it in
+    pg_prepared_statements and plans it no more (Django's default leaves the list empty)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    sql = "SELECT id FROM procuration_commune WHERE id = %s AND code_insee <> 'prepared-statement-test'"
+    with connection.cursor() as cursor:
+        assert connection.connection.prepare_threshold == 5
+        for run in range(6):
+            cursor.execute(sql, [run])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%prepared-statement-test%"])
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "5"), ("0", "0"), ("off", "None"), ("none", "None")])
+def test_db_prepare_threshold_decides_the_connection_option(value, expected):
+    assert _option("DB_PREPARE_THRESHOLD", "prepare_threshold", value) == expected
+
+
+def test_a_bad_prepare_threshold_stops_the_start():
+    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5/db", "DJANGO_SETTINGS_MODULE": "procuration.settings",
+           "DB_PREPARE_THRESHOLD": "cinq"}
+    out = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.DATABASES"], cwd=ROOT,
+                         env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "DB_PREPARE_THRESHOLD='cinq' : nombre entier attendu." in out.stderr
