@@ -31,6 +31,9 @@ ALLOWED = {
     # Drops electeur_naissance_idx (date_naissance) after building electeur_pivot_idx (date_naissance,
     # code_lieu_naissance, sexe): the previous release's queries read the new index as they read the old.
     ("procuration", "0018_electeur_pivot_idx"): "an index superseded by its extension, built first",
+    # Drops the outbox's indexes led by the state (the field's own and outbox_pending_idx), after
+    # building outbox_failed_idx: the previous release's queries by state read the partial indexes.
+    ("procuration", "0019_outbox_state_indexes"): "indexes the planner misused, replaced by partial ones built first",
 }
 
 REMOVING = (
