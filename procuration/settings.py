@@ -326,7 +326,8 @@ CACHES = {
 }
 # Sessions are kept in the database and read from the cache: one Redis GET instead of a query on
 # every request (bench/run_load.sh); a stale copy left by a Redis outage is dropped (procuration/cache.py).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's cached_db, an existing session saved by one UPDATE (procuration/sessions.py).
+SESSION_ENGINE = "procuration.sessions"
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

@@ -22,11 +22,12 @@ ENVOI = {"email_contact": "marie@example.fr", "attestation": "on"}
 # transaction: BEGIN in production); INSERT, its reference drawn with it; the search keys' INSERT
 # (procuration.search, written with the new row); the scrutin's scope; the mandant's lock; the electors'
 # procurations; UPDATE (the transition); the dashboard's counts (procuration.counts); the event (the
-# dossier's first link: no head to read); the Change row; the outbox row; RELEASE; the session, in its own
-# savepoint (the demande leaves it). Before Procuration.deposer (issue 16): 26 — soumettre's savepoint and
-# its release, the locked re-read of the row just inserted, the reference's savepoint, UPDATE and release,
-# the event's head.
-STATEMENTS = 19
+# dossier's first link: no head to read); the Change row; the outbox row; RELEASE; the session's UPDATE
+# (the demande leaves it; one statement, no savepoint of its own: procuration/sessions.py). Before
+# Procuration.deposer (issue 16): 26 — soumettre's savepoint and its release, the locked re-read of the
+# row just inserted, the reference's savepoint, UPDATE and release, the event's head; 19 before
+# procuration/sessions.py (the session's savepoint and release).
+STATEMENTS = 17
 
 
 def _up_to_recap(client, scrutin):
