@@ -3,8 +3,8 @@
 A session changed by a request (each step of the demande, a login, a message…) is saved at the end
 of the request. Django's database store saves an existing session through the ORM: a model
 instance, an UPDATE compiled on every save and a transaction of its own (BEGIN, UPDATE, COMMIT;
-a savepoint inside a transaction) around a single statement that is atomic by itself. Here the
-UPDATE is written once and sent alone. Everything else is Django's: a new session (a login, the
+a savepoint inside a transaction) around a single statement that is atomic by itself. Here a
+plain UPDATE is sent alone. Everything else is Django's: a new session (a login, the
 key rotated) is still created by the ORM, whose INSERT must fail on a key already taken (CreateError);
 a session whose row is gone (logged out in another tab, expired and cleared) raises UpdateError as
 Django does, which SessionMiddleware answers with SessionInterrupted. The Redis copy is written

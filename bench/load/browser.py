@@ -7,6 +7,7 @@ counter lookup's CPU in process (cProfile, 6 December 2026): a cost no user's re
 from urllib.parse import urlencode
 
 from django.test import Client
+from django.test.client import MULTIPART_CONTENT
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -14,7 +15,5 @@ FORM = "application/x-www-form-urlencoded"
 class BrowserClient(Client):
     def post(self, path, data=None, content_type=None, **extra):
         if content_type is None and isinstance(data, dict):
-            return super().post(path, urlencode(data, doseq=True), content_type=FORM, **extra)
-        if content_type is None:
-            return super().post(path, data, **extra)
-        return super().post(path, data, content_type=content_type, **extra)
+            data, content_type = urlencode(data, doseq=True), FORM
+        return super().post(path, data, content_type=content_type or MULTIPART_CONTENT, **extra)

@@ -4,7 +4,7 @@ The worker finds a message by its key to mark it sent (procuration.tasks.MARK_SE
 `id = … AND state = 'pending'`). With the statistics taken when every message was sent,
 PostgreSQL estimated « pending » at one row and read the state index (or outbox_pending_idx,
 state first) instead of the key, visiting every entry left under « pending », dead ones
-included, for each message: 0.75 ms per message in the load bench against 0.02 by the key
+included, for each message: 0.75 ms per message in the load bench, 0.10 by the key
 (issue 16, docs/performance.md). The pending rows keep outbox_claimable_idx (id, partial);
 the failed ones get outbox_failed_idx (id, partial), built first. Both drops CONCURRENTLY on
 PostgreSQL (the web nodes insert messages meanwhile); plain elsewhere (the embedded SQLite)."""
