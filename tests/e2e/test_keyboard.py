@@ -177,7 +177,9 @@ def test_ile_with_the_keyboard_only(
     assert "Dossier reçu par le service traitant" in agent.locator("[role=status]").inner_text()
     type_into(agent, "#id_accepter-comment", "Votre inscription est enregistrée.")
     activate(agent, text_is("Accepter l'inscription"))
-    agent.wait_for_function("document.querySelector('[role=status]')?.innerText.includes('Inscription acceptée')")
+    # A locator, not wait_for_function: its string predicate is eval'd in the page, and the page's CSP
+    # (script-src 'self', no 'unsafe-eval') refused it in one run from a fresh clone.
+    agent.locator("[role=status]", has_text="Inscription acceptée").wait_for()
     d = Teledossier.objects.get(numero=numero)
     assert d.decision == Decision.ACCEPTEE
 
