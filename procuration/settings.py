@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from csp.constants import NONCE, SELF
 
 from procuration.env import env_bool, env_int, env_list, env_str
@@ -97,6 +98,13 @@ FORM_RENDERER = "procuration.renderers.FastFormRenderer"  # django-dsfr's markup
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # The options below are psycopg's: any other database would fail at its first connection with a
+    # message about a keyword. Say it at start-up instead (the embedded SQLite is the default without
+    # DATABASE_URL).
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"DATABASE_URL : une base PostgreSQL est attendue (postgres://…), pas "
+            f"{DATABASE_URL.split(':', 1)[0]!r} ; sans DATABASE_URL, l'application tourne sur SQLite (développement).")
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side binding: psycopg sends parameters apart, so Python skips quoting them into the SQL
     # (bench/run_load.sh: +15 % on the counter lookup). The whole test suite runs with it.

@@ -3,7 +3,9 @@
   compilation per run); DB_JIT=true gives the server's own setting back;
 - prepare a statement run 5 times (DB_PREPARE_THRESHOLD), so PostgreSQL stops planning it on every
   run (Django turns prepared statements off unless asked); DB_PREPARE_THRESHOLD=off for a
-  transaction-mode pooler."""
+  transaction-mode pooler;
+- are PostgreSQL's: another DATABASE_URL stops the start with a French message, not at the first
+  connection with psycopg's keywords refused by another driver."""
 
 import os
 import subprocess
@@ -69,3 +71,14 @@ def test_a_bad_prepare_threshold_stops_the_start():
                          env=env, capture_output=True, text=True)
     assert out.returncode != 0
     assert "DB_PREPARE_THRESHOLD='cinq' : nombre entier attendu." in out.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite:////tmp/procuration.sqlite3", "mysql://u:secret@127.0.0.1/db"])
+def test_a_database_url_other_than_postgresql_stops_the_start(url):
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "procuration.settings"}
+    out = subprocess.run([sys.executable, "-c", "from django.conf import settings; settings.DATABASES"], cwd=ROOT,
+                         env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    scheme = url.split(":", 1)[0]
+    assert f"DATABASE_URL : une base PostgreSQL est attendue (postgres://…), pas {scheme!r}" in out.stderr
+    assert "secret" not in out.stderr  # the URL's password is never printed
