@@ -161,7 +161,7 @@ def queue(request):
     # The page's pks and the count in one query (the filters and the order in the ORM), then the
     # columns shown and checked of those rows by one statement written once per process.
     page, pks = listing.queue_page(request.user, form, request.GET.get("page"), QUEUE_PAGE_SIZE)
-    rows = QUEUE_ROW_COLUMNS.by_pk(Procuration, pks)
+    rows = QUEUE_ROW_COLUMNS.by_pk(Procuration, pks, pad_to=QUEUE_PAGE_SIZE)
     verdicts = checks.evaluate_page(rows)
     for p in rows:
         p.verdict = verdicts[p.pk]

@@ -93,9 +93,16 @@ class Columns:
     def load(self, qs) -> list[Row]:
         return self.rows(self.queryset(qs))
 
-    def by_pk(self, model, pks) -> list[Row]:
+    def by_pk(self, model, pks, pad_to: int = 0) -> list[Row]:
         """The rows of `model` whose pks are `pks`, in that order (a pk not found is left out): the
-        same objects as load() gives, read by one statement written once per process and database."""
+        same objects as load() gives, read by one statement written once per process and database.
+
+        pad_to (a page's size): on PostgreSQL the array is filled up to that length with its last pk,
+        which reads no other row. The statement is prepared on the connection from its sixth run
+        (DB_PREPARE_THRESHOLD), and PostgreSQL then keeps its generic plan only if a custom plan is
+        not estimated cheaper; for 1 to 5 pks it was, so a commune's short queue was planned again on
+        every request (0.94 ms of planning a run in the load bench, docs/performance.md). Padded, the
+        estimate is a full page's, whatever the rows."""
         pks = list(pks)
         if not pks:
             return []
@@ -107,7 +114,7 @@ class Columns:
         sql, converters = plan
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":  # one array: the same statement for 1 or 50 rows
-                cursor.execute(f"{sql} = ANY(%s)", [pks])
+                cursor.execute(f"{sql} = ANY(%s)", [pks + pks[-1:] * (pad_to - len(pks))])
             else:
                 cursor.execute(f"{sql} IN ({', '.join(['%s'] * len(pks))})", pks)
             tuples = cursor.fetchall()
