@@ -5,8 +5,9 @@
 # docker-compose.yml) and gunicorn (2 workers × 4 threads, as in the Dockerfile) with production
 # settings (DEBUG=false, MFA for staff); loads BENCH_N procurations; then runs locust headless:
 #   1. the flow for BENCH_DURATION seconds, as fast as it goes, then at BENCH_PACED_RATE demandes/s,
-#   2. the counter lookup alone, 3. the bare view (ceiling) and 4. the audited floor (an officer's
-#      session + one audit entry, bench/load/bench_urls.py), alternating for BENCH_ROUNDS rounds;
+#   2. the counter lookup alone, 3. the bare view (ceiling), 4. the audited floor (an officer's
+#      session + one audit entry, bench/load/bench_urls.py) and 5. the page floor (the counter's
+#      form, GET /police/), alternating for BENCH_ROUNDS rounds;
 # then the registre PDF of 1,000 lines, the listes ZIP and the e-mails per second through the
 # worker; the mairie queue's CPU against the bare view (bench/form_render.py, in process); the
 # scale phase (bench/load/scale.py: every portal page's query count and time at BENCH_N, then
@@ -170,6 +171,8 @@ for round in $(seq "$ROUNDS"); do
   if [[ "$PHASES" == *" bare "* ]]; then run_locust "bare-$round" "$PHASE" "$BENCH_BARE_USERS" BareUser; fi
   # The floor of an audited officer's request, with as many users as the lookup (issue 16).
   if [[ "$PHASES" == *" floor "* ]]; then run_locust "floor-$round" "$PHASE" "$BENCH_LOOKUP_USERS" FloorUser; fi
+  # The floor of an HTML page: the counter's form, GET (the cheapest page of the flow).
+  if [[ "$PHASES" == *" floor "* ]]; then run_locust "page-$round" "$PHASE" "$BENCH_LOOKUP_USERS" PageFloorUser; fi
 done
 uptime | tee "$SCRATCH/out/uptime-after.txt"
 

@@ -49,6 +49,7 @@ to_police: deque = deque()  # (reference, commune index)
 to_mairie: dict = defaultdict(deque)  # commune index -> procuration pk
 officers = iter(DATA["officers"])
 FLOOR = "plancher (session d'agent + 1 entrée d'audit)"
+PAGE_FLOOR = "plancher page (formulaire du guichet, GET /police/)"
 LOGIN_LOCK = gevent.lock.Semaphore(1)  # staff log in one after the other, as at the start of a shift
 agents = iter(DATA["agents"])
 STATE = {"expected": int(os.environ.get("BENCH_EXPECTED", "1")), "ready": 0, "start": None, "stop": None, "flows": 0, "filed": 0, "police": 0}
@@ -343,6 +344,19 @@ class FloorUser(OfficerSessionUser):
     def floor(self):
         try:
             self.get("/bench/audit/", FLOOR)
+        except StepFailed:
+            pass
+
+
+class PageFloorUser(OfficerSessionUser):
+    """The floor of an HTML page: the counter's form (GET /police/), the cheapest real page of the
+    portals — an officer's session and user, the DSFR page around a one-field form, its CSRF token,
+    no query of its own. Every page of the flow costs at least this (docs/performance.md)."""
+
+    @task
+    def page(self):
+        try:
+            self.get("/police/", PAGE_FLOOR)
         except StepFailed:
             pass
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from statistics import median
 
 out = Path(sys.argv[1])
+PAGE_FLOOR = "plancher page (formulaire du guichet, GET /police/)"  # the request's name in locustfile.py
 
 
 def load(name):
@@ -139,6 +140,28 @@ if rounds:
         # request instead of an anonymous one (docs/performance.md, « The floor, and the targets we propose »).
         verdict(f"guichet ÷ plancher audité (médiane de {len(lookup_floor)} manches)", f"{median(lookup_floor):.0%}",
                 "≥ 75 % (proposée)", median(lookup_floor) >= 0.75)
+    # The floor of an HTML page (the counter's form, GET): what any page of the flow costs at least. The
+    # flow's requests/s ÷ its requests/s is how close the flow comes to pages with no work of their own.
+    page_ratios, page_rates = [], []
+    for i, (lookup, bare) in enumerate(rounds, 1):
+        page = load(f"page-{i}")
+        if not page:
+            continue
+        pv = page["samples"].get(PAGE_FLOOR, [])
+        pr = len(pv) / page["window"] if page["window"] else 0
+        page_rates.append(pr)
+        line(f"{i}. plancher page (GET /police/)", len(pv), f"{pr:.1f}", f"{pct(pv, .5):.0f}", f"{pct(pv, .95):.0f}")
+        if page["failures"]:
+            print("échecs plancher page :", dict(page["failures"]))
+        if bare and bare["window"]:
+            br = len(bare["samples"].get("vue nue (1 SELECT indexé)", [])) / bare["window"]
+            page_ratios.append(pr / br if br else 0)
+    if page_ratios:
+        verdicts.append((f"plancher page ÷ vue nue (médiane de {len(page_ratios)} manches)",
+                         f"{median(page_ratios):.0%}", "—", "info"))
+    if page_rates and flow:
+        verdicts.append(("parcours ÷ plancher page (req/s)", f"{request_rate(flow) / median(page_rates):.0%}", "—",
+                         "info"))
 if bare_rates:
     bare_rate = median(bare_rates)
     verdicts.append((f"vue nue, plafond (médiane de {len(bare_rates)} manches)", f"{bare_rate:.1f}/s", "—", "info"))
@@ -186,7 +209,7 @@ if scale:
 SERVER = ("gunicorn", "postgres", "redis")
 GROUPS = SERVER + ("celery", "smtp", "locust")
 phases = [(name, load(name)) for name in ("flow", "paced")]
-phases += [(f"{kind}-{i}", load(f"{kind}-{i}")) for i in range(1, len(rounds) + 1) for kind in ("lookup", "bare", "floor")]
+phases += [(f"{kind}-{i}", load(f"{kind}-{i}")) for i in range(1, len(rounds) + 1) for kind in ("lookup", "bare", "floor", "page")]
 phases = [(name, res) for name, res in phases if res and res.get("cpu")]
 server_ms = {}
 if phases:
@@ -208,7 +231,8 @@ if phases:
           f"{phases[0][1]['cpu']['cpus']} cœurs prise par locust, par toute la machine.")
     bare_ms = [v for k, v in server_ms.items() if k.startswith("bare-")]
     if bare_ms:
-        for kind, label in (("flow", "parcours"), ("lookup", "guichet"), ("floor", "plancher audité")):
+        for kind, label in (("flow", "parcours"), ("lookup", "guichet"), ("floor", "plancher audité"),
+                            ("page", "plancher page")):
             mine = [v for k, v in server_ms.items() if k == kind or k.startswith(f"{kind}-")]
             if mine:
                 verdicts.append((f"CPU serveur par requête, {label} ÷ vue nue", f"{median(mine) / median(bare_ms):.1f} ×",
