@@ -1,4 +1,4 @@
-"""Documents of a télédossier: the pre-filled CERFA, the XML export, the ZIP of the dossier, the
+"""Documents of a télédossier: the pre-filled CERFA(s), the XML export, the ZIP of the dossier, the
 attestation de recensement."""
 
 import base64
@@ -10,20 +10,49 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from listes import rules
 from listes.models import Demarche, Document, ListesCommuneConfig, Teledossier
 from procuration.exceptions import DomainError
 from procuration.pdf import render_pdf
 
 XML_NAMESPACE = "urn:demarches-electorales:listes:teledossier:1"
-CERFA = {
-    Demarche.ILE: ("pdf/listes_cerfa_ile.html", "cerfa_12669-02_inscription.pdf"),
-    Demarche.RCO: ("pdf/listes_cerfa_rco.html", "declaration_recensement.pdf"),
+RCO_DECLARATION = ("pdf/listes_cerfa_rco.html", "declaration_recensement.pdf")
+# The template of each ILE form (which forms a dossier needs: listes.rules.ile_cerfas).
+CERFA_TEMPLATES = {
+    rules.CERFA_12669.numero: "pdf/listes_cerfa_ile.html",
+    rules.CERFA_12670.numero: "pdf/listes_cerfa_ile_ue.html",
+    rules.CERFA_12671.numero: "pdf/listes_cerfa_ile_ue.html",
+}
+# The XML element of each statement of the EU citizen's declaration (rules.DECLARATIONS_UE's order).
+XML_DECLARATIONS = {
+    "declaration_nationalite": "nationalite",
+    "declaration_adresse": "adresseEnFrance",
+    "declaration_droit_de_vote": "nonDechuDuDroitDeVote",
+    "declaration_vote_en_france": "voteEuropeenEnFranceSeulement",
 }
 
 
-def cerfa_pdf(d: Teledossier) -> bytes:
-    template, _ = CERFA[d.demarche]
-    return render_pdf(template, {"d": d, "pieces": list(d.pieces.all()), "generated_at": timezone.now()})
+def cerfas(d: Teledossier) -> list[tuple[str, str, rules.Cerfa | None]]:
+    """(template, name in the ZIP, rules.Cerfa) of each pre-filled form of the dossier: the ILE's
+    by listes.rules.ile_cerfas (12669*02, or 12670*02 and/or 12671*02), the RCO's declaration."""
+    if d.demarche == Demarche.ILE:
+        return [(CERFA_TEMPLATES[c.numero], c.filename, c) for c in rules.ile_cerfas(d)]
+    template, name = RCO_DECLARATION
+    return [(template, name, None)]
+
+
+def cerfa_pdf(d: Teledossier, cerfa: rules.Cerfa | None = None) -> bytes:
+    """One pre-filled form of the dossier: `cerfa` (a rules.Cerfa of the ILE), else its first."""
+    chosen = [(template, form) for template, _, form in cerfas(d) if cerfa is None or form == cerfa]
+    if not chosen:
+        raise ValueError(f"Le télédossier {d.numero} ne relève pas du formulaire {cerfa}.")
+    template, cerfa = chosen[0]
+    context = {"d": d, "pieces": list(d.pieces.all()), "generated_at": timezone.now(), "cerfa": cerfa}
+    if cerfa is not None and cerfa.declaration:
+        # The statements the law behind this form requires (LO227-4, or loi 77-729 art. 2-3).
+        context["declarations"] = [(decl, made) for decl, made in d.declarations_ue
+                                   if cerfa.declaration in decl.sources]
+    return render_pdf(template, context)
 
 
 def teledossier_xml(d: Teledossier) -> bytes:
@@ -60,6 +89,15 @@ def teledossier_xml(d: Teledossier) -> bytes:
         ile = sub(root, "inscription")
         sub(ile, "motifRattachement", d.motif_rattachement)
         sub(ile, "liste", "principale" if d.nationalite == "FR" else "complementaire")
+        declarations = d.declarations_ue
+        if declarations:  # a citizen of another EU member state (listes.rules.ile_declarations)
+            ue = sub(ile, "citoyenUE")
+            sub(ue, "nationalite", d.nationalite)
+            sub(ue, "listeMunicipales", "true" if d.complementaire_municipales else "false")
+            sub(ue, "listeEuropeennes", "true" if d.complementaire_europeennes else "false")
+            declaration = sub(ue, "declaration")
+            for decl, made in declarations:
+                sub(declaration, XML_DECLARATIONS[decl.field], "true" if made else "false")
         if d.scrutin_id:
             sub(ile, "scrutin", d.scrutin.libelle, dateTour1=d.scrutin.date_tour1.isoformat())
     else:
@@ -89,9 +127,9 @@ def piece_names(d: Teledossier):
 
 def dossier_zip(d: Teledossier) -> bytes:
     buffer = io.BytesIO()
-    _, cerfa_name = CERFA[d.demarche]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(cerfa_name, cerfa_pdf(d))
+        for _, name, cerfa in cerfas(d):
+            zf.writestr(name, cerfa_pdf(d, cerfa))
         zf.writestr("donnees.xml", teledossier_xml(d))
         for name, piece in piece_names(d):
             with piece.file.open("rb") as fh:

@@ -69,6 +69,9 @@ class _DossierForm(DsfrBaseForm):
         return cleaned
 
 
+_UE_HINT = "Citoyens d'un autre État membre de l'Union européenne seulement (listes complémentaires)."
+
+
 class IleForm(_DossierForm):
     PIECES = (PieceKind.IDENTITE, PieceKind.ATTACHE)
 
@@ -90,21 +93,40 @@ class IleForm(_DossierForm):
                  (rules.COMPLEMENTAIRE_EUROPEENNES, "Liste complémentaire pour les élections européennes")],
         help_text="Un citoyen de l'Union européenne vote aux élections municipales et européennes, pas aux autres.",
     )
+    # The EU citizen's written declaration (LO227-4; loi 77-729 art. 2-3): required by
+    # listes.rules.ile_declarations for a non-French nationality only, so optional for the field itself.
+    declaration_nationalite = forms.BooleanField(
+        label=rules.DECLARATIONS_UE["declaration_nationalite"], required=False, help_text=_UE_HINT,
+    )
+    declaration_adresse = forms.BooleanField(
+        label=rules.DECLARATIONS_UE["declaration_adresse"], required=False, help_text=_UE_HINT,
+    )
+    declaration_droit_de_vote = forms.BooleanField(
+        label=rules.DECLARATIONS_UE["declaration_droit_de_vote"], required=False, help_text=_UE_HINT,
+    )
+    declaration_vote_en_france = forms.BooleanField(
+        label=rules.DECLARATIONS_UE["declaration_vote_en_france"], required=False,
+        help_text="Citoyens de l'Union européenne qui demandent la liste complémentaire pour les élections "
+                  "européennes seulement.",
+    )
     nom_usage = forms.CharField(label="Nom d'usage (facultatif)", max_length=150, required=False)
     motif_rattachement = forms.ChoiceField(
         label="Votre attache avec la commune", choices=MotifRattachement.choices, widget=forms.RadioSelect
     )
     field_order = [
-        "commune", "nationalite", "etat_membre", "complementaires", "motif_rattachement", "nom_usage",
-        "lieu_naissance", "departement_naissance", "adresse", "code_postal", "ville", "telephone",
+        "commune", "nationalite", "etat_membre", "complementaires", *rules.DECLARATIONS_UE, "motif_rattachement",
+        "nom_usage", "lieu_naissance", "departement_naissance", "adresse", "code_postal", "ville", "telephone",
     ]
 
     def clean(self):
-        """The nationality gives the list(s) (listes.rules.ile_listes); the commune's next scrutin
-        gives the online deadline and the age (listes.rules): each error on its field."""
+        """The nationality gives the list(s) (listes.rules.ile_listes) and the declarations required
+        (listes.rules.ile_declarations); the commune's next scrutin gives the online deadline and the
+        age (listes.rules): each error on its field. `self.declarations`: what the télédossier keeps,
+        the declarations required and made (never one a French national ticked)."""
         cleaned = super().clean()
         self.scrutin = None
         self.listes = None
+        self.declarations = dict.fromkeys(rules.DECLARATIONS_UE, False)
         nationalite = cleaned.get("nationalite")
         if nationalite == "UE" and not cleaned.get("etat_membre"):
             self.add_error("etat_membre", "Choisissez l'État membre de l'Union européenne dont vous avez la nationalité.")
@@ -114,6 +136,11 @@ class IleForm(_DossierForm):
                 self.listes = rules.ile_listes(code, cleaned.get("complementaires") or ())
             except DomainError as e:
                 self.add_error(e.field, e.message)
+            else:
+                for declaration in rules.ile_declarations(self.listes):
+                    self.declarations[declaration.field] = bool(cleaned.get(declaration.field))
+                for error in rules.ile_declaration_errors(self.listes, cleaned):
+                    self.add_error(error.field, error.message)
         commune = cleaned.get("commune")
         if commune is not None:
             try:

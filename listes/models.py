@@ -182,6 +182,18 @@ class Teledossier(models.Model):
     complementaire_europeennes = models.BooleanField(
         "liste complémentaire européenne", default=False, db_default=False
     )
+    # The written declaration of a citizen of another EU member state (LO227-4; loi 77-729 art. 2-3):
+    # which statements are required is listes.rules.ile_declarations; False for a French national.
+    declaration_nationalite = models.BooleanField(
+        "déclaration : nationalité de l'État membre", default=False, db_default=False
+    )
+    declaration_adresse = models.BooleanField("déclaration : adresse en France", default=False, db_default=False)
+    declaration_droit_de_vote = models.BooleanField(
+        "déclaration : non déchu du droit de vote dans son État", default=False, db_default=False
+    )
+    declaration_vote_en_france = models.BooleanField(
+        "déclaration : vote aux européennes en France seulement", default=False, db_default=False
+    )
     decision = models.CharField("décision", max_length=10, choices=Decision.choices, blank=True, default="")
     motif_refus = models.TextField("motif du refus", blank=True)
     electeur = models.ForeignKey(
@@ -230,6 +242,14 @@ class Teledossier(models.Model):
             "Listes complémentaires municipales et européennes")
 
     @property
+    def declarations_ue(self) -> list[tuple]:
+        """The EU citizen's declaration: (rules.Declaration, made) for each statement required
+        (listes.rules.ile_declarations); empty for a French national."""
+        from listes.rules import ile_declarations
+
+        return [(d, bool(getattr(self, d.field))) for d in ile_declarations(self)]
+
+    @property
     def est_clos(self) -> bool:
         return self.etat == Etat.CLOS
 
@@ -260,6 +280,8 @@ class Teledossier(models.Model):
             get_user_model().objects.select_for_update().filter(pk=usager.pk).exists()
             rules.check_teledossiers_today(usager)
             dossier = cls(usager=usager, email=usager.email, **data)
+            if dossier.est_ile:  # an EU citizen's written declaration (listes.rules.ile_declarations)
+                rules.check_ile_declarations(dossier)
             for _ in range(20):
                 dossier.numero = generate_numero()
                 try:

@@ -1,4 +1,5 @@
-"""Domain rules of the listes portal: ILE deadline, RCO age window, upload checks."""
+"""Domain rules of the listes portal: ILE lists, CERFA(s) and EU declaration, ILE deadline, RCO age
+window, upload checks."""
 
 import datetime
 import zoneinfo
@@ -87,6 +88,118 @@ def ile_listes(nationalite: str, complementaires=()) -> Listes:
         )
     return Listes(nationalite, Liste.COMPLEMENTAIRE, COMPLEMENTAIRE_MUNICIPALES in chosen,
                   COMPLEMENTAIRE_EUROPEENNES in chosen)
+
+
+# ------------------------------------------------------------------ ILE: the CERFA(s) and the EU citizen's declaration
+
+# The legal bases of the declaration an EU citizen writes (each list has its own).
+LO227_4 = "code électoral, article LO227-4"
+LOI_77_729_ART_2_3 = "loi n° 77-729 du 7 juillet 1977, article 2-3"
+
+
+class Cerfa(NamedTuple):
+    """A form pre-filled into the dossier's ZIP: its number, title, file name in the ZIP, and the
+    legal basis of the declaration it carries ("" for the French nationals' form)."""
+
+    numero: str
+    titre: str
+    filename: str
+    base_legale: str
+    declaration: str
+
+
+CERFA_12669 = Cerfa(
+    "12669*02", "Demande d'inscription sur les listes électorales à l'usage des citoyens français",
+    "cerfa_12669-02_inscription.pdf", "Code électoral, articles L. 9 à L. 15-1 et R. 5 à R. 8", "",
+)
+CERFA_12670 = Cerfa(
+    "12670*02", "Demande d'inscription sur les listes électorales à l'usage des citoyens non-français de l'Union "
+    "européenne — élections municipales",
+    "cerfa_12670-02_inscription_municipales.pdf", "Code électoral, articles LO227-1 à LO227-5", LO227_4,
+)
+CERFA_12671 = Cerfa(
+    "12671*02", "Demande d'inscription sur les listes électorales à l'usage des citoyens non-français de l'Union "
+    "européenne — élections au Parlement européen",
+    "cerfa_12671-02_inscription_europeennes.pdf", "Loi n° 77-729 du 7 juillet 1977, articles 2-1 à 2-3",
+    LOI_77_729_ART_2_3,
+)
+
+
+def ile_cerfas(listes) -> tuple[Cerfa, ...]:
+    """The CERFA(s) of an inscription, the one home of this rule (listes.documents: the dossier's
+    ZIP and its PDFs). `listes`: anything with `nationalite`, `complementaire_municipales` and
+    `complementaire_europeennes` (a Listes from ile_listes, a Teledossier). French → n° 12669*02;
+    a citizen of another EU member state files on their own forms, one per liste complémentaire
+    asked: n° 12670*02 (municipales, LO227-1 s.), n° 12671*02 (européennes, loi 77-729 art. 2-1 s.)."""
+    if (listes.nationalite or "").upper() == FRANCAISE:
+        return (CERFA_12669,)
+    return tuple(cerfa for cerfa, asked in ((CERFA_12670, listes.complementaire_municipales),
+                                            (CERFA_12671, listes.complementaire_europeennes)) if asked)
+
+
+class Declaration(NamedTuple):
+    """One statement of the EU citizen's written declaration: the Teledossier's (and the form's)
+    BooleanField, its wording « Je déclare sur l'honneur … », and the texts that require it."""
+
+    field: str
+    text: str
+    sources: tuple[str, ...]
+
+
+# field -> wording, in the order of the form, the CERFA and the XML.
+DECLARATIONS_UE = {
+    "declaration_nationalite": "Je déclare sur l'honneur avoir la nationalité de l'État membre de l'Union "
+                               "européenne indiqué dans cette demande.",
+    "declaration_adresse": "Je déclare sur l'honneur que mon adresse en France est celle indiquée dans cette demande.",
+    "declaration_droit_de_vote": "Je déclare sur l'honneur ne pas être déchu(e) du droit de vote dans l'État dont "
+                                 "j'ai la nationalité.",
+    "declaration_vote_en_france": "Je déclare sur l'honneur que je n'exercerai mon droit de vote aux élections au "
+                                  "Parlement européen qu'en France.",
+}
+
+
+def ile_declarations(listes) -> tuple[Declaration, ...]:
+    """The declarations required of an inscription, the one home of this rule (the form, the
+    filing, the CERFA, the XML, the guichet). `listes` as for ile_cerfas. A French national: none.
+    A citizen of another EU member state states (a) their nationality, (b) their address in France,
+    (c) that they are not deprived of the right to vote in their state (LO227-4 for the municipales,
+    loi 77-729 art. 2-3 for the européennes) and, for the européennes, (d) that they will vote for
+    the European Parliament only in France (art. 2-3)."""
+    if (listes.nationalite or "").upper() == FRANCAISE:
+        return ()
+    sources = tuple(source for source, asked in ((LO227_4, listes.complementaire_municipales),
+                                                 (LOI_77_729_ART_2_3, listes.complementaire_europeennes)) if asked)
+    if not sources:
+        return ()
+    required = [Declaration(field, DECLARATIONS_UE[field], sources)
+                for field in ("declaration_nationalite", "declaration_adresse", "declaration_droit_de_vote")]
+    if listes.complementaire_europeennes:
+        required.append(Declaration("declaration_vote_en_france", DECLARATIONS_UE["declaration_vote_en_france"],
+                                    (LOI_77_729_ART_2_3,)))
+    return tuple(required)
+
+
+def ile_declaration_errors(listes, declared=None) -> list[DomainError]:
+    """One DomainError (French message, code, field) per required declaration (ile_declarations)
+    not made. `declared`: field name -> bool (the form's cleaned_data, the filing's data); None
+    reads the fields of `listes` itself (a Teledossier)."""
+    def made(field):
+        return bool(declared.get(field)) if declared is not None else bool(getattr(listes, field, False))
+
+    return [
+        DomainError(
+            "Cochez cette déclaration : elle est exigée des citoyens de l'Union européenne "
+            f"({' ; '.join(d.sources)}).", code="ile_declaration", field=d.field,
+        )
+        for d in ile_declarations(listes) if not made(d.field)
+    ]
+
+
+def check_ile_declarations(listes, declared=None) -> None:
+    """Raise the first of ile_declaration_errors, if any (Teledossier.deposer)."""
+    errors = ile_declaration_errors(listes, declared)
+    if errors:
+        raise errors[0]
 
 
 # ------------------------------------------------------------------ ILE deadline

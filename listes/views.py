@@ -93,7 +93,7 @@ def _file_dossier(request, demarche: str):
             fields.update(
                 nom_usage=data["nom_usage"], motif_rattachement=data["motif_rattachement"], scrutin=scrutin,
                 nationalite=form.listes.nationalite, complementaire_municipales=form.listes.complementaire_municipales,
-                complementaire_europeennes=form.listes.complementaire_europeennes,
+                complementaire_europeennes=form.listes.complementaire_europeennes, **form.declarations,
             )
         else:
             fields.update(

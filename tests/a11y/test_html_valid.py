@@ -180,6 +180,10 @@ def collect_flow_pages(world, pages: Pages) -> None:
 
     # The usager's ILE with its errors.
     pages.add("listes: formulaire ILE (erreurs)", mandant.post(reverse("listes:usager_ile_new"), {}))
+    # An EU citizen's ILE without the written declaration: each checkbox in error.
+    pages.add("listes: formulaire ILE (citoyen UE, déclaration manquante)", mandant.post(
+        reverse("listes:usager_ile_new"),
+        {"nationalite": "UE", "etat_membre": "IT", "complementaires": ["municipales", "europeennes"]}))
 
     # A staff login: wrong password, then the TOTP step.
     from procuration.models import User

@@ -78,6 +78,12 @@ def ile_post_data(commune, **extra):
     return {k: v for k, v in data.items() if v is not None}
 
 
+# The written declaration of a citizen of another EU member state, every statement ticked
+# (listes.rules.ile_declarations says which are required).
+DECLARATIONS_UE = {"declaration_nationalite": "on", "declaration_adresse": "on", "declaration_droit_de_vote": "on",
+                   "declaration_vote_en_france": "on"}
+
+
 def rco_post_data(commune, **extra):
     data = {
         "commune": commune.pk,

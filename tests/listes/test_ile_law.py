@@ -13,7 +13,7 @@ from procuration import checks
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Electeur, Liste, Procuration, ScrutinType
 from tests.factories import ElecteurFactory, ScrutinFactory, UserFactory
-from tests.listes.conftest import ile_post_data
+from tests.listes.conftest import DECLARATIONS_UE, ile_post_data
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -31,7 +31,8 @@ def citoyen_ue(db):
 
 def test_nationalite_francaise_liste_principale_ue_listes_complementaires(client, file_ile, citoyen_ue, agent_listes,
                                                                           commune):
-    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales", "europeennes"])
+    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales", "europeennes"],
+                 **DECLARATIONS_UE)
     assert (d.nationalite, d.complementaire_municipales, d.complementaire_europeennes) == ("IT", True, True)
     client.force_login(agent_listes)
     assert "Italie" in client.get(reverse("listes:dossier", args=[d.numero])).content.decode()
@@ -42,7 +43,7 @@ def test_nationalite_francaise_liste_principale_ue_listes_complementaires(client
 
     only_europeennes = UserFactory(username="ue2", first_name="Jan", last_name="DE VRIES", gender="M",
                                    birthdate=datetime.date(1970, 1, 1), birthplace="", birthcountry="99135")
-    d2 = file_ile(user=only_europeennes, nationalite="UE", etat_membre="NL", complementaires=["europeennes"])
+    d2 = file_ile(user=only_europeennes, nationalite="UE", etat_membre="NL", complementaires=["europeennes"], **DECLARATIONS_UE)
     d2.accepter(by=agent_listes, comment="ok")
     assert (d2.electeur.liste, d2.electeur.complementaire_municipales, d2.electeur.complementaire_europeennes) == (
         Liste.COMPLEMENTAIRE, False, True)
@@ -74,7 +75,8 @@ def test_citoyen_ue_sur_liste_complementaire_ne_peut_pas_etre_mandataire_preside
         file_ile, citoyen_ue, agent_listes, commune, mandant_electeur):
     """Accepted on the listes complémentaires, the EU citizen is found as a mandataire, but the
     automatic check « liste_complementaire » refuses them for a présidentielle or législatives."""
-    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales", "europeennes"])
+    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales", "europeennes"],
+                 **DECLARATIONS_UE)
     d.accepter(by=agent_listes, comment="ok")
     ue = d.electeur
 
@@ -212,7 +214,8 @@ def test_liste_complementaire_montree_au_mandant_et_a_la_mairie(client, file_ile
     is told at the mandataire step, the mairie sees the check in the dossier."""
     from tests.factories import ProcurationFactory
 
-    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales"])
+    d = file_ile(user=citoyen_ue, nationalite="UE", etat_membre="IT", complementaires=["municipales"],
+                 **DECLARATIONS_UE)
     d.accepter(by=agent_listes, comment="ok")
     ue = d.electeur
     presidentielle = ScrutinFactory(type=ScrutinType.PRESIDENTIELLE, libelle="Présidentielle")

@@ -99,7 +99,9 @@ def test_the_lists_and_the_nationality_in_words(nationalite, municipales, europe
 
 
 @pytest.mark.parametrize("extra, listes, label", [
-    ({"nationalite": "IT", "complementaire_europeennes": True}, "Liste complémentaire européennes", "Italie"),
+    ({"nationalite": "IT", "complementaire_europeennes": True, "declaration_nationalite": True,
+      "declaration_adresse": True, "declaration_droit_de_vote": True, "declaration_vote_en_france": True},
+     "Liste complémentaire européennes", "Italie"),
     # The nationality as read from the database (not the literal "FR" of the code): still « Française ».
     ({}, "Liste principale", "Française"),
 ])

@@ -85,6 +85,22 @@ def test_cerfa_and_attestation_are_tagged(commune):
         assert_accessible_pdf(fh.read(), f"Attestation de recensement — {rco.numero}", has={"/Document", "/H1"})
 
 
+def test_the_eu_citizens_cerfa_are_tagged(commune):
+    """CERFA n° 12670*02 and n° 12671*02 (listes.rules.ile_cerfas), like n° 12669*02."""
+    from listes import rules
+    from listes.documents import cerfa_pdf
+    from listes.models import Teledossier
+
+    d = Teledossier.objects.create(
+        numero="TUE000001", demarche="ile", commune=commune, usager=UserFactory(username="u-ue"),
+        email="u@example.org", nom="ROSSI", prenoms="Giulia", sexe="F", date_naissance=datetime.date(1988, 4, 2),
+        lieu_naissance="Roma", adresse="3 rue des Lilas", code_postal="81190", ville="Almayrac", nationalite="IT",
+        complementaire_municipales=True, complementaire_europeennes=True,
+    )
+    for cerfa in (rules.CERFA_12670, rules.CERFA_12671):
+        assert_accessible_pdf(cerfa_pdf(d, cerfa), f"CERFA n° {cerfa.numero} — {d.numero}", has={"/Document", "/H1"})
+
+
 def test_a_pdf_template_without_title_or_language_is_refused(tmp_path, settings):
     (tmp_path / "sans_titre.html").write_text('<!DOCTYPE html><html lang="fr"><head><title> </title></head><body>x</body></html>')
     (tmp_path / "sans_langue.html").write_text("<!DOCTYPE html><html><head><title>T</title></head><body>x</body></html>")
