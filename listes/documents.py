@@ -17,12 +17,8 @@ from procuration.pdf import render_pdf
 
 XML_NAMESPACE = "urn:demarches-electorales:listes:teledossier:1"
 RCO_DECLARATION = ("pdf/listes_cerfa_rco.html", "declaration_recensement.pdf")
-# The template of each ILE form (which forms a dossier needs: listes.rules.ile_cerfas).
-CERFA_TEMPLATES = {
-    rules.CERFA_12669.numero: "pdf/listes_cerfa_ile.html",
-    rules.CERFA_12670.numero: "pdf/listes_cerfa_ile_ue.html",
-    rules.CERFA_12671.numero: "pdf/listes_cerfa_ile_ue.html",
-}
+# One template for the ILE's forms (which forms a dossier needs: listes.rules.ile_cerfas).
+ILE_TEMPLATE = "pdf/listes_cerfa_ile.html"
 # The XML element of each statement of the EU citizen's declaration (rules.DECLARATIONS_UE's order).
 XML_DECLARATIONS = {
     "declaration_nationalite": "nationalite",
@@ -36,7 +32,7 @@ def cerfas(d: Teledossier) -> list[tuple[str, str, rules.Cerfa | None]]:
     """(template, name in the ZIP, rules.Cerfa) of each pre-filled form of the dossier: the ILE's
     by listes.rules.ile_cerfas (12669*02, or 12670*02 and/or 12671*02), the RCO's declaration."""
     if d.demarche == Demarche.ILE:
-        return [(CERFA_TEMPLATES[c.numero], c.filename, c) for c in rules.ile_cerfas(d)]
+        return [(ILE_TEMPLATE, c.filename, c) for c in rules.ile_cerfas(d)]
     template, name = RCO_DECLARATION
     return [(template, name, None)]
 
