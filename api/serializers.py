@@ -150,6 +150,21 @@ class EventSerializer(serializers.Serializer):
     comment = serializers.CharField()
 
 
+class DeclarationSerializer(serializers.Serializer):
+    """One statement of an EU citizen's written declaration (listes.rules.ile_declarations)."""
+
+    champ = serializers.CharField(help_text="p. ex. declaration_droit_de_vote")
+    texte = serializers.CharField(help_text="« Je déclare sur l'honneur … »")
+    sources = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Textes qui l'exigent (LO227-4 ; loi 77-729, art. 2-3).")
+    faite = serializers.BooleanField(help_text="Cochée par l'usager.")
+
+    def to_representation(self, instance):
+        declaration, made = instance  # Teledossier.declarations_ue: (listes.rules.Declaration, made)
+        return super().to_representation({"champ": declaration.field, "texte": declaration.text,
+                                          "sources": list(declaration.sources), "faite": made})
+
+
 class TeledossierSerializer(serializers.Serializer):
     numero = serializers.CharField()
     demarche = serializers.ChoiceField(choices=Demarche.choices)
@@ -172,6 +187,14 @@ class TeledossierSerializer(serializers.Serializer):
     ville = serializers.CharField()
     scrutin = serializers.IntegerField(source="scrutin_id", allow_null=True)
     motif_rattachement = serializers.CharField()
+    nationalite = serializers.CharField(help_text="Code ISO de la nationalité (FR : liste principale).")
+    complementaire_municipales = serializers.BooleanField(help_text="Liste complémentaire municipale demandée.")
+    complementaire_europeennes = serializers.BooleanField(help_text="Liste complémentaire européenne demandée.")
+    declaration_ue = DeclarationSerializer(
+        many=True, source="declarations_ue",
+        help_text="La déclaration écrite d'un citoyen d'un autre État membre de l'Union européenne, chaque "
+                  "énoncé exigé (vide pour un Français et pour le recensement).",
+    )
     nne = serializers.CharField(source="electeur.nne", allow_null=True, default=None)
 
 

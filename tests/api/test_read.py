@@ -135,3 +135,33 @@ def test_signed_link_dies_with_its_key(api, data):
     url = api("teledossiers").get(f"/api/v1/teledossiers/{data['d'].numero}/").json()["documents"][0]["url"]
     ApiKey.objects.filter(scopes=["teledossiers:read"]).update(revoked_at=timezone.now())
     assert_problem(api(None).get(url), 403)
+
+
+def test_a_teledossier_shows_the_lists_asked_and_the_eu_declaration(api, data, mandant_user, commune):
+    """The communes' software reads what the guichet shows: the nationality, the listes complémentaires
+    asked and each statement of an EU citizen's written declaration (listes.rules.ile_declarations)."""
+    import datetime
+
+    from listes.models import Demarche, Teledossier
+
+    client = api("teledossiers")
+    french = client.get(f"/api/v1/teledossiers/{data['d'].numero}/").json()
+    assert (french["nationalite"], french["complementaire_municipales"], french["complementaire_europeennes"],
+            french["declaration_ue"]) == ("FR", False, False, [])
+    ue = Teledossier.deposer(
+        usager=mandant_user, pieces=[], demarche=Demarche.ILE, commune=commune, nom="ROSSI", prenoms="Giulia",
+        sexe="F", date_naissance=datetime.date(1988, 4, 2), lieu_naissance="Roma", adresse="3 rue des Lilas",
+        code_postal="81190", ville="Almayrac", motif_rattachement="domicile", nationalite="IT",
+        complementaire_municipales=False, complementaire_europeennes=True, declaration_nationalite=True,
+        declaration_adresse=True, declaration_droit_de_vote=True, declaration_vote_en_france=True,
+    )
+    shown = client.get(f"/api/v1/teledossiers/{ue.numero}/").json()
+    assert (shown["nationalite"], shown["complementaire_municipales"], shown["complementaire_europeennes"]) == (
+        "IT", False, True)
+    assert [(d["champ"], d["faite"]) for d in shown["declaration_ue"]] == [
+        ("declaration_nationalite", True), ("declaration_adresse", True), ("declaration_droit_de_vote", True),
+        ("declaration_vote_en_france", True)]
+    assert shown["declaration_ue"][3]["sources"] == ["loi n° 77-729 du 7 juillet 1977, article 2-3"]
+    assert shown["declaration_ue"][3]["texte"].startswith("Je déclare sur l'honneur")
+    listing = client.get("/api/v1/teledossiers/").json()["results"]
+    assert {row["numero"]: row["nationalite"] for row in listing} == {data["d"].numero: "FR", ue.numero: "IT"}
