@@ -32,13 +32,17 @@ from procuration.exceptions import DomainError
 from procuration.fixed_select import CompiledOnce
 from procuration.lookups import AnyOf
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
-from procuration.models.territory import Electeur, Liste, Scrutin, ScrutinType
+from procuration.models.territory import TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE, Electeur, Liste, Scrutin
 from procuration.rows import Columns, Row
 
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
 PLAFOND_FRANCE = 1  # ...of which only one established in France.
 RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "scrutin")
 MANDATAIRE_SELF = "Le mandataire doit être une autre personne que le mandant."
+LISTE_COMPLEMENTAIRE_FERMEE = (
+    "Un électeur inscrit sur une liste complémentaire (citoyen de l'Union européenne) ne peut être mandataire "
+    "que pour les élections municipales et européennes."
+)
 MANDATAIRE_NE_PEUT_PAS_VOTER = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
 _FIELDS = ("id", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
            "etablissement", "reference", "submitted_at")
@@ -158,7 +162,7 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     dates = []
     if forbidding and any(_needs_forbidding(p) for p in rows):
         dates = list(
-            Scrutin.objects.filter(type__in=[ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES]).values_list(
+            Scrutin.objects.filter(type__in=TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE).values_list(
                 "date_tour1", "date_tour2"
             )
         )
@@ -278,8 +282,7 @@ def _results(p, loaded: _Loaded) -> list[CheckResult]:
     results.append(CheckResult(
         "liste_complementaire", "Liste complémentaire", not complementaire,
         "Sans objet." if not complementaire
-        else "Un électeur inscrit sur une liste complémentaire ne peut pas être mandataire "
-        "pour l'élection présidentielle ou les élections législatives.",
+        else LISTE_COMPLEMENTAIRE_FERMEE,
     ))
     return results
 

@@ -195,6 +195,18 @@ class ScrutinType(models.TextChoices):
     PARTIELLE = "partielle", "Élection partielle"
 
 
+# The scrutins a citizen of another EU member state, on a liste complémentaire, may not vote at, hence
+# may not be mandataire for: every one but the municipales (code électoral LO227-1) and the européennes
+# (loi n° 77-729 du 7 juillet 1977, art. 2-1). The shared domain notes name only the présidentielle and
+# the législatives; the law also closes the départementales, the régionales and the référendum
+# (docs/domain.md). An élection partielle (its kind not recorded) stays open. The one home of the rule:
+# Scrutin.interdit_liste_complementaire and the checks' query of the closed scrutins (procuration.checks).
+TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE = (
+    ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES, ScrutinType.DEPARTEMENTALES, ScrutinType.REGIONALES,
+    ScrutinType.REFERENDUM,
+)
+
+
 class ScrutinQuerySet(models.QuerySet):
     def concernant(self, commune):
         """The scrutins whose scope includes `commune` (a Commune or its pk): the national ones (no
@@ -238,8 +250,9 @@ class Scrutin(models.Model):
 
     @property
     def interdit_liste_complementaire(self) -> bool:
-        """EU citizens on a liste complémentaire may not be mandataire for these (domain.md)."""
-        return self.type in (ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES)
+        """EU citizens on a liste complémentaire may not be mandataire for this scrutin
+        (TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE, docs/domain.md)."""
+        return self.type in TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE
 
 
 # Scrutin.concerne, asked by every demande (procuration.validity.periode): the statement of

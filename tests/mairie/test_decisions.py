@@ -381,6 +381,6 @@ def test_a_paper_cerfa_the_domain_refuses_shows_why_and_keeps_nothing(client, ag
     r = client.post(reverse("mairie:cerfa"), _cerfa_data(mandant, ue, ScrutinFactory(type=ScrutinType.PRESIDENTIELLE)))
     assert r.status_code == 200
     errors = [e for field_errors in r.context["form"].errors.values() for e in field_errors]
-    assert errors == ["Un électeur inscrit sur une liste complémentaire ne peut pas être mandataire pour l'élection "
-                      "présidentielle ou les élections législatives."]
+    assert errors == ["Un électeur inscrit sur une liste complémentaire (citoyen de l'Union européenne) ne peut être "
+                      "mandataire que pour les élections municipales et européennes."]
     assert not Procuration.objects.exists()
