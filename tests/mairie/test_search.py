@@ -450,10 +450,15 @@ def test_a_broad_search_counts_up_to_the_cap_and_says_so(client, agent_mairie, c
     monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 4)
     monkeypatch.setattr(views, "SEARCH_PAGE_SIZE", 3)
     now = timezone.now()
+    # Every name fixed: a Faker mandataire named « Durand » (or « Martine » below) made the counts
+    # and the page's rows wrong once in a while.
     martins = [ProcurationFactory(validee_mairie=True, commune=commune, created_at=now - datetime.timedelta(hours=i % 3),
-                                  mandant=ElecteurFactory(commune=commune, nom="Martin"))
+                                  mandant=ElecteurFactory(commune=commune, nom="Martin"),
+                                  mandataire=ElecteurFactory(commune=commune, nom="Bernard", prenoms="Luc"))
                for i in range(7)]
-    ProcurationFactory(validee_mairie=True, commune=commune, mandant=ElecteurFactory(commune=commune, nom="Durand"))
+    ProcurationFactory(validee_mairie=True, commune=commune,
+                       mandant=ElecteurFactory(commune=commune, nom="Durand", prenoms="Paul"),
+                       mandataire=ElecteurFactory(commune=commune, nom="Leroy", prenoms="Anne"))
     newest = list(Procuration.objects.filter(pk__in=[p.pk for p in martins])
                   .order_by("-created_at", "-pk").values_list("reference", flat=True))
     client.force_login(agent_mairie)
