@@ -8,7 +8,10 @@ from pathlib import Path
 from statistics import median
 
 out = Path(sys.argv[1])
-PAGE_FLOOR = "plancher page (formulaire du guichet, GET /police/)"  # the request's name in locustfile.py
+# The requests' names in locustfile.py.
+BARE = "vue nue (1 SELECT indexé)"
+FLOOR = "plancher (session d'agent + 1 entrée d'audit)"
+PAGE_FLOOR = "plancher page (formulaire du guichet, GET /police/)"
 
 
 def load(name):
@@ -69,6 +72,27 @@ def worst_p95(res):
                default=("—", float("nan")))
 
 
+def floor_rounds(kind, request_name, label):
+    """A floor measured in each round next to the bare view (phases `{kind}-N`): prints its rows and
+    returns (its requests/s per round, None where it did not run; its requests/s ÷ the bare view's)."""
+    rates, ratios = [], []
+    for i, (_, bare) in enumerate(rounds, 1):
+        res = load(f"{kind}-{i}")
+        if not res:
+            rates.append(None)
+            continue
+        values = res["samples"].get(request_name, [])
+        rate = len(values) / res["window"] if res["window"] else 0
+        rates.append(rate)
+        line(f"{i}. {label}", len(values), f"{rate:.1f}", f"{pct(values, .5):.0f}", f"{pct(values, .95):.0f}")
+        if res["failures"]:
+            print(f"échecs {label} :", dict(res["failures"]))
+        if bare and bare["window"]:
+            bare_rate = len(bare["samples"].get(BARE, [])) / bare["window"]
+            ratios.append(rate / bare_rate if bare_rate else 0)
+    return rates, ratios
+
+
 flow, paced, measures = load("flow"), load("paced"), load("measures")
 queue, scale = load("queue"), load("scale")
 print(f"\n=== Charge : parcours complet — {os.environ.get('BENCH_CONTEXT', '')}")
@@ -116,22 +140,9 @@ if rounds:
         ratio = median(ratios)
         verdict(f"guichet ÷ vue nue (médiane de {len(ratios)} manches)", f"{ratio:.0%}", "≥ 75 %", ratio >= 0.75)
     # The audited floor (an officer's session + one audit entry): what the lookup cannot go below.
-    floor_ratios, lookup_floor = [], []
-    for i, (lookup, bare) in enumerate(rounds, 1):
-        floor = load(f"floor-{i}")
-        if not floor:
-            continue
-        fv = floor["samples"].get("plancher (session d'agent + 1 entrée d'audit)", [])
-        fr = len(fv) / floor["window"]
-        line(f"{i}. plancher audité (GET /bench/audit/)", len(fv), f"{fr:.1f}", f"{pct(fv, .5):.0f}", f"{pct(fv, .95):.0f}")
-        if floor["failures"]:
-            print("échecs plancher :", dict(floor["failures"]))
-        if bare and bare["window"]:
-            br = len(bare["samples"].get("vue nue (1 SELECT indexé)", [])) / bare["window"]
-            floor_ratios.append(fr / br if br else 0)
-        if lookup and fr:
-            lr = len(lookup["samples"].get("recherche au guichet", [])) / lookup["window"]
-            lookup_floor.append(lr / fr)
+    floor_rates, floor_ratios = floor_rounds("floor", FLOOR, "plancher audité (GET /bench/audit/)")
+    lookup_floor = [len(lookup["samples"].get("recherche au guichet", [])) / lookup["window"] / fr
+                    for (lookup, _), fr in zip(rounds, floor_rates) if lookup and fr]
     if floor_ratios:
         verdicts.append((f"plancher audité ÷ vue nue (médiane de {len(floor_ratios)} manches)",
                          f"{median(floor_ratios):.0%}", "—", "info"))
@@ -142,20 +153,8 @@ if rounds:
                 "≥ 75 % (proposée)", median(lookup_floor) >= 0.75)
     # The floor of an HTML page (the counter's form, GET): what any page of the flow costs at least. The
     # flow's requests/s ÷ its requests/s is how close the flow comes to pages with no work of their own.
-    page_ratios, page_rates = [], []
-    for i, (lookup, bare) in enumerate(rounds, 1):
-        page = load(f"page-{i}")
-        if not page:
-            continue
-        pv = page["samples"].get(PAGE_FLOOR, [])
-        pr = len(pv) / page["window"] if page["window"] else 0
-        page_rates.append(pr)
-        line(f"{i}. plancher page (GET /police/)", len(pv), f"{pr:.1f}", f"{pct(pv, .5):.0f}", f"{pct(pv, .95):.0f}")
-        if page["failures"]:
-            print("échecs plancher page :", dict(page["failures"]))
-        if bare and bare["window"]:
-            br = len(bare["samples"].get("vue nue (1 SELECT indexé)", [])) / bare["window"]
-            page_ratios.append(pr / br if br else 0)
+    page_rates, page_ratios = floor_rounds("page", PAGE_FLOOR, "plancher page (GET /police/)")
+    page_rates = [r for r in page_rates if r is not None]
     if page_ratios:
         verdicts.append((f"plancher page ÷ vue nue (médiane de {len(page_ratios)} manches)",
                          f"{median(page_ratios):.0%}", "—", "info"))

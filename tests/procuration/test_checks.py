@@ -198,7 +198,8 @@ def test_every_scrutin_type_is_either_open_or_closed_to_a_liste_complementaire_o
     assert not set(TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE) & open_
 
 
-@pytest.mark.parametrize("type_", [ScrutinType.REGIONALES, ScrutinType.DEPARTEMENTALES, ScrutinType.REFERENDUM])
+@pytest.mark.parametrize("type_", [ScrutinType.LEGISLATIVES, ScrutinType.REGIONALES, ScrutinType.DEPARTEMENTALES,
+                                   ScrutinType.REFERENDUM])
 def test_liste_complementaire_for_a_duree_covering_a_scrutin_closed_to_it(commune, type_):
     """A durée is closed to a mandataire on a liste complémentaire when any scrutin it may not vote at
     has a tour in it: the same types as for a procuration for one scrutin (one home of the rule)."""
@@ -213,19 +214,6 @@ def test_liste_complementaire_for_a_duree_covering_a_scrutin_closed_to_it(commun
     before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
                                 valid_from=today, valid_until=today + datetime.timedelta(days=60))
     assert before.soumettre()  # only the municipales in it
-
-
-def test_liste_complementaire_for_a_duree_covering_a_legislatives(commune):
-    ScrutinFactory(type=ScrutinType.LEGISLATIVES, date_tour1=timezone.localdate() + datetime.timedelta(days=90))
-    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
-    today = timezone.localdate()
-    covering = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
-                                  valid_from=today, valid_until=today + datetime.timedelta(days=120))
-    with pytest.raises(DomainError, match="liste complémentaire"):
-        covering.soumettre()
-    before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
-                                valid_from=today, valid_until=today + datetime.timedelta(days=60))
-    assert before.soumettre()
 
 
 # ------------------------------------------------------------------ who may be the mandataire
