@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
-from django.core.exceptions import ImproperlyConfigured
 from csp.constants import NONCE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from procuration.env import env_bool, env_int, env_list, env_str
 

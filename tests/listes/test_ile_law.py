@@ -89,7 +89,7 @@ def test_citoyen_ue_sur_liste_complementaire_ne_peut_pas_etre_mandataire_preside
         p = demande(type_)
         failing = {r.code: r.message for r in checks.evaluate(p) if not r.ok}
         assert set(failing) == {"liste_complementaire"}
-        assert "liste complémentaire ne peut pas être mandataire" in failing["liste_complementaire"]
+        assert "ne peut être mandataire que pour les élections municipales et européennes" in failing["liste_complementaire"]
         with pytest.raises(DomainError) as excinfo:
             checks.raise_for_demande(p)
         assert excinfo.value.code == "liste_complementaire"
@@ -225,9 +225,9 @@ def test_liste_complementaire_montree_au_mandant_et_a_la_mairie(client, file_ile
     response = client.post(reverse("mandant:demande_mandataire"), {
         "mode": "nne", "nne": ue.nne, "date_naissance_nne": ue.date_naissance.isoformat()})
     assert response.status_code == 200
-    assert any("liste complémentaire ne peut pas être mandataire" in e for e in response.context["form"].errors["nne"])
+    assert any("ne peut être mandataire que pour les élections municipales et européennes" in e for e in response.context["form"].errors["nne"])
     p = ProcurationFactory(validee_autorite=True, commune=commune, mandant=mandant_electeur, mandataire=ue,
                            scrutin=presidentielle)
     client.force_login(agent_mairie)
     page = client.get(reverse("mairie:detail", args=[p.pk])).content.decode()
-    assert "liste complémentaire ne peut pas être mandataire" in page
+    assert "ne peut être mandataire que pour les élections municipales et européennes" in page
