@@ -32,7 +32,14 @@ from procuration.exceptions import DomainError
 from procuration.fixed_select import CompiledOnce
 from procuration.lookups import AnyOf
 from procuration.models.procuration import ACTIVE_FOR_MANDANT, ACTIVE_FOR_PLAFOND, Etablissement, Portee
-from procuration.models.territory import TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE, Electeur, Liste, Scrutin
+from procuration.models.territory import (
+    TYPES_D_UNE_LISTE_COMPLEMENTAIRE,
+    TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE,
+    Electeur,
+    Liste,
+    Scrutin,
+    liste_complementaire_fermee,
+)
 from procuration.rows import Columns, Row
 
 PLAFOND_TOTAL = 2  # L.73: at most two procurations...
@@ -41,7 +48,7 @@ RELATED = ("mandant", "mandant__bureau", "mandataire", "mandataire__commune", "s
 MANDATAIRE_SELF = "Le mandataire doit être une autre personne que le mandant."
 LISTE_COMPLEMENTAIRE_FERMEE = (
     "Un électeur inscrit sur une liste complémentaire (citoyen de l'Union européenne) ne peut être mandataire "
-    "que pour les élections municipales et européennes."
+    "que pour les élections municipales et européennes, et pour chacune s'il est inscrit sur sa liste."
 )
 MANDATAIRE_NE_PEUT_PAS_VOTER = "Le mandataire n'est inscrit sur aucune liste électorale ou ne peut pas voter."
 _FIELDS = ("id", "mandant_id", "mandataire_id", "status", "valid_from", "valid_until", "autorite_at",
@@ -52,10 +59,6 @@ class ElecteurRow(Row):
     peut_voter = Electeur.peut_voter  # the model's property itself: one home for the rule
 
 
-class ScrutinRow(Row):
-    interdit_liste_complementaire = Scrutin.interdit_liste_complementaire
-
-
 # What _results reads of a row, for a page read with values_list() (procuration.rows): a page adds
 # what it shows (COLUMNS | its own Columns). A column missing here fails loudly (AttributeError).
 COLUMNS = Columns(
@@ -63,11 +66,12 @@ COLUMNS = Columns(
         "": ("commune_id", "mandant_id", "mandataire_id", "portee", "scrutin_id", "valid_from", "valid_until",
              "autorite_at", "etablissement"),
         "mandant": ("inscrit", "droits_civiques", "deces", "commune_id", "sous_tutelle", "tuteur_id"),
-        "mandataire": ("inscrit", "droits_civiques", "deces", "liste"),
+        "mandataire": ("inscrit", "droits_civiques", "deces", "liste", "complementaire_municipales",
+                       "complementaire_europeennes"),
         "mandataire__commune": ("nom",),
         "scrutin": ("type",),
     },
-    classes={"mandant": ElecteurRow, "mandataire": ElecteurRow, "scrutin": ScrutinRow},
+    classes={"mandant": ElecteurRow, "mandataire": ElecteurRow},
 )
 _BINDING = Columns({"": _FIELDS})  # the other procurations of the page's electors (_load)
 
@@ -106,7 +110,7 @@ class _Loaded:
 
     by_mandataire: dict[int, list]
     by_mandant: dict[int, list]
-    forbidding: list[tuple]  # (date_tour1, date_tour2) of the scrutins closed to a liste complémentaire
+    forbidding: list[tuple]  # (type, date_tour1, date_tour2) of the scrutins a liste complémentaire may close
 
 
 def _needs_forbidding(p) -> bool:
@@ -162,9 +166,9 @@ def _load(rows, *, mandataire: bool = True, mandant: bool = True, forbidding: bo
     dates = []
     if forbidding and any(_needs_forbidding(p) for p in rows):
         dates = list(
-            Scrutin.objects.filter(type__in=TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE).values_list(
-                "date_tour1", "date_tour2"
-            )
+            Scrutin.objects.filter(
+                type__in=[*TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE, *TYPES_D_UNE_LISTE_COMPLEMENTAIRE]
+            ).values_list("type", "date_tour1", "date_tour2")
         )
     return _Loaded(by_mandataire, by_mandant, dates)
 
@@ -236,13 +240,16 @@ def _doublon(p, binding):
 
 
 def _liste_complementaire_interdite(p, forbidding) -> bool:
-    if p.mandataire.liste != Liste.COMPLEMENTAIRE:
+    m = p.mandataire
+    if m.liste != Liste.COMPLEMENTAIRE:
         return False
+    lists = (m.complementaire_municipales, m.complementaire_europeennes)
     if p.portee == Portee.SCRUTIN and p.scrutin_id:
-        return p.scrutin.interdit_liste_complementaire
+        return liste_complementaire_fermee(p.scrutin.type, *lists)
     return any(
-        p.valid_from <= d1 <= p.valid_until or (d2 is not None and p.valid_from <= d2 <= p.valid_until)
-        for d1, d2 in forbidding
+        liste_complementaire_fermee(type_, *lists)
+        and (p.valid_from <= d1 <= p.valid_until or (d2 is not None and p.valid_from <= d2 <= p.valid_until))
+        for type_, d1, d2 in forbidding
     )
 
 

@@ -199,12 +199,30 @@ class ScrutinType(models.TextChoices):
 # may not be mandataire for: every one but the municipales (code électoral LO227-1) and the européennes
 # (loi n° 77-729 du 7 juillet 1977, art. 2-1). The shared domain notes name only the présidentielle and
 # the législatives; the law also closes the départementales, the régionales and the référendum
-# (docs/domain.md). An élection partielle (its kind not recorded) stays open. The one home of the rule:
-# Scrutin.interdit_liste_complementaire and the checks' query of the closed scrutins (procuration.checks).
+# (docs/domain.md). An élection partielle (its kind not recorded) stays open. Read by
+# liste_complementaire_fermee, the one home of the rule, and the checks' query of the scrutins it may close.
 TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE = (
     ScrutinType.PRESIDENTIELLE, ScrutinType.LEGISLATIVES, ScrutinType.DEPARTEMENTALES, ScrutinType.REGIONALES,
     ScrutinType.REFERENDUM,
 )
+# The scrutins of one liste complémentaire each: open only to its electors.
+TYPES_D_UNE_LISTE_COMPLEMENTAIRE = (ScrutinType.MUNICIPALES, ScrutinType.EUROPEENNES)
+
+
+def liste_complementaire_fermee(scrutin_type: str, municipales: bool, europeennes: bool) -> bool:
+    """May an elector on a liste complémentaire NOT be mandataire for a scrutin of this type? The one
+    home of the rule (procuration.checks, for a scrutin and for the scrutins of a durée). Closed: the
+    TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE; and, when the register says which liste(s)
+    complémentaire(s) the elector is on (`municipales`, `europeennes`: Electeur.complementaire_*, set
+    by an accepted ILE), the municipales without the municipale one (LO227-1) and the européennes
+    without the européenne one (loi 77-729, art. 2-1). Neither set: the register did not say (an
+    imported REU extract), only the types are closed."""
+    if scrutin_type in TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE:
+        return True
+    if not (municipales or europeennes):
+        return False
+    return ((scrutin_type == ScrutinType.MUNICIPALES and not municipales)
+            or (scrutin_type == ScrutinType.EUROPEENNES and not europeennes))
 
 
 class ScrutinQuerySet(models.QuerySet):
@@ -248,11 +266,6 @@ class Scrutin(models.Model):
     def derniere_date(self):
         return self.date_tour2 or self.date_tour1
 
-    @property
-    def interdit_liste_complementaire(self) -> bool:
-        """EU citizens on a liste complémentaire may not be mandataire for this scrutin
-        (TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE, docs/domain.md)."""
-        return self.type in TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE
 
 
 # Scrutin.concerne, asked by every demande (procuration.validity.periode): the statement of

@@ -382,5 +382,6 @@ def test_a_paper_cerfa_the_domain_refuses_shows_why_and_keeps_nothing(client, ag
     assert r.status_code == 200
     errors = [e for field_errors in r.context["form"].errors.values() for e in field_errors]
     assert errors == ["Un électeur inscrit sur une liste complémentaire (citoyen de l'Union européenne) ne peut être "
-                      "mandataire que pour les élections municipales et européennes."]
+                      "mandataire que pour les élections municipales et européennes, et pour chacune s'il est "
+                      "inscrit sur sa liste."]
     assert not Procuration.objects.exists()

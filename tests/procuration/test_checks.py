@@ -189,6 +189,50 @@ def test_liste_complementaire_mandataire(commune, type_, allowed):
         assert excinfo.value.code == "liste_complementaire"
 
 
+@pytest.mark.parametrize(
+    ("municipales", "europeennes", "type_", "allowed"),
+    [
+        (True, False, ScrutinType.MUNICIPALES, True), (True, False, ScrutinType.EUROPEENNES, False),
+        (False, True, ScrutinType.MUNICIPALES, False), (False, True, ScrutinType.EUROPEENNES, True),
+        (True, True, ScrutinType.MUNICIPALES, True), (True, True, ScrutinType.EUROPEENNES, True),
+        # The register did not say which list (an imported REU extract): only the closed types.
+        (False, False, ScrutinType.MUNICIPALES, True), (False, False, ScrutinType.EUROPEENNES, True),
+        (True, True, ScrutinType.REGIONALES, False),
+    ],
+)
+def test_a_liste_complementaire_opens_only_its_own_scrutins(commune, municipales, europeennes, type_, allowed):
+    """An EU citizen on the liste complémentaire européenne only votes at the européennes (loi 77-729,
+    art. 2-1), on the municipale only at the municipales (LO227-1): mandataire for those only, on the
+    procuration's own check (soumettre) and on the mairie's page of checks alike."""
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE, nationalite="IT",
+                         complementaire_municipales=municipales, complementaire_europeennes=europeennes)
+    p = ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=ue, scrutin=ScrutinFactory(type=type_))
+    if allowed:
+        assert p.soumettre()
+    else:
+        with pytest.raises(DomainError, match="pour chacune s'il est inscrit sur sa liste") as excinfo:
+            p.soumettre()
+        assert excinfo.value.code == "liste_complementaire"
+    p.refresh_from_db()
+    page = checks.evaluate_page(checks.COLUMNS.load(Procuration.objects.filter(pk=p.pk)))
+    assert {r.code: r.ok for r in page[p.pk].results}["liste_complementaire"] is allowed
+
+
+def test_a_duree_of_a_mandataire_on_the_liste_europeenne_only_is_closed_by_a_municipales(commune):
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE, nationalite="DE",
+                         complementaire_municipales=False, complementaire_europeennes=True)
+    today = timezone.localdate()
+    ScrutinFactory(type=ScrutinType.EUROPEENNES, date_tour1=today + datetime.timedelta(days=30), date_tour2=None)
+    ScrutinFactory(type=ScrutinType.MUNICIPALES, date_tour1=today + datetime.timedelta(days=90))
+    covering = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
+                                  valid_from=today, valid_until=today + datetime.timedelta(days=120))
+    with pytest.raises(DomainError, match="liste complémentaire"):
+        covering.soumettre()
+    before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
+                                valid_from=today, valid_until=today + datetime.timedelta(days=60))
+    assert before.soumettre()  # only the européennes in it
+
+
 def test_every_scrutin_type_is_either_open_or_closed_to_a_liste_complementaire_on_purpose():
     """A new ScrutinType must be placed by someone reading the law, not left open by default."""
     from procuration.models.territory import TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE
