@@ -161,8 +161,9 @@ class ImportForm(DsfrBaseForm):
     fichier = forms.FileField(
         label="Extrait du répertoire électoral unique (CSV)",
         help_text="Fichier CSV en UTF-8, séparateur point-virgule, une ligne d'en-tête : nne;nom;nom_usage;prenoms;"
-        "sexe;date_naissance;lieu_naissance;bureau;liste;adresse;code_lieu_naissance;code_pays_naissance (voir la "
-        "documentation du format).",
+        "sexe;date_naissance;lieu_naissance;bureau;liste;adresse;code_lieu_naissance;code_pays_naissance;radiation;"
+        "nationalite (seules les cinq premières sont obligatoires ; liste : principale, lcm, lce, lcm+lce ou "
+        "consulaire ; voir la documentation du format).",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 

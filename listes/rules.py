@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from procuration.exceptions import DomainError
+from procuration.models import territory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 ACCEPTED_PIECE_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
@@ -40,16 +41,9 @@ def check_teledossiers_today(usager, now=None) -> None:
 
 # ------------------------------------------------------------------ ILE nationality and lists
 
-FRANCAISE = "FR"
-# The other member states of the European Union (ISO 3166-1 alpha-2): their nationals register on
-# the listes complémentaires (municipales, européennes), never on the liste principale.
-ETATS_MEMBRES_UE = {
-    "DE": "Allemagne", "AT": "Autriche", "BE": "Belgique", "BG": "Bulgarie", "CY": "Chypre", "HR": "Croatie",
-    "DK": "Danemark", "ES": "Espagne", "EE": "Estonie", "FI": "Finlande", "GR": "Grèce", "HU": "Hongrie",
-    "IE": "Irlande", "IT": "Italie", "LV": "Lettonie", "LT": "Lituanie", "LU": "Luxembourg", "MT": "Malte",
-    "NL": "Pays-Bas", "PL": "Pologne", "PT": "Portugal", "CZ": "République tchèque", "RO": "Roumanie",
-    "SK": "Slovaquie", "SI": "Slovénie", "SE": "Suède",
-}
+# The nationality → list rule and the member states: procuration.models.territory (the register's
+# import reads them too).
+FRANCAISE, ETATS_MEMBRES_UE = territory.FRANCAISE, territory.ETATS_MEMBRES_UE
 COMPLEMENTAIRE_MUNICIPALES = "municipales"
 COMPLEMENTAIRE_EUROPEENNES = "europeennes"
 
@@ -71,9 +65,10 @@ def ile_listes(nationalite: str, complementaires=()) -> Listes:
     from procuration.models import Liste
 
     nationalite = (nationalite or "").strip().upper()
-    if nationalite == FRANCAISE:
+    ouvertes = territory.listes_de_la_nationalite(nationalite)
+    if Liste.PRINCIPALE in ouvertes:
         return Listes(FRANCAISE, Liste.PRINCIPALE, False, False)
-    if nationalite not in ETATS_MEMBRES_UE:
+    if Liste.COMPLEMENTAIRE not in ouvertes:
         raise DomainError(
             "L'inscription sur les listes électorales est ouverte aux personnes de nationalité française et, sur "
             "les listes complémentaires (élections municipales et européennes), aux ressortissants d'un autre État "

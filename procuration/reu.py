@@ -20,21 +20,35 @@ from django.db import transaction
 
 from procuration import search
 from procuration.exceptions import DomainError
-from procuration.models.territory import Commune, Electeur, Liste
+from procuration.models.territory import FRANCAISE, Commune, Electeur, Liste, listes_de_la_nationalite
 from procuration.normalize import fold, normalize_nne
 from procuration.registry import RadiationMotif, radier_electeur
 
 COLUMNS = ["nne", "nom", "nom_usage", "prenoms", "sexe", "date_naissance", "lieu_naissance", "bureau", "liste", "adresse",
-           "code_lieu_naissance", "code_pays_naissance", "radiation"]
+           "code_lieu_naissance", "code_pays_naissance", "radiation", "nationalite"]
 _COG = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 FRANCE = "99100"
 REQUIRED_COLUMNS = ["nne", "nom", "prenoms", "sexe", "date_naissance"]
 MAX_BYTES = 20 * 1024 * 1024
-LISTES = {fold(label): value for value, label in Liste.choices} | {
-    "principale": Liste.PRINCIPALE, "p": Liste.PRINCIPALE, "lp": Liste.PRINCIPALE,
-    "complementaire": Liste.COMPLEMENTAIRE, "c": Liste.COMPLEMENTAIRE, "lce": Liste.COMPLEMENTAIRE,
-    "consulaire": Liste.CONSULAIRE, "lec": Liste.CONSULAIRE,
+# The column « liste »: (liste, on the liste complémentaire municipale, on the européenne). None: the
+# extract does not say which liste complémentaire (« complementaire »): the elector's flags are kept
+# (an accepted ILE set them), and with neither set only the scrutin types closed to every liste
+# complémentaire are (procuration.models.territory.liste_complementaire_fermee). The REU's own codes:
+# LCM, LCE, both as « lcm+lce ».
+_PRINCIPALE, _CONSULAIRE = (Liste.PRINCIPALE, False, False), (Liste.CONSULAIRE, False, False)
+_LCM, _LCE, _LCM_LCE = ((Liste.COMPLEMENTAIRE, True, False), (Liste.COMPLEMENTAIRE, False, True),
+                        (Liste.COMPLEMENTAIRE, True, True))
+LISTES = {fold(label): (value, False, False) for value, label in Liste.choices} | {
+    "principale": _PRINCIPALE, "p": _PRINCIPALE, "lp": _PRINCIPALE,
+    "complementaire": (Liste.COMPLEMENTAIRE, None, None), "c": (Liste.COMPLEMENTAIRE, None, None),
+    fold(Liste.COMPLEMENTAIRE.label): (Liste.COMPLEMENTAIRE, None, None),
+    "lcm": _LCM, "complementaire municipale": _LCM, "complementaire municipales": _LCM,
+    "lce": _LCE, "complementaire europeenne": _LCE, "complementaire europeennes": _LCE,
+    "lcm lce": _LCM_LCE, "lce lcm": _LCM_LCE,  # « lcm+lce », « LCE / LCM »: fold() reads punctuation as a space
+    "consulaire": _CONSULAIRE, "lec": _CONSULAIRE,
 }
+_LISTE_NAMES = {Liste.PRINCIPALE: "la liste principale", Liste.CONSULAIRE: "la liste consulaire",
+                Liste.COMPLEMENTAIRE: "une liste complémentaire"}
 # The optional column « radiation »: an event of the register (procuration.registry.radier_electeur).
 RADIATIONS = {fold(label): value for value, label in RadiationMotif.choices} | {
     "deces": RadiationMotif.DECES, "decede": RadiationMotif.DECES, "decedee": RadiationMotif.DECES,
@@ -113,9 +127,21 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
         problems.append(f"Code COG du pays de naissance « {pays} » : 5 chiffres commençant par 99 (99100 pour la France).")
     elif lieu and pays != FRANCE:
         problems.append("Un lieu de naissance en France (code COG) va avec le pays 99100.")
-    liste = LISTES.get(fold(values["liste"]) or "principale")
-    if liste is None:
-        problems.append(f"Liste « {values['liste']} » : principale, complementaire ou consulaire attendu.")
+    listes = LISTES.get(fold(values["liste"]) or "principale")
+    if listes is None:
+        problems.append(f"Liste « {values['liste']} » : principale, lcm (complémentaire municipale), lce "
+                        "(complémentaire européenne), lcm+lce, complementaire ou consulaire attendu.")
+        listes = (None, None, None)
+    liste, municipales, europeennes = listes
+    nationalite = values["nationalite"].upper()
+    ouvertes = listes_de_la_nationalite(nationalite) if nationalite else ()
+    if nationalite and not ouvertes:
+        problems.append(f"Nationalité « {values['nationalite']} » : FR ou le code à deux lettres d'un État membre de "
+                        "l'Union européenne attendu (DE, IT, PT…) ; une autre nationalité n'est inscrite sur aucune "
+                        "liste.")
+    elif ouvertes and liste and liste not in ouvertes:
+        problems.append(f"Nationalité « {nationalite} » et {_LISTE_NAMES[liste]} : un électeur de cette nationalité "
+                        f"est inscrit sur {' ou '.join(_LISTE_NAMES[li] for li in ouvertes)}.")
     radiation = RADIATIONS.get(fold(values["radiation"])) if values["radiation"] else ""
     if radiation is None:
         problems.append(f"Radiation « {values['radiation']} » : vide, deces, radiation ou droits_civiques attendu.")
@@ -127,6 +153,9 @@ def _parse_row(row: dict, bureaux: dict[int, int], today: datetime.date) -> tupl
         "lieu_naissance": _clean_name(values["lieu_naissance"]), "bureau_id": bureau_id, "liste": liste,
         "adresse": _clean_name(values["adresse"]), "code_lieu_naissance": lieu, "code_pays_naissance": pays,
         "radiation": radiation,
+        # None: what the extract does not say, kept from the elector's record (import_extract).
+        "nationalite": nationalite or (FRANCAISE if liste != Liste.COMPLEMENTAIRE else None),
+        "complementaire_municipales": municipales, "complementaire_europeennes": europeennes,
     }, []
 
 
@@ -179,10 +208,11 @@ def import_extract(commune: Commune, data: bytes, today: datetime.date | None = 
         for nne, values in rows.items():
             electeur = existing.get(nne)
             if electeur is None:
-                new.append(Electeur(commune=commune, inscrit=True, **values))
+                new.append(Electeur(commune=commune, inscrit=True, **{k: v for k, v in values.items() if v is not None}))
                 continue
             for k, v in values.items():
-                setattr(electeur, k, v)
+                if v is not None:  # else kept (_parse_row: what the extract does not say)
+                    setattr(electeur, k, v)
             electeur.commune = commune
             electeur.inscrit = True
             changed.append(electeur)

@@ -84,6 +84,33 @@ class Liste(models.TextChoices):
     CONSULAIRE = "consulaire", "Liste électorale consulaire"
 
 
+FRANCAISE = "FR"
+# The other member states of the European Union (ISO 3166-1 alpha-2): their nationals register on
+# the listes complémentaires (municipales, européennes), never on the liste principale.
+ETATS_MEMBRES_UE = {
+    "DE": "Allemagne", "AT": "Autriche", "BE": "Belgique", "BG": "Bulgarie", "CY": "Chypre", "HR": "Croatie",
+    "DK": "Danemark", "ES": "Espagne", "EE": "Estonie", "FI": "Finlande", "GR": "Grèce", "HU": "Hongrie",
+    "IE": "Irlande", "IT": "Italie", "LV": "Lettonie", "LT": "Lituanie", "LU": "Luxembourg", "MT": "Malte",
+    "NL": "Pays-Bas", "PL": "Pologne", "PT": "Portugal", "CZ": "République tchèque", "RO": "Roumanie",
+    "SK": "Slovaquie", "SI": "Slovénie", "SE": "Suède",
+}
+
+
+def listes_de_la_nationalite(nationalite: str) -> tuple[str, ...]:
+    """The lists a nationality may be registered on, the one home of the rule (read by the ILE,
+    listes.rules.ile_listes, and by the register's import, procuration.reu): French → the liste
+    principale (L.11) or, living abroad, the liste électorale consulaire (loi organique 76-97); a
+    national of another EU member state → a liste complémentaire only (LO227-1 for the municipales,
+    loi 77-729 art. 2-1 for the européennes); any other nationality → none. `nationalite`: an ISO
+    3166-1 alpha-2 code, any case."""
+    code = (nationalite or "").strip().upper()
+    if code == FRANCAISE:
+        return (Liste.PRINCIPALE, Liste.CONSULAIRE)
+    if code in ETATS_MEMBRES_UE:
+        return (Liste.COMPLEMENTAIRE,)
+    return ()
+
+
 class Electeur(models.Model):
     """The local copy of the electoral register (REU extract)."""
 

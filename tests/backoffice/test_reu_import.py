@@ -151,3 +151,85 @@ def test_import_page_counts_the_deaths_and_the_procurations_they_void(client, ad
     assert (p.status, p.annulation_motif) == (Status.ANNULEE, "deces_mandataire")
     assert set(OutboxEmail.objects.filter(procuration=p).values_list("kind", flat=True)) == {
         "annulation", "annulation_mairie"}
+
+
+# ------------------------------------------------------------------ nationality and which liste complémentaire
+
+LISTES_HEADER = "nne;nom;prenoms;sexe;date_naissance;liste;nationalite\n"
+
+
+def _import(commune, *lines):
+    return reu.import_extract(commune, (LISTES_HEADER + "".join(f"{line}\n" for line in lines)).encode())
+
+
+def _listes(nne):
+    e = Electeur.objects.get(nne=nne)
+    return e.liste, e.nationalite, e.complementaire_municipales, e.complementaire_europeennes
+
+
+def test_the_extract_says_which_liste_complementaire_and_the_nationality(commune):
+    """The REU's codes LCM, LCE and both: the elector's flags (procuration.models.territory.
+    liste_complementaire_fermee reads them); a principale or consulaire line is French."""
+    report = _import(commune, "300000021;Rossi;Luca;M;01/01/1980;lcm;it",
+                     "300000022;Schmidt;Anna;F;01/01/1980;LCE;DE",
+                     "300000023;Silva;Rui;M;01/01/1980;lcm+lce;PT",
+                     "300000024;Janssen;Eva;F;01/01/1980;Complémentaire européenne;",
+                     "300000025;Martin;Paul;M;01/01/1980;principale;",
+                     "300000026;Durand;Léa;F;01/01/1980;lec;FR")
+    assert report.ok, report.errors
+    assert _listes("300000021") == (Liste.COMPLEMENTAIRE, "IT", True, False)
+    assert _listes("300000022") == (Liste.COMPLEMENTAIRE, "DE", False, True)
+    assert _listes("300000023") == (Liste.COMPLEMENTAIRE, "PT", True, True)
+    assert _listes("300000024") == (Liste.COMPLEMENTAIRE, "", False, True)
+    assert _listes("300000025") == (Liste.PRINCIPALE, "FR", False, False)
+    assert _listes("300000026") == (Liste.CONSULAIRE, "FR", False, False)
+
+
+def test_an_imported_elector_on_the_liste_europeenne_only_is_not_mandataire_for_the_municipales(commune):
+    """What the import says reaches the rule: without it an imported EU citizen is open to both the
+    municipales and the européennes (the register did not say), with it only to their own list's."""
+    from procuration.models import ScrutinType
+    from tests.factories import ProcurationFactory, ScrutinFactory
+
+    assert _import(commune, "300000031;Schmidt;Anna;F;01/01/1980;lce;DE").ok
+    ue = Electeur.objects.get(nne="300000031")
+    municipales = ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=ue,
+                                     scrutin=ScrutinFactory(type=ScrutinType.MUNICIPALES))
+    with pytest.raises(DomainError) as e:
+        municipales.soumettre()
+    assert e.value.code == "liste_complementaire"
+    assert ProcurationFactory(mandant=ElecteurFactory(commune=commune), mandataire=ue,
+                              scrutin=ScrutinFactory(type=ScrutinType.EUROPEENNES)).soumettre()
+
+
+def test_what_the_extract_does_not_say_is_kept_what_it_says_replaces(commune):
+    """« complementaire » without saying which, and no nationality: the flags and the nationality an
+    accepted ILE recorded stay; « lce » replaces them; a principale line clears them."""
+    ElecteurFactory(commune=commune, nne="300000041", liste=Liste.COMPLEMENTAIRE, nationalite="IT",
+                    complementaire_municipales=True, complementaire_europeennes=False)
+    assert _import(commune, "300000041;Rossi;Luca;M;01/01/1980;complementaire;").ok
+    assert _listes("300000041") == (Liste.COMPLEMENTAIRE, "IT", True, False)
+    assert _import(commune, "300000041;Rossi;Luca;M;01/01/1980;lce;").ok
+    assert _listes("300000041") == (Liste.COMPLEMENTAIRE, "IT", False, True)
+    assert _import(commune, "300000041;Rossi;Luca;M;01/01/1980;principale;fr").ok  # naturalised
+    assert _listes("300000041") == (Liste.PRINCIPALE, "FR", False, False)
+
+
+def test_a_nationality_and_a_list_that_do_not_go_together_are_rejected_and_nothing_is_written(commune):
+    report = _import(commune, "300000051;Bon;Jean;M;01/01/1980;principale;FR",
+                     "300000052;Schmidt;Anna;F;01/01/1980;principale;DE",
+                     "300000053;Martin;Paul;M;01/01/1980;lcm;FR",
+                     "300000054;Smith;John;M;01/01/1980;lce;US",
+                     "300000055;Rossi;Luca;M;01/01/1980;lcm;ITA",
+                     "300000056;Rossi;Luca;M;01/01/1980;lcx;IT")
+    errors = dict(report.errors)
+    assert sorted(errors) == [3, 4, 5, 6, 7]
+    assert errors[3] == ("Nationalité « DE » et la liste principale : un électeur de cette nationalité est inscrit "
+                         "sur une liste complémentaire.")
+    assert errors[4] == ("Nationalité « FR » et une liste complémentaire : un électeur de cette nationalité est "
+                         "inscrit sur la liste principale ou la liste consulaire.")
+    assert errors[5].startswith("Nationalité « US » : FR ou le code à deux lettres d'un État membre de l'Union "
+                                "européenne attendu")
+    assert errors[6].startswith("Nationalité « ITA »")
+    assert errors[7].startswith("Liste « lcx » : principale, lcm (complémentaire municipale), lce")
+    assert not Electeur.objects.exists()
