@@ -7,11 +7,11 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
 from listes import rules
 from listes.models import Demarche, Document, ListesCommuneConfig, Teledossier
+from listes.retention import files_discarded_unless_committed
 from procuration.exceptions import DomainError
 from procuration.pdf import render_pdf
 
@@ -146,7 +146,7 @@ def attestation_recensement(d: Teledossier, *, by) -> Document:
     """Generate the attestation de recensement (stamp and signature of the commune) into the espace."""
     if d.demarche != Demarche.RCO:
         raise DomainError("L'attestation de recensement ne concerne que les dossiers de recensement citoyen.")
-    with transaction.atomic():
+    with files_discarded_unless_committed() as saved:
         locked = Teledossier.objects.select_for_update(of=("self",)).get(pk=d.pk)
         if locked.est_clos:
             raise DomainError("Ce dossier est clos : aucun document ne peut plus y être ajouté.")
@@ -168,17 +168,19 @@ def attestation_recensement(d: Teledossier, *, by) -> Document:
             size=len(pdf), created_by=by,
         )
         doc.file.save(f"attestation_recensement_{locked.numero}.pdf", ContentFile(pdf), save=False)
+        saved.append(doc.file.name)
         doc.save()
     return doc
 
 
 def add_document(d: Teledossier, *, by, title: str, upload) -> Document:
     """A document uploaded by the mairie (already checked: PDF, ≤ 1024 Ko)."""
-    with transaction.atomic():
+    with files_discarded_unless_committed() as saved:
         locked = Teledossier.objects.select_for_update(of=("self",)).get(pk=d.pk)
         if locked.est_clos:
             raise DomainError("Ce dossier est clos : aucun document ne peut plus y être ajouté.")
         doc = Document(teledossier=locked, kind=Document.Kind.ATTESTATION, title=title, size=upload.size, created_by=by)
         doc.file.save("document.pdf", upload, save=False)
+        saved.append(doc.file.name)
         doc.save()
     return doc

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import FileSystemStorage
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from procuration.exceptions import DomainError, TransitionError
 from procuration.models.territory import de
@@ -97,6 +98,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "accepter": (frozenset({E.TRANSMIS, E.RECU}), E.CLOS),
     "refuser": (frozenset({E.TRANSMIS, E.RECU}), E.CLOS),
 }
+# The action of the TeledossierEvent written when the retention purge (listes.retention) deleted
+# pièces the télédossier used: the guichet and the espace say when, instead of a download link.
+PIECES_PURGED = "pieces_supprimees"
+
 TRANSITION_VERBS = {
     "recevoir": "marquer comme reçu",
     "clore": "clore",
@@ -268,6 +273,11 @@ class Teledossier(models.Model):
 
     def comments(self):
         return self.events.exclude(comment="")
+
+    @cached_property
+    def pieces_purged_at(self):
+        """When the retention purge (listes.retention) last deleted pièces of this télédossier, or None."""
+        return self.events.filter(action=PIECES_PURGED).order_by("-at").values_list("at", flat=True).first()
 
     # ---------------------------------------------------------------- creation
     @classmethod
@@ -513,6 +523,10 @@ class TeledossierEvent(models.Model):
 
     def __str__(self):
         return f"{self.teledossier_id}: {self.from_state} → {self.to_state}"
+
+    @property
+    def is_pieces_purge(self) -> bool:
+        return self.action == PIECES_PURGED
 
 
 class Document(models.Model):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -20,6 +21,7 @@ from listes.forms import (
     SearchForm,
 )
 from listes.models import Demarche, Document, Etat, ListesCommuneConfig, Piece, Teledossier, normalize_numero
+from listes.retention import files_discarded_unless_committed
 from procuration.access import portal_required
 from procuration.activation import issue_activation, new_staff_username
 from procuration.exceptions import DomainError
@@ -54,7 +56,8 @@ def usager_home(request):
     """Espace personnel of the usager (FranceConnect): dossiers and the pièces kept for reuse."""
     dossiers = Teledossier.objects.visible_to(request.user).select_related("commune")
     pieces = Piece.objects.filter(owner=request.user)
-    return render(request, "listes/usager_home.html", {"dossiers": dossiers, "pieces": pieces})
+    return render(request, "listes/usager_home.html",
+                  {"dossiers": dossiers, "pieces": pieces, "pieces_days": settings.LISTES_PIECES_RETENTION_DAYS})
 
 
 def _file_dossier(request, demarche: str):
@@ -100,20 +103,24 @@ def _file_dossier(request, demarche: str):
                 nationalite_francaise=True, pere_nom=data["pere_nom"], pere_prenoms=data["pere_prenoms"],
                 mere_nom=data["mere_nom"], mere_prenoms=data["mere_prenoms"],
             )
-        with transaction.atomic():
+        # The files saved here are deleted again if this transaction does not commit (listes.retention).
+        with files_discarded_unless_committed() as saved:
             pieces = list(form.reused_pieces)
             for kind, upload, mime in form.new_pieces:
                 piece = Piece(
                     owner=user, kind=kind, original_name=upload.name[:200], content_type=mime, size=upload.size
                 )
                 piece.file.save(upload.name, upload, save=False)
+                saved.append(piece.file.name)
                 piece.save()
                 pieces.append(piece)
             try:
                 dossier = Teledossier.deposer(usager=user, pieces=pieces, **fields)
             except DomainError as e:  # the cap, reached by a filing at the same moment
                 transaction.set_rollback(True)
-                return render(request, template, {"form": form, "blocking": e.message, "scrutin": scrutin})
+                blocking = e.message
+        if blocking is not None:  # rendered once the transaction has rolled back (the page reads the database)
+            return render(request, template, {"form": form, "blocking": blocking, "scrutin": scrutin})
         messages.success(request, f"Votre démarche a été transmise à la mairie. Numéro de télédossier : {dossier.numero}.")
         return redirect("listes:usager_dossier", numero=dossier.numero)
     return render(request, template, {"form": form, "blocking": blocking, "scrutin": getattr(form, "scrutin", None)})
@@ -134,7 +141,8 @@ def usager_dossier(request, numero):
     d = get_object_or_404(Teledossier.objects.visible_to(request.user).select_related("commune"), numero=numero)
     return render(
         request, "listes/usager_dossier.html",
-        {"d": d, "comments": d.comments(), "documents": d.documents.all(), "pieces": d.pieces.all()},
+        {"d": d, "comments": d.comments(), "documents": d.documents.all(), "pieces": d.pieces.all(),
+         "teledossiers_days": settings.LISTES_TELEDOSSIERS_RETENTION_DAYS},
     )
 
 

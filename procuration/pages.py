@@ -94,6 +94,8 @@ def donnees_personnelles(request):
         "purge_days": settings.PROCURATION_PURGE_EXPIRED_AFTER_DAYS,
         "lifetime_months": DEMANDE_LIFETIME_MONTHS,
         "session_hours": settings.SESSION_COOKIE_AGE // 3600,
+        "listes_pieces_days": settings.LISTES_PIECES_RETENTION_DAYS,  # listes.retention
+        "listes_teledossiers_days": settings.LISTES_TELEDOSSIERS_RETENTION_DAYS,
     })
 
 

@@ -323,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-digest": {"task": "procuration.tasks.record_audit_digest", "schedule": crontab(hour=23, minute=55)},
     # The dashboard's figures: their change rows folded into one per key (procuration.counts).
     "compact-procuration-counts": {"task": "procuration.tasks.compact_procuration_counts", "schedule": 300.0},
+    # The listes portal's retention periods (listes.retention): once a night, off peak.
+    "purge-listes": {"task": "listes.tasks.purge_listes", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- Cache (sessions, rate limits) --------------------------------------------------------
@@ -407,6 +409,11 @@ LISTES_TELEDOSSIERS_PER_DAY = env_int("LISTES_TELEDOSSIERS_PER_DAY", 5)  # per u
 LISTES_RCO_AGE_MIN = env_int("LISTES_RCO_AGE_MIN", 16)
 LISTES_RCO_AGE_MAX = env_int("LISTES_RCO_AGE_MAX", 25)  # régularisation jusqu'à 25 ans
 LISTES_ILE_DEADLINE_WEEKS = env_int("LISTES_ILE_DEADLINE_WEEKS", 6)  # 6e mercredi avant le 1er tour
+# Retention (listes.retention, docs/listes.md « Conservation des données »); the product's choice, to be
+# confirmed by the DPO. Pièces: after the closing of the last télédossier using them (recours on a refusal).
+LISTES_PIECES_RETENTION_DAYS = env_int("LISTES_PIECES_RETENTION_DAYS", 180)
+# Closed télédossiers, with the mairie's documents and their history: after their closing.
+LISTES_TELEDOSSIERS_RETENTION_DAYS = env_int("LISTES_TELEDOSSIERS_RETENTION_DAYS", 5 * 365)
 
 # --- Operations (docs/ops/operations.md) ---------------------------------------------------
 # Probes answer over plain HTTP on the node's own port: no redirect to HTTPS for them.
