@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -33,10 +33,11 @@ from backoffice.forms import (
 from elus.models import Mandat
 from procuration import counts, reu
 from procuration.access import portal_required
-from procuration.activation import issue_activation
+from procuration.activation import issue_activation, set_active
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
 from procuration.models.accounts import unite_a_l_etranger
+from procuration.models.territory import de
 from procuration.views import PortalLoginView
 
 DAYS = 30
@@ -52,6 +53,25 @@ national_admin_required = portal_required("backoffice")
 
 def _commune(pk: int) -> Commune:
     return get_object_or_404(Commune, pk=pk)
+
+
+# The staff accounts this back office creates and manages: the officers and agents of police and
+# gendarmerie (« unités ») and the commune administrators (« commune »). Any other account, the
+# national administrators' own included, is not found here (404).
+OFFICERS = Q(role=Role.POLICIER)
+COMMUNE_ADMINS = Q(role__in=[Role.AGENT_MAIRIE, Role.AGENT_LISTES], is_commune_admin=True, commune__isnull=False)
+
+
+def _account(pk: int) -> User:
+    """An officer or a commune administrator (the one access helper of the account actions)."""
+    return get_object_or_404(User.objects.filter(OFFICERS | COMMUNE_ADMINS), pk=pk)
+
+
+def _account_page(account: User):
+    """The page that lists the account: the units for an officer, the commune for its administrator."""
+    if account.role == Role.POLICIER:
+        return redirect("backoffice:unites")
+    return redirect("backoffice:commune", account.commune_id)
 
 
 # ----------------------------------------------------------------- figures
@@ -116,7 +136,7 @@ def commune(request, commune_pk: int):
         return redirect("backoffice:commune", commune.pk)
     return render(request, "backoffice/commune.html", {
         "commune": commune, "form": form, "bureaux": commune.bureaux.annotate(nb=Count("electeurs")),
-        "admins": commune.agents.filter(is_commune_admin=True).order_by("last_name"),
+        "admins": commune.agents.filter(COMMUNE_ADMINS).order_by("last_name"),
         "mandats": Mandat.objects.filter(user__commune=commune).select_related("user").order_by("fonction"),
         "electeurs": commune.electeurs.filter(inscrit=True).count(),
     })
@@ -240,7 +260,7 @@ def unites(request):
 def _unites_page(request, error: str = "", status: int = 200):
     """Each unit with its officers, and the form that says where the procurations it validates are
     established (its officers' accounts agree, or `mixed`: set it once to align them)."""
-    officers = User.objects.filter(role=Role.POLICIER).order_by("unite", "last_name", "first_name")
+    officers = User.objects.filter(OFFICERS).order_by("unite", "last_name", "first_name")
     grouped: dict[str, list] = {}
     for officer in officers:
         grouped.setdefault(officer.unite, []).append(officer)
@@ -303,3 +323,45 @@ def officier_new(request):
         )
         return redirect("backoffice:unites")
     return render(request, "backoffice/officier_form.html", {"form": form})
+
+
+# ----------------------------------------------------------------- staff accounts (officers, commune administrators)
+@require_POST
+@national_admin_required
+def compte_activation(request, pk: int):
+    """Disable (active=0) or enable again (active=1) an officer's or a commune administrator's
+    account: the person's sessions end at their next request (procuration.activation.set_active)."""
+    account = _account(pk)
+    active = {"1": True, "0": False}.get(request.POST.get("active", ""))
+    if active is None:
+        return HttpResponseBadRequest("active : 1 (réactiver) ou 0 (désactiver).")
+    try:
+        set_active(request, account, active, action="backoffice.compte")
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"Le compte {de(str(account))} est {'réactivé' if active else 'désactivé'}.")
+    return _account_page(account)
+
+
+@require_POST
+@national_admin_required
+def compte_reset(request, pk: int):
+    """Lost phone, forgotten password: the account's password and TOTP authenticators are removed
+    and a new activation link is e-mailed (procuration.activation.issue_activation, as the mairie and
+    the units do for their agents). Removing the authenticators alone would let whoever knows the
+    password enrol their own TOTP: one factor for a staff account. The person's sessions end at the
+    next request (the password changed)."""
+    account = _account(pk)
+    if not account.is_active:
+        messages.error(request, f"Le compte {de(str(account))} est désactivé : réactivez-le d'abord, le lien "
+                                "d'activation ne s'ouvre pas pour un compte désactivé.")
+        return _account_page(account)
+    with transaction.atomic():
+        issue_activation(account)
+        AuditLog.record(request, "backoffice.compte_reset", account)
+    messages.success(
+        request, f"L'accès {de(str(account))} est réinitialisé : son mot de passe et son application "
+        f"d'authentification ne sont plus acceptés. Un nouveau lien d'activation est envoyé à {account.email}.",
+    )
+    return _account_page(account)

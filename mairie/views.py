@@ -29,7 +29,7 @@ from mairie.forms import (
 from mairie.models import ExportJob, RegistrePrint
 from procuration import checks, counts
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username
+from procuration.activation import issue_activation, new_staff_username, set_active
 from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
 from procuration.fixed_select import CompiledOnce, FixedSelect
@@ -492,9 +492,7 @@ def agent_toggle(request, agent_pk):
     if (resp := _post_only(request)) is not None:
         return resp
     _editable(request, agent)
-    agent.is_active = not agent.is_active
-    agent.save(update_fields=["is_active"])
-    AuditLog.record(request, "mairie.agent_enable" if agent.is_active else "mairie.agent_disable", agent)
+    set_active(request, agent, not agent.is_active, action="mairie.agent")
     messages.success(request, f"Le compte de {agent} est {'réactivé' if agent.is_active else 'désactivé'}.")
     return redirect("mairie:agents")
 

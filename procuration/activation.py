@@ -11,6 +11,9 @@ password-reset token: nothing secret is stored. It stops working once used (the 
 changes), when a newer link is issued (issuing one sets a new unusable password), when the
 account's e-mail address changes or the account is disabled, and after
 STAFF_ACTIVATION_LINK_HOURS.
+
+Disabling an account (set_active) is shared by whoever manages it: the commune administrator for
+the agents, the national administrator for the officers and the commune administrators.
 """
 
 import secrets
@@ -24,7 +27,8 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from procuration.models import Role, User
+from procuration.exceptions import DomainError
+from procuration.models import AuditLog, Role, User
 
 STAFF_ROLES = (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES)
 USERNAME_SUFFIX_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -96,6 +100,30 @@ def issue_activation(user: User) -> None:
     emails.staff_activation(user, activation_url(user))
 
 
+def set_active(request, user: User, active: bool, *, action: str) -> bool:
+    """Enable or disable a staff account and write `<action>_enable` or `<action>_disable` in the
+    audit trail. Lock, re-check, change: an account already in that state is left as it is and
+    nothing is written (returns False).
+
+    A disabled account's sessions end at their next request (procuration.auth: get_user refuses an
+    inactive user, so the portal's door sends the person to its login page), its password no longer
+    logs in, and its activation link stops working (the token covers is_active). Nobody disables
+    their own account."""
+    if user.role not in STAFF_ROLES:
+        raise ValueError("Only staff accounts are enabled or disabled here.")
+    if not active and user.pk == getattr(request.user, "pk", None):
+        raise DomainError("Vous ne pouvez pas désactiver votre propre compte.", code="self")
+    with transaction.atomic():
+        locked = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+        changed = locked.is_active != active
+        if changed:
+            locked.is_active = active
+            locked.save(update_fields=["is_active"])
+            AuditLog.record(request, f"{action}_{'enable' if active else 'disable'}", locked)
+    user.is_active = active
+    return changed
+
+
 def user_for_link(uidb64: str, token: str) -> User | None:
     """The staff account a link opens, or None when the link is unknown, used, replaced or expired."""
     try:
@@ -120,7 +148,5 @@ def activate(uidb64: str, token: str, password: str) -> User | None:
             return None
         user.set_password(password)
         user.save(update_fields=["password"])
-        from procuration.models import AuditLog
-
         AuditLog.record(user, "compte.activation", user)
     return user

@@ -246,6 +246,9 @@ ROUTES: dict[str, Route] = {
     "backoffice:unites": door("backoffice"),
     "backoffice:unite_etablissement": door("backoffice", post_only="first"),  # the unit named in the POST
     "backoffice:officier_new": door("backoffice"),
+    # An officer's or a commune administrator's account (any other account: 404, tests/backoffice/test_comptes.py).
+    "backoffice:compte_activation": door("backoffice", post_only="first"),
+    "backoffice:compte_reset": door("backoffice", post_only="first"),
     # ---------------------------------------------------------------- API v1 (keys, not sessions)
     # A session opens no API call (401 to every role); each key scope is in tests/api/test_matrix.py.
     "api:schema": public(),
@@ -310,6 +313,8 @@ PK_BY_URL = {
     "listes:user_reset": lambda w: w.users[LISTES_A],
     "police:unite_reset": lambda w: w.users[POLICIER],  # an officer of the admin's unit
     "api:procuration": lambda w: w.pk["validee_autorite"],
+    "backoffice:compte_activation": lambda w: w.users[POLICIER],  # an officer: the national admin manages it
+    "backoffice:compte_reset": lambda w: w.users[POLICIER],
 }
 
 
