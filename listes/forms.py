@@ -117,6 +117,15 @@ class IleForm(_DossierForm):
         "commune", "nationalite", "etat_membre", "complementaires", *rules.DECLARATIONS_UE, "motif_rattachement",
         "nom_usage", "lieu_naissance", "departement_naissance", "adresse", "code_postal", "ville", "telephone",
     ]
+    # Asked of a citizen of another EU member state only: marked for listes/static/listes/ile.js, which
+    # shows them once « D'un autre État membre » is chosen (without script they all show; clean asks
+    # them of an EU citizen only).
+    UE_FIELDS = ("etat_membre", "complementaires", *rules.DECLARATIONS_UE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.UE_FIELDS:
+            self.fields[name].widget.attrs["data-nationalite"] = "UE"
 
     def clean(self):
         """The nationality gives the list(s) (listes.rules.ile_listes) and the declarations required

@@ -79,3 +79,38 @@ def test_ile_from_filing_to_acceptance(live_server, page, browser, client, manda
     assert nne in page.content()
     page.screenshot(path=os.path.join(SHOTS, "listes-usager-acceptee.png"), full_page=True)
     agent_context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_ile_form_shows_the_eu_citizens_fields_only_to_an_eu_citizen(live_server, page, client, mandant_user,
+                                                                     commune, scrutin):
+    """listes/static/listes/ile.js: a French national does not see the member state, the listes
+    complémentaires nor the four declarations; « D'un autre État membre » shows them, a French
+    national again hides them. Without the script they are all in the page (the server's HTML)."""
+    client.force_login(mandant_user)
+    page.context.add_cookies([{
+        "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }])
+    page.goto(live_server.url + reverse("listes:usager_ile_new"))
+    ue_fields = ["#id_etat_membre", "#id_complementaires_0", "#id_complementaires_1", "#id_declaration_nationalite",
+                 "#id_declaration_adresse", "#id_declaration_droit_de_vote", "#id_declaration_vote_en_france"]
+    always = ["#id_motif_rattachement_0", "#id_adresse", "#id_lieu_naissance"]
+
+    def visible(selectors):
+        return [page.locator(s).is_visible() for s in selectors]
+
+    assert page.locator("#id_nationalite_0").is_checked()  # Française, the form's initial choice
+    assert visible(ue_fields) == [False] * len(ue_fields)
+    assert visible(always) == [True] * len(always)
+    page.locator("label[for=id_nationalite_1]").click()  # D'un autre État membre de l'Union européenne
+    assert visible(ue_fields) == [True] * len(ue_fields)
+    page.locator("label[for=id_nationalite_2]").click()  # Autre nationalité
+    assert visible(ue_fields) == [False] * len(ue_fields)
+    page.locator("label[for=id_nationalite_1]").click()
+    page.locator("#id_etat_membre").select_option("IT")
+    page.locator("label[for=id_complementaires_0]").click()
+    assert page.locator("#id_complementaires_0").is_checked()
+    page.locator("label[for=id_nationalite_0]").click()
+    assert visible(ue_fields) == [False] * len(ue_fields)
