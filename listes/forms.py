@@ -122,8 +122,8 @@ class IleForm(_DossierForm):
     # them of an EU citizen only).
     UE_FIELDS = ("etat_membre", "complementaires", *rules.DECLARATIONS_UE)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
         for name in self.UE_FIELDS:
             self.fields[name].widget.attrs["data-nationalite"] = "UE"
 
