@@ -23,7 +23,7 @@ from listes.forms import (
 from listes.models import Demarche, Document, Etat, ListesCommuneConfig, Piece, Teledossier, normalize_numero
 from listes.retention import files_discarded_unless_committed
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username
+from procuration.activation import issue_activation, new_staff_username, set_active
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Electeur, Role, User
 from procuration.views import PortalLoginView
@@ -410,12 +410,11 @@ def users(request):
 def user_toggle(request, pk):
     _require_admin(request)
     agent = get_object_or_404(User, pk=pk, role=Role.AGENT_LISTES, commune_id=request.user.commune_id)
-    if agent.pk == request.user.pk:
-        messages.error(request, "Vous ne pouvez pas désactiver votre propre compte.")
+    try:  # the one rule of disabling a staff account (its sessions end for good, nobody disables their own)
+        set_active(request, agent, not agent.is_active, action="listes.agent")
+    except DomainError as e:
+        messages.error(request, e.message)
         return redirect("listes:users")
-    agent.is_active = not agent.is_active
-    agent.save(update_fields=["is_active"])
-    AuditLog.record(request, "listes.agent_toggle", agent, is_active=agent.is_active)
     messages.success(request, f"Compte « {agent.username} » {'réactivé' if agent.is_active else 'désactivé'}.")
     return redirect("listes:users")
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from police import services
 from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username
+from procuration.activation import issue_activation, new_staff_username, set_active
 from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
 from procuration.fixed_select import FixedSelect
@@ -257,13 +257,12 @@ def unite(request):
 def unite_activation(request, pk):
     _require_unit_admin(request)
     officer = get_object_or_404(_unit_officers(request.user), pk=pk)
-    if officer.pk == request.user.pk:
-        messages.error(request, "Vous ne pouvez pas désactiver votre propre compte.")
-        return redirect("police:unite")
     activate = request.POST.get("active") == "1"
-    with transaction.atomic():
-        User.objects.filter(pk=officer.pk).update(is_active=activate)
-        AuditLog.record(request, "police.compte_active" if activate else "police.compte_desactive", officer)
+    try:  # the one rule of disabling a staff account (its sessions end for good, nobody disables their own)
+        set_active(request, officer, activate, action="police.compte")
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("police:unite")
     messages.success(
         request, f"Compte de {officer.officer_label} {'réactivé' if activate else 'désactivé'}."
     )

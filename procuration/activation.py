@@ -106,9 +106,10 @@ def set_active(request, user: User, active: bool, *, action: str) -> bool:
     nothing is written (returns False).
 
     A disabled account's sessions end at their next request (procuration.auth: get_user refuses an
-    inactive user, so the portal's door sends the person to its login page), its password no longer
-    logs in, and its activation link stops working (the token covers is_active). Nobody disables
-    their own account."""
+    inactive user, so the portal's door sends the person to its login page) and for good (its
+    session generation is raised: User._get_session_auth_hash; enabled again, the person logs in
+    again), its password no longer logs in, and its activation link stops working (the token covers
+    is_active). Nobody disables their own account."""
     if user.role not in STAFF_ROLES:
         raise ValueError("Only staff accounts are enabled or disabled here.")
     if not active and user.pk == getattr(request.user, "pk", None):
@@ -118,9 +119,13 @@ def set_active(request, user: User, active: bool, *, action: str) -> bool:
         changed = locked.is_active != active
         if changed:
             locked.is_active = active
-            locked.save(update_fields=["is_active"])
+            fields = ["is_active"]
+            if not active:  # its open sessions end for good, not only while it is disabled
+                locked.session_generation += 1
+                fields.append("session_generation")
+            locked.save(update_fields=fields)
             AuditLog.record(request, f"{action}_{'enable' if active else 'disable'}", locked)
-    user.is_active = active
+    user.is_active, user.session_generation = locked.is_active, locked.session_generation
     return changed
 
 

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class Role(models.TextChoices):
@@ -46,6 +47,14 @@ class User(AbstractUser):
     )
     is_commune_admin = models.BooleanField("administrateur de la commune", default=False)
 
+    # Raised to end every session the account has open (procuration.activation.set_active, when it is
+    # disabled): it is in the session's hash (_get_session_auth_hash), so a session opened before no
+    # longer matches, even once the account is enabled again.
+    session_generation = models.PositiveIntegerField(
+        "génération des sessions", default=0, db_default=0, editable=False,
+        help_text="Augmentée à la désactivation du compte : ses sessions ouvertes ne valent plus.",
+    )
+
     class Meta:
         verbose_name = "utilisateur"
         constraints = [
@@ -54,6 +63,15 @@ class User(AbstractUser):
                 name="agent_has_commune",
             ),
         ]
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's hash of the password, which every request's session must carry
+        (django.contrib.auth.get_user), with the session generation once it was raised: a new password
+        or a disabled account ends the sessions. Generation 0 gives Django's own hash."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+                           f"{self.password}:{self.session_generation}", secret=secret, algorithm="sha256").hexdigest()
 
     def __str__(self):
         full = self.get_full_name()

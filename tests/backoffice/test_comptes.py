@@ -2,9 +2,11 @@
 administrator's account disabled and enabled again, its access reset (password and TOTP) after a
 lost phone; nobody else's account, and nobody but the national administrator."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -139,6 +141,40 @@ def test_a_disabled_persons_session_ends_at_its_next_request(admin_client, polic
     again = Client()
     again.post(reverse(f"{portal}:login"), {"login": account.username, "password": PASSWORD})
     assert again.get(home).status_code == 302 and "_auth_user_id" not in again.session
+
+
+@pytest.mark.parametrize("portal", ["police", "mairie"])
+def test_a_session_ended_by_disabling_does_not_come_back_when_the_account_is_enabled_again(
+        admin_client, policier, commune_admin, portal):
+    """Disabling raises the account's session generation (User._get_session_auth_hash): the session
+    opened before stays refused once the account is enabled again; the person logs in anew."""
+    account = policier if portal == "police" else commune_admin
+    session = logged_in(account, portal)
+    post(admin_client, activation(account.pk), {"active": "0"})
+    post(admin_client, activation(account.pk), {"active": "1"})
+    account.refresh_from_db()
+    assert (account.is_active, account.session_generation) == (True, 1)
+    home = reverse(f"{portal}:home")
+    r = session.get(home)
+    assert r.status_code == 302 and r["Location"] == f"{reverse(f'{portal}:login')}?next={home}"
+    assert "_auth_user_id" not in session.session
+    with time_machine.travel(datetime.timedelta(seconds=60)):  # the next TOTP code: a code is used once
+        logged_in(account, portal)  # a new login works
+
+
+def test_the_session_hash_is_djangos_until_the_generation_is_raised():
+    """Sessions opened before the generation existed keep their hash (generation 0), a raised
+    generation changes it, and a new password still does."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    user = User(password="pbkdf2_sha256$1$salt$hash")
+    assert user.get_session_auth_hash() == AbstractBaseUser._get_session_auth_hash(user)
+    first = user.get_session_auth_hash()
+    user.session_generation = 1
+    raised = user.get_session_auth_hash()
+    assert raised != first
+    user.password = "pbkdf2_sha256$1$salt$other"
+    assert user.get_session_auth_hash() not in (first, raised)
 
 
 # ------------------------------------------------------------------ reset after a lost phone

@@ -83,3 +83,4 @@ def test_admin_cannot_touch_another_communes_agent(client, listes_admin, agent_l
     client.post(reverse("listes:user_toggle", args=[agent_listes.pk]))
     agent_listes.refresh_from_db()
     assert not agent_listes.is_active
+    assert agent_listes.session_generation == 1  # procuration.activation.set_active: its sessions end for good

@@ -138,7 +138,8 @@ def test_unit_admin_disables_and_reactivates_an_officer_of_the_unit_only(client,
     assert client.post(url, {"active": "0"}).status_code == 302
     policier.refresh_from_db()
     assert not policier.is_active
-    assert AuditLog.objects.filter(action="police.compte_desactive", object_id=str(policier.pk)).exists()
+    assert AuditLog.objects.filter(action="police.compte_disable", object_id=str(policier.pk)).exists()
+    assert policier.session_generation == 1  # procuration.activation.set_active: its sessions end for good
     assert client.post(url, {"active": "1"}).status_code == 302
     policier.refresh_from_db()
     assert policier.is_active
