@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from dsfr.forms import DsfrBaseForm
 
+# Declaring an élu: one form, one rule (elus.models.eligible_accounts), shared with the mairie portal.
+from elus.forms import MandatForm as MandatForm
 from procuration.models import BureauDeVote, Commune, Scrutin, User
 from procuration.models.accounts import Qualite, unite_a_l_etranger
 
@@ -137,24 +139,6 @@ class UniteEtablissementForm(DsfrBaseForm):
                             error_messages={"required": "Choisissez l'unité dans la liste des unités."})
     unite_a_l_etranger = forms.BooleanField(label=UNITE_A_L_ETRANGER_LABEL, required=False,
                                             help_text=UNITE_A_L_ETRANGER_HINT)
-
-
-class MandatForm(DsfrBaseForm, forms.ModelForm):
-    """Declare an élu of the commune: a mairie-portal account of that commune and its function."""
-
-    class Meta:
-        from elus.models import Mandat
-
-        model = Mandat
-        fields = ["user", "fonction", "temps_travail", "employeur"]
-        labels = {"user": "Compte de l'élu (espace mairie)"}
-
-    def __init__(self, *args, commune, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.filter(
-            commune=commune, role="agent_mairie", is_active=True, mandat__isnull=True
-        ).order_by("last_name", "first_name")
-        self.fields["user"].empty_label = "Choisir un compte"
 
 
 class ImportForm(DsfrBaseForm):

@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
+from elus.models import Mandat, eligible_accounts
 from procuration.credit_heures import Assemblee, Fonction, Nature
 
 _HM = re.compile(r"^(\d{1,3})\s*(?:h|:)\s*(\d{1,2})?\s*(?:min)?$", re.IGNORECASE)
@@ -76,3 +77,42 @@ class AbsenceForm(DsfrBaseForm):
     nature = forms.ChoiceField(label="Type d'absence", choices=Nature.CHOICES, widget=forms.RadioSelect,
                                initial=Nature.CREDIT)
     objet = forms.CharField(label="Objet de la réunion (facultatif)", required=False, max_length=200)
+
+
+class MandatForm(DsfrBaseForm, forms.ModelForm):
+    """Declare an élu of the commune: an account that may receive a mandate (elus.models
+    eligible_accounts: the one rule) and its function. Used by the national back office and by the
+    commune's administrator in the mairie portal. save() declares through Mandat.declarer (lock,
+    re-check): it raises DomainError (field user) when another declaration came first."""
+
+    class Meta:
+        model = Mandat
+        fields = ["user", "fonction", "temps_travail", "employeur"]
+        labels = {"user": "Compte de l'élu (espace mairie)"}
+        help_texts = {
+            "user": "Un compte actif de l'espace mairie de la commune, qui n'a pas encore de mandat.",
+            "temps_travail": "100 pour un temps plein ; le crédit d'heures est réduit en proportion.",
+        }
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commune = commune
+        self.fields["user"].queryset = eligible_accounts(commune).order_by("last_name", "first_name")
+        self.fields["user"].empty_label = "Choisir un compte"
+
+    def save(self, commit=True):
+        data = self.cleaned_data
+        self.instance = Mandat.declarer(
+            commune=self.commune, user=data["user"], fonction=data["fonction"], temps_travail=data["temps_travail"],
+            employeur=data["employeur"],
+        )
+        return self.instance
+
+
+class MandatEditForm(DsfrBaseForm, forms.ModelForm):
+    """The working time and the employer of an élu (the function is declared once)."""
+
+    class Meta:
+        model = Mandat
+        fields = ["temps_travail", "employeur"]
+        help_texts = MandatForm.Meta.help_texts

@@ -13,6 +13,28 @@ from django.utils import timezone
 
 from procuration import credit_heures
 from procuration.credit_heures import Assemblee, Fonction, Nature
+from procuration.exceptions import DomainError
+from procuration.models import Role, User
+from procuration.models.territory import de
+
+NOT_ELIGIBLE = (
+    "Choisissez un compte actif de l'espace mairie de la commune qui n'a pas encore de mandat."
+)
+
+
+def eligible_accounts(commune):
+    """The accounts that may be declared élus of `commune`: the active mairie-portal accounts of that
+    commune that hold no mandate yet. The one home of this rule: the national back office and the
+    commune's administrator declare through it (elus.forms.MandatForm, Mandat.declarer)."""
+    if commune is None:
+        return User.objects.none()
+    return User.objects.filter(commune=commune, role=Role.AGENT_MAIRIE, is_active=True, mandat__isnull=True)
+
+
+class MandatQuerySet(models.QuerySet):
+    def of_commune(self, commune_id):
+        """The mandates of a commune's élus (the élu's account belongs to the commune)."""
+        return self.filter(user__commune_id=commune_id)
 
 
 class Mandat(models.Model):
@@ -27,6 +49,8 @@ class Mandat(models.Model):
     )
     employeur = models.CharField("employeur", max_length=200, blank=True)
 
+    objects = MandatQuerySet.as_manager()
+
     class Meta:
         verbose_name = "mandat d'élu municipal"
         verbose_name_plural = "mandats d'élus municipaux"
@@ -37,6 +61,48 @@ class Mandat(models.Model):
     @property
     def commune(self):
         return self.user.commune
+
+    @classmethod
+    def declarer(cls, *, commune, user, fonction: str, temps_travail: int, employeur: str = "") -> "Mandat":
+        """Lock the account, re-check that it may be declared (eligible_accounts), record the mandate.
+        Raises DomainError (field user) when it may not: another declaration may have come first."""
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=user.pk).first()
+            if not eligible_accounts(commune).filter(pk=user.pk).exists():
+                raise DomainError(NOT_ELIGIBLE, code="not_eligible", field="user")
+            return cls.objects.create(user=user, fonction=fonction, temps_travail=temps_travail, employeur=employeur)
+
+    def modifier(self, *, temps_travail: int, employeur: str) -> list[str]:
+        """Lock, re-read, change the working time and the employer; returns the changed field names."""
+        with transaction.atomic():
+            current = Mandat.objects.select_for_update(of=("self",)).get(pk=self.pk)
+            changed = []
+            for name, value in (("temps_travail", temps_travail), ("employeur", employeur)):
+                if getattr(current, name) != value:
+                    setattr(current, name, value)
+                    changed.append(name)
+            if changed:
+                current.save(update_fields=changed)
+        self.temps_travail, self.employeur = current.temps_travail, current.employeur
+        return changed
+
+    def terminer(self) -> None:
+        """End the mandate by deleting it, only while no absence was declared under it: the absences
+        (crédit d'heures, réunions) are the élu's history and the mandate's deletion would take them
+        with it (Absence.mandat is CASCADE). Locked like enregistrer_absence, so no absence slips in
+        between the count and the deletion. Raises DomainError otherwise."""
+        with transaction.atomic():
+            Mandat.objects.select_for_update(of=("self",)).get(pk=self.pk)
+            n = self.absences.count()
+            if n:
+                declared = "1 absence y est déclarée" if n == 1 else f"{n} absences y sont déclarées"
+                raise DomainError(
+                    f"Le mandat {de(str(self.user))} n'est pas supprimé : {declared}, qui doivent rester dans "
+                    "l'historique de l'élu. Si l'élu ne doit plus accéder à l'espace mairie, désactivez son compte "
+                    "dans la page « Agents ».",
+                    code="has_absences",
+                )
+            self.delete()
 
     def credit(self) -> int:
         """The crédit d'heures of a quarter, in minutes, from the commune's population and majoration."""

@@ -26,4 +26,8 @@ urlpatterns = [
     path("agents/<int:agent_pk>/", views.agent_edit, name="agent_edit"),
     path("agents/<int:agent_pk>/activation/", views.agent_toggle, name="agent_toggle"),
     path("agents/<int:agent_pk>/reinitialiser/", views.agent_reset, name="agent_reset"),
+    path("elus/", views.mandats, name="mandats"),
+    path("elus/nouveau/", views.mandat_create, name="mandat_create"),
+    path("elus/<int:mandat_pk>/", views.mandat_edit, name="mandat_edit"),
+    path("elus/<int:mandat_pk>/fin/", views.mandat_end, name="mandat_end"),
 ]

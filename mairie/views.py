@@ -8,12 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from elus.forms import MandatEditForm, MandatForm
+from elus.models import Mandat, eligible_accounts
 from listes.rules import ILE_DECISION_DAYS, ile_decisions_overdue
 from mairie import alerts, listing, queue_rows
 from mairie.forms import (
@@ -36,6 +38,7 @@ from procuration.fixed_select import CompiledOnce, FixedSelect
 from procuration.forms import add_domain_error
 from procuration.models import AuditLog, IdentiteVerifiee, Procuration, Role, Scrutin, Status, User, Verificateur
 from procuration.models.procuration import ProcurationEvent
+from procuration.models.territory import de
 from procuration.views import PortalLoginView
 
 QUEUE_PAGE_SIZE = 50
@@ -514,6 +517,83 @@ def agent_reset(request, agent_pk):
         f"plus acceptés. Un nouveau lien d'activation est envoyé à {agent.email}.",
     )
     return redirect("mairie:agents")
+
+
+# ----------------------------------------------------------------- élus' mandates (commune administrator)
+def _mandat(request, pk) -> Mandat:
+    """Another commune's mandate answers 404 to anyone, admin or not; then only the admin may act."""
+    mandat = get_object_or_404(Mandat.objects.of_commune(request.user.commune_id).select_related("user"), pk=pk)
+    if not request.user.is_commune_admin:
+        raise PermissionDenied("Réservé à l'administrateur de la commune.")
+    return mandat
+
+
+# Maire, adjoints, then conseillers.
+FONCTION_ORDER = Case(When(fonction="maire", then=Value(0)), When(fonction="adjoint", then=Value(1)), default=Value(2),
+                      output_field=IntegerField())
+
+
+@commune_admin_required
+def mandats(request):
+    commune = request.user.commune
+    rows = Mandat.objects.of_commune(commune.pk).select_related("user").annotate(
+        nb_absences=Count("absences")).order_by(FONCTION_ORDER, "user__last_name", "user__first_name")
+    return render(request, "mairie/mandats.html", {
+        "mandats": rows, "commune": commune, "can_declare": eligible_accounts(commune).exists(),
+    })
+
+
+@commune_admin_required
+def mandat_create(request):
+    form = MandatForm(request.POST if request.method == "POST" else None, commune=request.user.commune)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                mandat = form.save()
+                AuditLog.record(request, "mairie.mandat_create", mandat, user=mandat.user_id, fonction=mandat.fonction,
+                                temps_travail=mandat.temps_travail)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"Le mandat {de(str(mandat.user))} est déclaré "
+                                      f"({mandat.get_fonction_display().lower()}).")
+            return redirect("mairie:mandats")
+    return render(request, "mairie/mandat_form.html", {"form": form, "mandat": None, "heading": "Déclarer un élu"})
+
+
+@portal_required("mairie")
+def mandat_edit(request, mandat_pk):
+    mandat = _mandat(request, mandat_pk)
+    name = str(mandat.user)
+    form = MandatEditForm(request.POST if request.method == "POST" else None, instance=mandat)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            changed = mandat.modifier(temps_travail=form.cleaned_data["temps_travail"],
+                                      employeur=form.cleaned_data["employeur"])
+            AuditLog.record(request, "mairie.mandat_edit", mandat, fields=changed)
+        messages.success(request, f"Le mandat {de(name)} est modifié.")
+        return redirect("mairie:mandats")
+    return render(request, "mairie/mandat_form.html", {
+        "form": form, "mandat": mandat, "heading": f"Modifier le mandat {de(name)}",
+    })
+
+
+@portal_required("mairie")
+def mandat_end(request, mandat_pk):
+    """End a mandate: deleted while no absence was declared under it, refused otherwise (the
+    absences stay in the élu's history: elus.models.Mandat.terminer)."""
+    mandat = _mandat(request, mandat_pk)
+    if (resp := _post_only(request)) is not None:
+        return resp
+    try:
+        with transaction.atomic():
+            AuditLog.record(request, "mairie.mandat_end", mandat, user=mandat.user_id, fonction=mandat.fonction)
+            mandat.terminer()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Le mandat {de(str(mandat.user))} est supprimé.")
+    return redirect("mairie:mandats")
 
 
 # ----------------------------------------------------------------- paper CERFA keyed in by the mairie

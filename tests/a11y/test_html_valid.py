@@ -163,6 +163,11 @@ def collect_flow_pages(world, pages: Pages) -> None:
 
     # The mairie: the paper CERFA with its errors.
     pages.add("mairie: CERFA (erreurs)", world.client(AGENT_A).post(reverse("mairie:cerfa"), {}))
+    # The commune administrator's élus: the declaration and the edit with their errors.
+    admin_a = world.client(COMMUNE_ADMIN)
+    pages.add("mairie: déclarer un élu (erreurs)", admin_a.post(reverse("mairie:mandat_create"), {"temps_travail": "0"}))
+    pages.add("mairie: modifier un mandat (erreurs)",
+              admin_a.post(url_for("mairie:mandat_edit", world), {"temps_travail": "101"}))
     # The mairie's search: results, and its errors; the officer's history searched by reference.
     agent = world.client(AGENT_A)
     pages.add("mairie: recherche (résultats)", agent.get(reverse("mairie:search"), {"q": "dupont"}))

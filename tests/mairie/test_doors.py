@@ -17,6 +17,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, reverse
 
+from elus.models import Mandat
 from mairie.models import AlertPreference, ExportJob
 from mairie.urls import urlpatterns
 from procuration.models import AuditLog, Commune, Procuration, User
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.django_db
 # The public page of the portal: the login itself.
 PUBLIC = {"login"}
 # The commune administrator's pages (commune_admin_required, or mairie.views._agent).
-ADMIN_ONLY = {"parametres", "agents", "agent_create", "agent_edit", "agent_toggle", "agent_reset"}
+ADMIN_ONLY = {"parametres", "agents", "agent_create", "agent_edit", "agent_toggle", "agent_reset", "mandats",
+              "mandat_create", "mandat_edit", "mandat_end"}
 VIEWS = sorted(p.name for p in urlpatterns if isinstance(p, URLPattern) and p.name not in PUBLIC)
 
 
@@ -45,12 +47,15 @@ def objects(commune, other_commune):
     job.save()
     colleague = UserFactory(username="collegue-a", agent_mairie=True, commune=commune)
     elector = ElecteurFactory(commune=commune)
+    elu = UserFactory(username="elu-a", agent_mairie=True, commune=commune)
+    mandat = Mandat.objects.create(user=elu, fonction="adjoint", temps_travail=80, employeur="Coopérative")
     return {
-        "kwargs": {"procuration_pk": p.pk, "export_pk": job.pk, "agent_pk": colleague.pk},
+        "kwargs": {"procuration_pk": p.pk, "export_pk": job.pk, "agent_pk": colleague.pk, "mandat_pk": mandat.pk},
         # What a POST sends: enough for any of the views to act, were the door open.
         "post": {"ids": [p.pk], "motif": "autre", "detail": "x", "forcer": "on", "motif_forcage": "Vu au guichet",
                  "auto_validation": "on", "nouvelles_arrivees": "on", "first_name": "Paul", "last_name": "Durand",
-                 "email": "paul.durand@example.fr"},
+                 "email": "paul.durand@example.fr", "user": colleague.pk, "fonction": "conseiller",
+                 "temps_travail": "50", "employeur": "Ailleurs"},
         "plain_agent": requester,
         "others": {
             "mandant": UserFactory(username="mandant-a", first_name=elector.prenoms, last_name=elector.nom,
@@ -78,6 +83,7 @@ def _snapshot():
         ExportJob.objects.count(),
         AlertPreference.objects.count(),
         AuditLog.objects.count(),
+        sorted(Mandat.objects.values_list("pk", "user_id", "fonction", "temps_travail", "employeur")),
     )
 
 
@@ -90,7 +96,8 @@ def _answers(client, url, objects):
 
 
 def test_the_walk_finds_every_view():
-    assert set(VIEWS) >= {"home", "queue", "detail", "export_download", "alertes", "cerfa", "agent_reset"}
+    assert set(VIEWS) >= {"home", "queue", "detail", "export_download", "alertes", "cerfa", "agent_reset",
+                          "mandats", "mandat_create", "mandat_edit", "mandat_end"}
     assert ADMIN_ONLY <= set(VIEWS)
 
 

@@ -18,7 +18,11 @@ def commune_a_objects(commune, agent_mairie):
         commune=commune, requested_by=agent_mairie, scrutin=ScrutinFactory(), tour=1, format="csv", state="done",
         progress=100,
     )
-    return {"procuration_pk": p.pk, "export_pk": job.pk, "agent_pk": agent_mairie.pk, "_ref": p.reference}
+    from elus.models import Mandat
+
+    mandat = Mandat.objects.create(user=agent_mairie, fonction="adjoint", temps_travail=80)
+    return {"procuration_pk": p.pk, "export_pk": job.pk, "agent_pk": agent_mairie.pk, "mandat_pk": mandat.pk,
+            "_ref": p.reference}
 
 
 @pytest.mark.parametrize("is_admin", [False, True], ids=["agent", "commune-admin"])
@@ -27,15 +31,18 @@ def test_every_mairie_url_answers_404_to_another_communes_agent(client, other_co
     client.force_login(user_b)
     with_ids = [p for p in urlpatterns if isinstance(p, URLPattern) and p.pattern.converters]
     assert {p.name for p in with_ids} >= {"detail", "validate", "invalidate", "export", "export_download",
-                                         "agent_edit", "agent_toggle", "agent_reset"}
+                                         "agent_edit", "agent_toggle", "agent_reset", "mandat_edit", "mandat_end"}
     for pattern in with_ids:
         kwargs = {name: commune_a_objects[name] for name in pattern.pattern.converters}
         url = reverse(f"mairie:{pattern.name}", kwargs=kwargs)
         assert client.get(url).status_code == 404, f"GET {url}"
-        assert client.post(url, {"motif": "autre", "detail": "x", "forcer": "on"}).status_code == 404, f"POST {url}"
+        assert client.post(url, {"motif": "autre", "detail": "x", "forcer": "on", "temps_travail": "50",
+                                 "employeur": "x"}).status_code == 404, f"POST {url}"
     # Nothing changed for commune A.
+    from elus.models import Mandat
     from procuration.models import Procuration, Status, User
 
+    assert Mandat.objects.filter(pk=commune_a_objects["mandat_pk"], temps_travail=80, employeur="").exists()
     assert Procuration.objects.get(pk=commune_a_objects["procuration_pk"]).status == Status.VALIDEE_AUTORITE
     assert User.objects.get(pk=commune_a_objects["agent_pk"]).is_active
 

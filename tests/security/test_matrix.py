@@ -201,6 +201,13 @@ ROUTES: dict[str, Route] = {
                                 scope_first=True, post_only="view"),
     "mairie:agent_reset": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
                                scope_first=True, post_only="view"),
+    # The élus' mandates of the commune (the maire of A, COMMUNE_ADMIN, holds one): like the agents.
+    "mairie:mandats": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie:mandat_create": door("mairie", only=frozenset({COMMUNE_ADMIN})),
+    "mairie:mandat_edit": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                               scope_first=True),
+    "mairie:mandat_end": door("mairie", only=frozenset({COMMUNE_ADMIN}), foreign=frozenset({AGENT_B}),
+                              scope_first=True, post_only="view"),
     # ---------------------------------------------------------------- listes: guichet de suivi
     "listes:login": STAFF_LOGIN,
     "listes:home": door("listes"),
@@ -283,6 +290,7 @@ KWARGS = {
     "action": lambda w: "recevoir",
     "name": lambda w: "tampon",
     "absence_pk": lambda w: w.pk["absence"],
+    "mandat_pk": lambda w: _mandat_of(w.users[COMMUNE_ADMIN]),  # the maire of A's mandate
     "commune_pk": lambda w: w.pk["commune"],
     "scrutin_pk": lambda w: w.pk["scrutin"],
     "key_pk": lambda w: w.pk["api_key"],
@@ -316,6 +324,12 @@ PK_BY_URL = {
     "backoffice:compte_activation": lambda w: w.users[POLICIER],  # an officer: the national admin manages it
     "backoffice:compte_reset": lambda w: w.users[POLICIER],
 }
+
+
+def _mandat_of(user_pk: int) -> int:
+    from elus.models import Mandat
+
+    return Mandat.objects.get(user_id=user_pk).pk
 
 
 def _activation_link(user_pk: int) -> tuple[str, str]:
