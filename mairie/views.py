@@ -456,7 +456,7 @@ def agent_create(request):
             AuditLog.record(request, "mairie.agent_create", agent)
         messages.success(
             request,
-            f"Le compte de {agent} est créé (identifiant « {agent.username} »). Un lien d'activation est envoyé "
+            f"Le compte {de(str(agent))} est créé (identifiant « {agent.username} »). Un lien d'activation est envoyé "
             f"à {agent.email} : l'agent y choisit son mot de passe, puis configure sa double authentification.",
         )
         return redirect("mairie:agents")
@@ -484,7 +484,7 @@ def agent_edit(request, agent_pk):
                 # address swapped to take the account over does not go unnoticed.
                 staff_email_changed(agent, old_email)
             AuditLog.record(request, "mairie.agent_edit", agent, fields=changed)
-        messages.success(request, f"Le compte de {agent} est modifié.")
+        messages.success(request, f"Le compte {de(str(agent))} est modifié.")
         return redirect("mairie:agents")
     return render(request, "mairie/agent_form.html", {"form": form, "agent": agent})
 
@@ -496,7 +496,7 @@ def agent_toggle(request, agent_pk):
         return resp
     _editable(request, agent)
     set_active(request, agent, not agent.is_active, action="mairie.agent")
-    messages.success(request, f"Le compte de {agent} est {'réactivé' if agent.is_active else 'désactivé'}.")
+    messages.success(request, f"Le compte {de(str(agent))} est {'réactivé' if agent.is_active else 'désactivé'}.")
     return redirect("mairie:agents")
 
 

@@ -11,7 +11,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from procuration.models import InvalidationMotif, Procuration, Status, User
-from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory
+from procuration.models.territory import de
+from tests.factories import ElecteurFactory, ProcurationFactory, ScrutinFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -254,10 +255,17 @@ def test_the_administrator_manages_the_agents_whenever_either_was_created(client
     client.force_login(admin)
     assert client.get(reverse("mairie:agent_edit", args=[agent.pk])).status_code == 200
     r = post(client, reverse("mairie:agent_toggle", args=[agent.pk]))
-    assert r.told == [("success", f"Le compte de {agent} est désactivé.")]
+    assert r.told == [("success", f"Le compte {de(str(agent))} est désactivé.")]
     r = post(client, reverse("mairie:agent_reset", args=[agent.pk]))
     assert r.status_code == 302 and r.told[0][0] == "success"
     assert not User.objects.get(pk=agent.pk).is_active
+
+
+def test_the_agents_messages_elide_before_a_vowel(client, commune_admin, commune):
+    agent = UserFactory(username="agent-anne", agent_mairie=True, commune=commune, first_name="Anne", last_name="Roy")
+    client.force_login(commune_admin)
+    r = post(client, reverse("mairie:agent_toggle", args=[agent.pk]))
+    assert r.told == [("success", "Le compte d'Anne ROY est désactivé.")]
 
 
 def test_disabling_then_enabling_an_agent_says_which_and_audits_which(client, commune_admin, agent_mairie):
@@ -266,9 +274,9 @@ def test_disabling_then_enabling_an_agent_says_which_and_audits_which(client, co
     client.force_login(commune_admin)
     url = reverse("mairie:agent_toggle", args=[agent_mairie.pk])
     r = post(client, url)
-    assert r.told == [("success", f"Le compte de {agent_mairie} est désactivé.")]
+    assert r.told == [("success", f"Le compte {de(str(agent_mairie))} est désactivé.")]
     r = post(client, url)
-    assert r.told == [("success", f"Le compte de {agent_mairie} est réactivé.")]
+    assert r.told == [("success", f"Le compte {de(str(agent_mairie))} est réactivé.")]
     assert list(AuditLog.objects.filter(object_id=str(agent_mairie.pk), action__startswith="mairie.agent_")
                 .order_by("pk").values_list("action", flat=True)) == ["mairie.agent_disable", "mairie.agent_enable"]
 
@@ -281,7 +289,7 @@ def test_editing_an_agents_name_only_tells_no_former_address(client, commune_adm
             "first_name": agent_mairie.first_name, "last_name": "Nouveau-Nom", "email": agent_mairie.email})
     edited = User.objects.get(pk=agent_mairie.pk)
     assert edited.last_name == "Nouveau-Nom"
-    assert r.told == [("success", f"Le compte de {edited} est modifié.")]
+    assert r.told == [("success", f"Le compte {de(str(edited))} est modifié.")]
     assert mailoutbox == []
 
 
