@@ -33,7 +33,7 @@ from backoffice.forms import (
 from elus.models import Mandat
 from procuration import counts, reu
 from procuration.access import portal_required
-from procuration.activation import issue_activation, set_active
+from procuration.activation import issue_activation, reset_access, set_active
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
 from procuration.models.accounts import unite_a_l_etranger
@@ -353,13 +353,11 @@ def compte_reset(request, pk: int):
     password enrol their own TOTP: one factor for a staff account. The person's sessions end at the
     next request (the password changed)."""
     account = _account(pk)
-    if not account.is_active:
-        messages.error(request, f"Le compte {de(str(account))} est désactivé : réactivez-le d'abord, le lien "
-                                "d'activation ne s'ouvre pas pour un compte désactivé.")
+    try:
+        reset_access(request, account, action="backoffice.compte_reset")
+    except DomainError as e:
+        messages.error(request, e.message)
         return _account_page(account)
-    with transaction.atomic():
-        issue_activation(account)
-        AuditLog.record(request, "backoffice.compte_reset", account)
     messages.success(
         request, f"L'accès {de(str(account))} est réinitialisé : son mot de passe et son application "
         f"d'authentification ne sont plus acceptés. Un nouveau lien d'activation est envoyé à {account.email}.",

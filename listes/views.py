@@ -23,7 +23,7 @@ from listes.forms import (
 from listes.models import Demarche, Document, Etat, ListesCommuneConfig, Piece, Teledossier, normalize_numero
 from listes.retention import files_discarded_unless_committed
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username, set_active
+from procuration.activation import issue_activation, new_staff_username, reset_access, set_active
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Electeur, Role, User
 from procuration.views import PortalLoginView
@@ -428,9 +428,11 @@ def user_reset(request, pk):
     if agent.is_commune_admin:  # the admin's own account included
         messages.error(request, "L'accès d'un administrateur est réinitialisé par l'administration nationale.")
         return redirect("listes:users")
-    with transaction.atomic():
-        issue_activation(agent)
-        AuditLog.record(request, "listes.agent_reset", agent)
+    try:
+        reset_access(request, agent, action="listes.agent_reset")
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("listes:users")
     messages.success(
         request, f"L'accès de « {agent.username} » est réinitialisé : un nouveau lien d'activation est envoyé à "
         f"{agent.email}.",

@@ -31,7 +31,7 @@ from mairie.forms import (
 from mairie.models import ExportJob, RegistrePrint
 from procuration import checks, counts
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username, set_active
+from procuration.activation import issue_activation, new_staff_username, reset_access, set_active
 from procuration.emails import staff_email_changed
 from procuration.exceptions import DomainError, TransitionError
 from procuration.fixed_select import CompiledOnce, FixedSelect
@@ -508,9 +508,11 @@ def agent_reset(request, agent_pk):
     if (resp := _post_only(request)) is not None:
         return resp
     _editable(request, agent)
-    with transaction.atomic():
-        issue_activation(agent)
-        AuditLog.record(request, "mairie.agent_reset", agent)
+    try:
+        reset_access(request, agent, action="mairie.agent_reset")
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("mairie:agents")
     messages.success(
         request,
         f"L'accès de {agent} est réinitialisé : son mot de passe et son application d'authentification ne sont "

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from police import services
 from police.forms import HistoryForm, OfficerForm, ReferenceForm, RefusForm, ValidationForm
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username, set_active
+from procuration.activation import issue_activation, new_staff_username, reset_access, set_active
 from procuration.cerfa import CerfaForm, enregistrer_cerfa
 from procuration.exceptions import DomainError, TransitionError
 from procuration.fixed_select import FixedSelect
@@ -278,9 +278,11 @@ def unite_reset(request, pk):
     if officer.is_unit_admin:  # the unit admin's own account included
         messages.error(request, "L'accès d'un administrateur d'unité est réinitialisé par l'administration nationale.")
         return redirect("police:unite")
-    with transaction.atomic():
-        issue_activation(officer)
-        AuditLog.record(request, "police.compte_reinitialise", officer)
+    try:
+        reset_access(request, officer, action="police.compte_reinitialise")
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("police:unite")
     messages.success(
         request,
         f"L'accès de {officer.officer_label} est réinitialisé : un nouveau lien d'activation est envoyé à "

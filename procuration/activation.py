@@ -29,6 +29,7 @@ from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base
 
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Role, User
+from procuration.models.territory import de
 
 STAFF_ROLES = (Role.POLICIER, Role.AGENT_MAIRIE, Role.AGENT_LISTES)
 USERNAME_SUFFIX_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -98,6 +99,22 @@ def issue_activation(user: User) -> None:
     user.save(update_fields=["password"])
     Authenticator.objects.filter(user=user).delete()
     emails.staff_activation(user, activation_url(user))
+
+
+def reset_access(request, user: User, *, action: str) -> None:
+    """Lost phone, forgotten password: the account's password and TOTP authenticators are removed and
+    a new activation link is e-mailed (issue_activation), with the audit entry `action`, in one
+    transaction. The one rule for whoever manages the account (the national back office, the commune
+    administrators of both spaces, the unit administrator). Raises DomainError for a disabled account:
+    its activation link would not open (enable it first)."""
+    if not user.is_active:
+        raise DomainError(
+            f"Le compte {de(str(user))} est désactivé : réactivez-le d'abord, le lien d'activation ne s'ouvre pas "
+            "pour un compte désactivé.", code="disabled",
+        )
+    with transaction.atomic():
+        issue_activation(user)
+        AuditLog.record(request, action, user)
 
 
 def set_active(request, user: User, active: bool, *, action: str) -> bool:

@@ -254,10 +254,10 @@ def test_the_administrator_manages_the_agents_whenever_either_was_created(client
     assert (admin.pk < agent.pk) == (appointed == "before")
     client.force_login(admin)
     assert client.get(reverse("mairie:agent_edit", args=[agent.pk])).status_code == 200
-    r = post(client, reverse("mairie:agent_toggle", args=[agent.pk]))
-    assert r.told == [("success", f"Le compte {de(str(agent))} est désactivé.")]
     r = post(client, reverse("mairie:agent_reset", args=[agent.pk]))
     assert r.status_code == 302 and r.told[0][0] == "success"
+    r = post(client, reverse("mairie:agent_toggle", args=[agent.pk]))
+    assert r.told == [("success", f"Le compte {de(str(agent))} est désactivé.")]
     assert not User.objects.get(pk=agent.pk).is_active
 
 
