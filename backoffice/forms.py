@@ -88,9 +88,20 @@ class StaffAccountForm(DsfrBaseForm, forms.ModelForm):
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
+        clash = User.objects.filter(email__iexact=email)
+        if self.instance.pk is not None:  # an account edited keeps its own address
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
             raise ValidationError("Un compte utilise déjà cette adresse.")
         return email
+
+
+class CommuneAdminEditForm(StaffAccountForm):
+    """A commune administrator's details edited by the national administrator: the creation's
+    fields and checks, but the identifiant, which the person types to log in."""
+
+    class Meta(StaffAccountForm.Meta):
+        fields = ["first_name", "last_name", "email"]
 
 
 UNITE_A_L_ETRANGER_LABEL = "Unité à l'étranger (ambassade, consulat)"
@@ -130,6 +141,15 @@ class OfficerForm(StaffAccountForm):
                 "son unité. Pour changer l'unité entière, utilisez la liste des unités."
             ))
         return data
+
+
+class OfficerEditForm(OfficerForm):
+    """An officer's details edited by the national administrator: the creation's fields and checks
+    (the unit in France or abroad follows the unit), but the identifiant, which the person types to
+    log in."""
+
+    class Meta(OfficerForm.Meta):
+        fields = [name for name in OfficerForm.Meta.fields if name != "username"]
 
 
 class UniteEtablissementForm(DsfrBaseForm):

@@ -20,6 +20,7 @@ urlpatterns = [
     path("unites/", views.unites, name="unites"),
     path("unites/etablissement/", views.unite_etablissement, name="unite_etablissement"),
     path("unites/officiers/nouveau/", views.officier_new, name="officier_new"),
+    path("comptes/<int:pk>/", views.compte_edit, name="compte_edit"),
     path("comptes/<int:pk>/activation/", views.compte_activation, name="compte_activation"),
     path("comptes/<int:pk>/reinitialisation/", views.compte_reset, name="compte_reset"),
 ]

@@ -14,16 +14,19 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from backoffice import charts
 from backoffice.forms import (
     BureauForm,
+    CommuneAdminEditForm,
     CommuneForm,
     CommuneSearchForm,
     ImportForm,
     MandatForm,
+    OfficerEditForm,
     OfficerForm,
     ScrutinForm,
     StaffAccountForm,
@@ -33,7 +36,7 @@ from backoffice.forms import (
 from elus.models import Mandat
 from procuration import counts, reu
 from procuration.access import portal_required
-from procuration.activation import issue_activation, reset_access, set_active
+from procuration.activation import issue_activation, reset_access, save_staff_changes, set_active
 from procuration.exceptions import DomainError
 from procuration.models import AuditLog, Commune, Procuration, Role, Scrutin, Status, User
 from procuration.models.accounts import unite_a_l_etranger
@@ -67,11 +70,15 @@ def _account(pk: int) -> User:
     return get_object_or_404(User.objects.filter(OFFICERS | COMMUNE_ADMINS), pk=pk)
 
 
-def _account_page(account: User):
+def _account_page_url(account: User) -> str:
     """The page that lists the account: the units for an officer, the commune for its administrator."""
     if account.role == Role.POLICIER:
-        return redirect("backoffice:unites")
-    return redirect("backoffice:commune", account.commune_id)
+        return reverse("backoffice:unites")
+    return reverse("backoffice:commune", args=[account.commune_id])
+
+
+def _account_page(account: User):
+    return redirect(_account_page_url(account))
 
 
 # ----------------------------------------------------------------- figures
@@ -326,6 +333,38 @@ def officier_new(request):
 
 
 # ----------------------------------------------------------------- staff accounts (officers, commune administrators)
+@national_admin_required
+def compte_edit(request, pk: int):
+    """An officer's or a commune administrator's details, with the fields and checks of its creation
+    form (an officer's unit in France or abroad follows the unit), the identifiant aside. A new
+    e-mail address is announced to the previous one (procuration.activation.save_staff_changes, as
+    the mairie does for its agents); each save is in the audit trail, with the names of the fields
+    changed; nothing changed, nothing written."""
+    account = _account(pk)
+    name = str(account)  # the form sets its values on the account before they are saved (or refused)
+    form_class = OfficerEditForm if account.role == Role.POLICIER else CommuneAdminEditForm
+    form = form_class(request.POST if request.method == "POST" else None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            changed = save_staff_changes(account, form_class.Meta.fields)
+            if changed:
+                AuditLog.record(request, "backoffice.compte_edit", account, fields=changed)
+        if not changed:
+            messages.info(request, f"Le compte {de(name)} n'a pas changé : rien n'est enregistré.")
+            return _account_page(account)
+        message = f"Le compte {de(str(account))} est modifié."
+        if "email" in changed:
+            message += " L'ancienne adresse électronique est prévenue du changement."
+            if account.is_active and not account.has_usable_password():  # not activated yet, or reset
+                message += (" Le lien d'activation déjà envoyé ne s'ouvre plus : « Réinitialiser l'accès » en "
+                            f"envoie un nouveau à {account.email}.")
+        messages.success(request, message)
+        return _account_page(account)
+    return render(request, "backoffice/compte_form.html", {
+        "form": form, "account": account, "de_name": de(name), "back": _account_page_url(account),
+    })
+
+
 @require_POST
 @national_admin_required
 def compte_activation(request, pk: int):

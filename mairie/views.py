@@ -31,8 +31,7 @@ from mairie.forms import (
 from mairie.models import ExportJob, RegistrePrint
 from procuration import checks, counts
 from procuration.access import portal_required
-from procuration.activation import issue_activation, new_staff_username, reset_access, set_active
-from procuration.emails import staff_email_changed
+from procuration.activation import issue_activation, new_staff_username, reset_access, save_staff_changes, set_active
 from procuration.exceptions import DomainError, TransitionError
 from procuration.fixed_select import CompiledOnce, FixedSelect
 from procuration.forms import add_domain_error
@@ -474,15 +473,9 @@ def agent_edit(request, agent_pk):
     _editable(request, agent)
     form = AgentForm(request.POST if request.method == "POST" else None, instance=agent, commune=request.user.commune)
     if request.method == "POST" and form.is_valid():
-        old_email = agent.email
-        changed = form.apply(agent)
         with transaction.atomic():
-            if changed:
-                agent.save(update_fields=changed)
-            if "email" in changed:
-                # Activation links go to this address: the previous one hears of the change, so an
-                # address swapped to take the account over does not go unnoticed.
-                staff_email_changed(agent, old_email)
+            # Activation links go to the e-mail address: a new one is announced to the previous one.
+            changed = save_staff_changes(agent, form.apply(agent))
             AuditLog.record(request, "mairie.agent_edit", agent, fields=changed)
         messages.success(request, f"Le compte {de(str(agent))} est modifié.")
         return redirect("mairie:agents")

@@ -12,8 +12,10 @@ changes), when a newer link is issued (issuing one sets a new unusable password)
 account's e-mail address changes or the account is disabled, and after
 STAFF_ACTIVATION_LINK_HOURS.
 
-Disabling an account (set_active) is shared by whoever manages it: the commune administrator for
-the agents, the national administrator for the officers and the commune administrators.
+Disabling an account (set_active) and editing its details (save_staff_changes: a new e-mail
+address is announced to the previous one) are shared by whoever manages it: the commune
+administrator for the agents, the national administrator for the officers and the commune
+administrators.
 """
 
 import secrets
@@ -99,6 +101,34 @@ def issue_activation(user: User) -> None:
     user.save(update_fields=["password"])
     Authenticator.objects.filter(user=user).delete()
     emails.staff_activation(user, activation_url(user))
+
+
+def save_staff_changes(user: User, fields) -> list[str]:
+    """Save those of `fields` whose values, set on the staff account `user` (by a form), differ from
+    the stored account; returns their names. Lock, re-check, change: nothing is written when nothing
+    differs.
+
+    A new e-mail address is announced to the previous one (emails.staff_email_changed), in the same
+    transaction: activation links go to the new address (a link sent before stops working, the token
+    covers the e-mail), so an address swapped to take the account over through a reset does not go
+    unnoticed. Shared by whoever edits a staff account: the commune administrator for the agents, the
+    national administrator for the officers and the commune administrators.
+
+    Call inside the transaction that records the change in the audit trail (house style: e-mail only
+    inside a transaction)."""
+    from procuration import emails
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("save_staff_changes() must run inside transaction.atomic().")
+    if user.role not in STAFF_ROLES:
+        raise ValueError("Only staff accounts are edited here.")
+    stored = User.objects.select_for_update(of=("self",)).get(pk=user.pk)
+    changed = [name for name in fields if getattr(stored, name) != getattr(user, name)]
+    if changed:
+        user.save(update_fields=changed)
+    if "email" in changed:
+        emails.staff_email_changed(user, stored.email)
+    return changed
 
 
 def reset_access(request, user: User, *, action: str) -> None:

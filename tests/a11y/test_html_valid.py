@@ -216,6 +216,10 @@ def collect_flow_pages(world, pages: Pages) -> None:
     pages.add("back office: officier (erreurs)", national.post(reverse("backoffice:officier_new"), {}))
     pages.add("back office: administrateur (erreurs)",
               national.post(reverse("backoffice:commune_admin_new", args=[commune_pk]), {}))
+    pages.add("back office: compte d'un officier (erreurs)",
+              national.post(url_for("backoffice:compte_edit", world), {}))
+    pages.add("back office: compte d'un administrateur de commune",
+              national.get(reverse("backoffice:compte_edit", args=[world.users[COMMUNE_ADMIN]])))
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     extract = SimpleUploadedFile("reu.csv", b"nne;nom;prenoms;sexe;date_naissance\nabc;;;X;1990\n", "text/csv")

@@ -147,6 +147,7 @@ def _forms():
         "backoffice:officier_new": (ADMIN_NATIONAL, "POST", fields_of(bo.OfficerForm), (), None, None),
         "backoffice:unite_etablissement": (ADMIN_NATIONAL, "POST", fields_of(bo.UniteEtablissementForm), (), None,
                                            None),
+        "backoffice:compte_edit": (ADMIN_NATIONAL, "POST", fields_of(bo.OfficerEditForm), (), None, None),
         "backoffice:compte_activation": (ADMIN_NATIONAL, "POST", ["active"], (), None, None),
         "backoffice:compte_reset": (ADMIN_NATIONAL, "POST", [], (), None, None),
     }

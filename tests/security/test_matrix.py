@@ -253,7 +253,9 @@ ROUTES: dict[str, Route] = {
     "backoffice:unites": door("backoffice"),
     "backoffice:unite_etablissement": door("backoffice", post_only="first"),  # the unit named in the POST
     "backoffice:officier_new": door("backoffice"),
-    # An officer's or a commune administrator's account (any other account: 404, tests/backoffice/test_comptes.py).
+    # An officer's or a commune administrator's account (any other account: 404, tests/backoffice/test_comptes.py,
+    # test_compte_edit.py).
+    "backoffice:compte_edit": door("backoffice"),
     "backoffice:compte_activation": door("backoffice", post_only="first"),
     "backoffice:compte_reset": door("backoffice", post_only="first"),
     # ---------------------------------------------------------------- API v1 (keys, not sessions)
@@ -321,7 +323,8 @@ PK_BY_URL = {
     "listes:user_reset": lambda w: w.users[LISTES_A],
     "police:unite_reset": lambda w: w.users[POLICIER],  # an officer of the admin's unit
     "api:procuration": lambda w: w.pk["validee_autorite"],
-    "backoffice:compte_activation": lambda w: w.users[POLICIER],  # an officer: the national admin manages it
+    "backoffice:compte_edit": lambda w: w.users[POLICIER],  # an officer: the national admin manages it
+    "backoffice:compte_activation": lambda w: w.users[POLICIER],
     "backoffice:compte_reset": lambda w: w.users[POLICIER],
 }
 
