@@ -182,7 +182,7 @@ def commune_admin_new(request, commune_pk: int):
             issue_activation(user)  # the person alone chooses the password and enrols TOTP
             AuditLog.record(request, "backoffice.commune_admin_create", user, role=role)
         messages.success(
-            request, f"Compte de {user} créé. Un lien d'activation est envoyé à {user.email} : la personne y choisit "
+            request, f"Compte {de(str(user))} créé. Un lien d'activation est envoyé à {user.email} : la personne y choisit "
             "son mot de passe, puis configure sa double authentification.",
         )
         return redirect("backoffice:commune", commune.pk)

@@ -157,6 +157,17 @@ def test_commune_admin_creation(admin_client, commune):
     assert User.objects.get(username="pirate").role == Role.AGENT_MAIRIE
 
 
+def test_commune_admin_creation_says_whose_account_with_the_elision(admin_client, commune):
+    from django.contrib.messages import get_messages
+
+    r = admin_client.post(reverse("backoffice:commune_admin_new", args=[commune.pk]), {
+        "role": Role.AGENT_MAIRIE, "username": "anne.roy", "first_name": "Anne", "last_name": "Roy",
+        "email": "anne@almayrac.example",
+    })
+    told = [m.message for m in get_messages(r.wsgi_request)]
+    assert told[0].startswith("Compte d'Anne ROY créé. Un lien d'activation est envoyé à anne@almayrac.example")
+
+
 def test_communes_search(admin_client):
     CommuneFactory(nom="Saint-Malo", code_insee="35288")
     CommuneFactory(nom="Rennes", code_insee="35238")
