@@ -17,7 +17,7 @@ from procuration.models import AuditLog, OutboxEmail, Role, User
 from procuration.models.territory import de
 from tests.accounts import activation_path, sent_to
 from tests.backoffice.test_backoffice import text
-from tests.backoffice.test_comptes import post
+from tests.backoffice.test_comptes import OTHER_ACCOUNTS, other_account_pk, post
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,17 +247,9 @@ def test_one_officer_does_not_move_its_unit_abroad_alone(admin_client, consulat)
 
 
 # ------------------------------------------------------------------ whose accounts, who acts
-@pytest.mark.parametrize("kind", ["mandant", "agent_mairie", "agent_listes", "other_national_admin", "self",
-                                  "unknown"])
+@pytest.mark.parametrize("kind", OTHER_ACCOUNTS)
 def test_any_other_account_is_not_found(admin_client, admin_national, commune, agent_mairie, kind):
-    pk = {
-        "mandant": lambda: UserFactory(username="electeur").pk,
-        "agent_mairie": lambda: agent_mairie.pk,  # a plain agent: the commune administrator's
-        "agent_listes": lambda: UserFactory(username="listes-a", agent_listes=True, commune=commune).pk,
-        "other_national_admin": lambda: UserFactory(username="national-2", admin_national=True).pk,
-        "self": lambda: admin_national.pk,
-        "unknown": lambda: 999999,
-    }[kind]()
+    pk = other_account_pk(kind, admin_national, commune, agent_mairie)
     before = snapshot()
     assert admin_client.get(edit(pk)).status_code == 404
     assert admin_client.post(edit(pk), {"first_name": "X", "last_name": "Y", "email": "x@example.fr"}).status_code == 404

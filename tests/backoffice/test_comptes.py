@@ -226,10 +226,12 @@ def _state():
             AuditLog.objects.filter(action__startswith="backoffice.").count(), OutboxEmail.objects.count())
 
 
-@pytest.mark.parametrize("kind", ["mandant", "agent_mairie", "agent_listes", "other_national_admin", "self",
-                                  "unknown"])
-def test_any_other_account_is_not_found(admin_client, admin_national, commune, agent_mairie, kind):
-    pk = {
+# The accounts the back office's account actions do not find (backoffice.views._account): 404 for each.
+OTHER_ACCOUNTS = ["mandant", "agent_mairie", "agent_listes", "other_national_admin", "self", "unknown"]
+
+
+def other_account_pk(kind, admin_national, commune, agent_mairie) -> int:
+    return {
         "mandant": lambda: UserFactory(username="electeur").pk,
         "agent_mairie": lambda: agent_mairie.pk,  # a plain agent: the commune administrator's
         "agent_listes": lambda: UserFactory(username="listes-a", agent_listes=True, commune=commune).pk,
@@ -237,6 +239,11 @@ def test_any_other_account_is_not_found(admin_client, admin_national, commune, a
         "self": lambda: admin_national.pk,  # the national administrator cannot disable themself
         "unknown": lambda: 999999,
     }[kind]()
+
+
+@pytest.mark.parametrize("kind", OTHER_ACCOUNTS)
+def test_any_other_account_is_not_found(admin_client, admin_national, commune, agent_mairie, kind):
+    pk = other_account_pk(kind, admin_national, commune, agent_mairie)
     before = _state()
     for url in (activation(pk), reset(pk)):
         assert admin_client.post(url, {"active": "0"}).status_code == 404, url
