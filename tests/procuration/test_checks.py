@@ -204,19 +204,32 @@ def test_a_liste_complementaire_opens_only_its_own_scrutins(commune, municipales
     assert {r.code: r.ok for r in page[p.pk].results}["liste_complementaire"] is allowed
 
 
-def test_a_duree_of_a_mandataire_on_the_liste_europeenne_only_is_closed_by_a_municipales(commune):
-    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE, nationalite="DE",
-                         complementaire_municipales=False, complementaire_europeennes=True)
+@pytest.mark.parametrize(("listes", "open_type", "closed_type"), [
+    # The register says the liste européenne only (loi 77-729, art. 2-1): the municipales close a durée.
+    (("DE", False, True), ScrutinType.EUROPEENNES, ScrutinType.MUNICIPALES),
+    # The register does not say which list: the types closed to every liste complémentaire, the same as
+    # for a procuration for one scrutin (one home of the rule).
+    *((("", False, False), ScrutinType.MUNICIPALES, type_) for type_ in (
+        ScrutinType.LEGISLATIVES, ScrutinType.REGIONALES, ScrutinType.DEPARTEMENTALES, ScrutinType.REFERENDUM)),
+])
+def test_a_duree_is_closed_to_a_liste_complementaire_by_a_scrutin_closed_to_it_in_its_period(
+        commune, listes, open_type, closed_type):
+    """A durée is closed to a mandataire on a liste complémentaire when a scrutin it may not vote at
+    has a tour in it; one that ends before that scrutin, with only an open one in it, passes."""
+    nationalite, municipales, europeennes = listes
+    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE, nationalite=nationalite,
+                         complementaire_municipales=municipales, complementaire_europeennes=europeennes)
     today = timezone.localdate()
-    ScrutinFactory(type=ScrutinType.EUROPEENNES, date_tour1=today + datetime.timedelta(days=30), date_tour2=None)
-    ScrutinFactory(type=ScrutinType.MUNICIPALES, date_tour1=today + datetime.timedelta(days=90))
+    ScrutinFactory(type=open_type, date_tour1=today + datetime.timedelta(days=30), date_tour2=None)
+    ScrutinFactory(type=closed_type, date_tour1=today + datetime.timedelta(days=90))
     covering = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
                                   valid_from=today, valid_until=today + datetime.timedelta(days=120))
-    with pytest.raises(DomainError, match="liste complémentaire"):
+    with pytest.raises(DomainError, match="que pour les élections municipales et européennes") as excinfo:
         covering.soumettre()
+    assert excinfo.value.code == "liste_complementaire"
     before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
                                 valid_from=today, valid_until=today + datetime.timedelta(days=60))
-    assert before.soumettre()  # only the européennes in it
+    assert before.soumettre()  # only the open scrutin in it
 
 
 def test_every_scrutin_type_is_either_open_or_closed_to_a_liste_complementaire_on_purpose():
@@ -226,24 +239,6 @@ def test_every_scrutin_type_is_either_open_or_closed_to_a_liste_complementaire_o
     open_ = {ScrutinType.MUNICIPALES, ScrutinType.EUROPEENNES, ScrutinType.PARTIELLE}
     assert set(TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE) | open_ == set(ScrutinType)
     assert not set(TYPES_FERMES_A_LA_LISTE_COMPLEMENTAIRE) & open_
-
-
-@pytest.mark.parametrize("type_", [ScrutinType.LEGISLATIVES, ScrutinType.REGIONALES, ScrutinType.DEPARTEMENTALES,
-                                   ScrutinType.REFERENDUM])
-def test_liste_complementaire_for_a_duree_covering_a_scrutin_closed_to_it(commune, type_):
-    """A durée is closed to a mandataire on a liste complémentaire when any scrutin it may not vote at
-    has a tour in it: the same types as for a procuration for one scrutin (one home of the rule)."""
-    ScrutinFactory(type=type_, date_tour1=timezone.localdate() + datetime.timedelta(days=90))
-    ScrutinFactory(type=ScrutinType.MUNICIPALES, date_tour1=timezone.localdate() + datetime.timedelta(days=30))
-    ue = ElecteurFactory(commune=commune, liste=Liste.COMPLEMENTAIRE)
-    today = timezone.localdate()
-    covering = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
-                                  valid_from=today, valid_until=today + datetime.timedelta(days=120))
-    with pytest.raises(DomainError, match="que pour les élections municipales et européennes"):
-        covering.soumettre()
-    before = ProcurationFactory(mandataire=ue, mandant=ElecteurFactory(commune=commune), portee="duree", scrutin=None,
-                                valid_from=today, valid_until=today + datetime.timedelta(days=60))
-    assert before.soumettre()  # only the municipales in it
 
 
 # ------------------------------------------------------------------ who may be the mandataire
